@@ -11,3 +11,9 @@ pub mod admin {
     #![allow(missing_docs, clippy::all)]
     tonic::include_proto!("chronik.admin.v1");
 }
+
+/// Commands and snapshots of the replicated metadata store (`chronik.meta.v1`).
+pub mod meta {
+    #![allow(missing_docs, clippy::all)]
+    tonic::include_proto!("chronik.meta.v1");
+}

@@ -1,0 +1,281 @@
+//! Command line: every flag is also read from `CHRONIK_<FLAG>`.
+
+use crate::peers::{self, Peer, PeerError};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Chronik broker: a Raft-replicated, Kafka-compatible streaming broker.
+#[derive(Debug, Parser)]
+#[command(name = "chronik-broker", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+/// Subcommands; without one the broker runs a node.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a local cluster of N nodes on 127.0.0.1 with data in a temporary directory.
+    Dev(DevArgs),
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Flags of a broker node.
+#[derive(Debug, Clone, Args)]
+pub struct NodeArgs {
+    /// Raft node id (pod ordinal + 1); derived from --pod-name when absent.
+    #[arg(long, env = "CHRONIK_NODE_ID")]
+    pub node_id: Option<u64>,
+    /// Pod name ending in -<ordinal>; defaults to $HOSTNAME.
+    #[arg(long, env = "CHRONIK_POD_NAME")]
+    pub pod_name: Option<String>,
+    /// Initial voters as id@url,... (e.g. 1@http://c-0.c-headless.ns.svc.cluster.local:5001).
+    /// A node not listed starts empty and waits to be added.
+    #[arg(long, env = "CHRONIK_PEERS", default_value = "")]
+    pub peers: String,
+    /// Cluster id; a data directory of another cluster is refused. Defaults to a
+    /// hash of --peers, which every pod of one cluster shares.
+    #[arg(long, env = "CHRONIK_CLUSTER_ID")]
+    pub cluster_id: Option<String>,
+    /// Raft gRPC listen address.
+    #[arg(long, env = "CHRONIK_RAFT_ADDR", default_value = "0.0.0.0:5001")]
+    pub raft_addr: SocketAddr,
+    /// HTTP listen address (health, metrics, status, admin).
+    #[arg(long, env = "CHRONIK_HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    pub http_addr: SocketAddr,
+    /// Kafka protocol listen address.
+    #[arg(long, env = "CHRONIK_KAFKA_ADDR", default_value = "0.0.0.0:9092")]
+    pub kafka_addr: SocketAddr,
+    /// Data directory (Raft log and identity file).
+    #[arg(long, env = "CHRONIK_DATA_DIR", default_value = "/var/lib/chronik")]
+    pub data_dir: PathBuf,
+    /// Host name peers and clients use to reach this broker; defaults to the
+    /// host of this node's own --peers URL, else the hostname.
+    #[arg(long, env = "CHRONIK_ADVERTISED_HOST")]
+    pub advertised_host: Option<String>,
+    /// Broker configuration file of key=value lines (optional).
+    #[arg(long, env = "CHRONIK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, env = "CHRONIK_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Raft tick interval in milliseconds (election timeout is 10-20 ticks).
+    #[arg(long, env = "CHRONIK_TICK_MS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(5..=1000))]
+    pub tick_ms: u64,
+    /// Applied entries between two snapshots of the metadata store.
+    #[arg(long, env = "CHRONIK_SNAPSHOT_INTERVAL", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub snapshot_interval: u64,
+}
+
+/// Flags of `chronik-broker dev`.
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    /// Number of nodes.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=9))]
+    pub nodes: u64,
+    /// First port; node i uses base+10i (raft), +1 (http), +2 (kafka).
+    #[arg(long, default_value_t = 15000)]
+    pub base_port: u16,
+    /// Keep data here instead of a temporary directory.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Why the flags do not describe a runnable node.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Peers(#[from] PeerError),
+    #[error("cannot read --config {path}: {source}")]
+    ConfigFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--config {path} line {line}: expected key=value")]
+    ConfigLine { path: PathBuf, line: usize },
+}
+
+/// A validated node configuration.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub node_id: u64,
+    pub cluster_id: String,
+    pub initial_peers: Vec<Peer>,
+    pub raft_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    pub kafka_addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub advertised_host: String,
+    /// URL at which peers reach this node's Raft service.
+    pub self_url: String,
+    pub settings: std::collections::BTreeMap<String, String>,
+    pub tick: Duration,
+    pub snapshot_interval: u64,
+}
+
+impl NodeArgs {
+    /// Checks the flags and derives what is not given.
+    pub fn validate(&self) -> Result<NodeConfig, ConfigError> {
+        let pod_name = self
+            .pod_name
+            .clone()
+            .or_else(|| std::env::var("HOSTNAME").ok());
+        let node_id = peers::derive_node_id(self.node_id, pod_name.as_deref())?;
+        let initial_peers = peers::parse_peers(&self.peers)?;
+        let own_url = initial_peers
+            .iter()
+            .find(|p| p.id == node_id)
+            .map(|p| p.url.clone());
+        let advertised_host = self
+            .advertised_host
+            .clone()
+            .or_else(|| own_url.as_deref().and_then(url_host))
+            .or(pod_name)
+            .unwrap_or_else(|| "localhost".to_string());
+        let self_url = own_url
+            .unwrap_or_else(|| format!("http://{advertised_host}:{}", self.raft_addr.port()));
+        let cluster_id = self
+            .cluster_id
+            .clone()
+            .unwrap_or_else(|| default_cluster_id(&initial_peers));
+        let settings = match &self.config {
+            Some(path) => read_settings(path)?,
+            None => Default::default(),
+        };
+        Ok(NodeConfig {
+            node_id,
+            cluster_id,
+            initial_peers,
+            raft_addr: self.raft_addr,
+            http_addr: self.http_addr,
+            kafka_addr: self.kafka_addr,
+            data_dir: self.data_dir.clone(),
+            advertised_host,
+            self_url,
+            settings,
+            tick: Duration::from_millis(self.tick_ms),
+            snapshot_interval: self.snapshot_interval,
+        })
+    }
+}
+
+fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let (host, _port) = rest.trim_end_matches('/').rsplit_once(':')?;
+    Some(host.to_string())
+}
+
+/// A stable id every node with the same `--peers` computes alike (FNV-1a).
+fn default_cluster_id(peers: &[Peer]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in peers {
+        for b in format!("{}@{};", p.id, p.url).bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("chronik-{h:016x}")
+}
+
+fn read_settings(
+    path: &std::path::Path,
+) -> Result<std::collections::BTreeMap<String, String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ConfigFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut out = std::collections::BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (k, v) = line
+            .split_once('=')
+            .ok_or_else(|| ConfigError::ConfigLine {
+                path: path.to_path_buf(),
+                line: i + 1,
+            })?;
+        out.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> Result<Cli, clap::Error> {
+        let mut v = vec!["chronik-broker"];
+        v.extend_from_slice(extra);
+        Cli::try_parse_from(v)
+    }
+
+    #[test]
+    fn derives_identity_and_urls_from_pod_name_and_peers() {
+        let cli = args(&[
+            "--pod-name",
+            "c-1",
+            "--peers",
+            "1@http://c-0.h.ns.svc.cluster.local:5001,2@http://c-1.h.ns.svc.cluster.local:5001",
+        ])
+        .unwrap();
+        let cfg = cli.node.validate().unwrap();
+        assert_eq!(cfg.node_id, 2);
+        assert_eq!(cfg.self_url, "http://c-1.h.ns.svc.cluster.local:5001");
+        assert_eq!(cfg.advertised_host, "c-1.h.ns.svc.cluster.local");
+        let again = args(&[
+            "--pod-name",
+            "c-0",
+            "--peers",
+            "1@http://c-0.h.ns.svc.cluster.local:5001,2@http://c-1.h.ns.svc.cluster.local:5001",
+        ])
+        .unwrap()
+        .node
+        .validate()
+        .unwrap();
+        assert_eq!(
+            cfg.cluster_id, again.cluster_id,
+            "pods of one cluster agree on its id"
+        );
+    }
+
+    #[test]
+    fn a_node_missing_from_peers_uses_its_advertised_host() {
+        let cfg = args(&[
+            "--node-id",
+            "4",
+            "--advertised-host",
+            "c-3.h",
+            "--peers",
+            "1@http://c-0.h:5001",
+        ])
+        .unwrap()
+        .node
+        .validate()
+        .unwrap();
+        assert_eq!(cfg.self_url, "http://c-3.h:5001");
+    }
+
+    #[test]
+    fn bad_flags_are_errors() {
+        assert!(args(&["--tick-ms", "0"]).is_err());
+        assert!(args(&["--raft-addr", "nope"]).is_err());
+        let cli = args(&["--node-id", "1", "--peers", "1@http://a:1,1@http://b:1"]).unwrap();
+        assert!(matches!(
+            cli.node.validate(),
+            Err(ConfigError::Peers(PeerError::DuplicateId(1)))
+        ));
+    }
+}

@@ -1,0 +1,113 @@
+//! The node's externally visible status (`/v1/status`, readiness, metrics).
+
+use serde::Serialize;
+
+/// A member's role in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberRole {
+    Voter,
+    Learner,
+}
+
+/// One member of the Raft configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberStatus {
+    pub id: u64,
+    pub url: String,
+    pub role: MemberRole,
+    /// Known on the leader only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub match_index: Option<u64>,
+    /// Incarnation last seen from the member (empty if never heard from).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub incarnation: String,
+}
+
+/// The configuration and who leads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Membership {
+    pub leader_id: u64,
+    pub members: Vec<MemberStatus>,
+}
+
+/// Everything `/v1/status` reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeStatus {
+    pub node_id: u64,
+    pub cluster_id: String,
+    pub incarnation: String,
+    /// leader, follower, candidate, pre_candidate or learner.
+    pub role: String,
+    pub leader_id: u64,
+    pub term: u64,
+    pub commit_index: u64,
+    pub applied_index: u64,
+    pub members: Vec<MemberStatus>,
+    /// Raft URL of the leader, when known.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub leader_url: String,
+    /// Milliseconds since the Unix epoch when the Raft loop last ran.
+    #[serde(skip)]
+    pub loop_heartbeat_ms: u64,
+}
+
+impl NodeStatus {
+    /// The status before the Raft loop has run.
+    pub fn initial(node_id: u64, cluster_id: &str, incarnation: &str) -> Self {
+        Self {
+            node_id,
+            cluster_id: cluster_id.to_string(),
+            incarnation: incarnation.to_string(),
+            role: "follower".to_string(),
+            leader_id: 0,
+            term: 0,
+            commit_index: 0,
+            applied_index: 0,
+            members: Vec::new(),
+            leader_url: String::new(),
+            loop_heartbeat_ms: now_ms(),
+        }
+    }
+
+    /// Whether this node is in the configuration.
+    pub fn is_member(&self) -> bool {
+        self.members.iter().any(|m| m.id == self.node_id)
+    }
+
+    /// `None` when ready to serve; otherwise the one-line reason it is not.
+    pub fn not_ready_reason(&self) -> Option<String> {
+        if !self.is_member() {
+            return Some(format!(
+                "node {} is not a member of the cluster yet",
+                self.node_id
+            ));
+        }
+        if self.leader_id == 0 {
+            return Some("no leader known".to_string());
+        }
+        if self.applied_index < self.commit_index {
+            return Some(format!(
+                "catching up: applied {} of {} committed entries",
+                self.applied_index, self.commit_index
+            ));
+        }
+        None
+    }
+
+    /// The membership part of the status.
+    pub fn membership(&self) -> super::Membership {
+        super::Membership {
+            leader_id: self.leader_id,
+            members: self.members.clone(),
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

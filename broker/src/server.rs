@@ -1,0 +1,237 @@
+//! Assembles a broker from its configuration and runs it until SIGTERM.
+
+use crate::admin::AdminService;
+use crate::cli::NodeConfig;
+use crate::http::{router, HttpState};
+use crate::metrics::Metrics;
+use crate::node::{NodeActor, NodeHandle, NodeParts, NodeStatus, METADATA_GROUP};
+use crate::state_machine::MetaStateMachine;
+use crate::storage::{LogEngine, MetaError, MetaFile, RaftStore, StorageError};
+use crate::transport::{RaftService, Transport};
+use chronik_proto::raft::SenderInfo;
+use raft::eraftpb::ConfState;
+use raft::RawNode;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Election timeout in ticks (randomised between this and twice this).
+const ELECTION_TICKS: usize = 10;
+const HEARTBEAT_TICKS: usize = 2;
+/// How long shutdown may take before the process exits anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+
+/// Why the broker could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("invalid raft configuration: {0}")]
+    Raft(#[from] raft::Error),
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("raft node stopped: {0}")]
+    Fatal(#[from] crate::node::actor_error::FatalError),
+    #[error("gRPC server failed: {0}")]
+    Grpc(#[from] tonic::transport::Error),
+}
+
+/// A running broker.
+pub struct Broker {
+    pub handle: NodeHandle,
+    pub raft_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    node_task: tokio::task::JoinHandle<Result<(), crate::node::actor_error::FatalError>>,
+}
+
+impl Broker {
+    /// Opens storage, bootstraps if this is a fresh initial voter, and starts
+    /// the Raft task, the gRPC server and the HTTP server.
+    pub async fn start(cfg: NodeConfig) -> Result<Self, BrokerError> {
+        let (meta, fresh) = MetaFile::open_or_create(&cfg.data_dir, &cfg.cluster_id, cfg.node_id)?;
+        tracing::info!(node_id = cfg.node_id, cluster_id = %meta.cluster_id, incarnation = %meta.incarnation, fresh, "data directory opened");
+        let engine = Arc::new(LogEngine::open(&cfg.data_dir.join("raft"))?);
+        let mut store = RaftStore::open(engine, METADATA_GROUP)?;
+        let initial_members: Vec<(u64, String)> = cfg
+            .initial_peers
+            .iter()
+            .map(|p| (p.id, p.url.clone()))
+            .collect();
+        if store.is_empty() && cfg.initial_peers.iter().any(|p| p.id == cfg.node_id) {
+            let cs = ConfState {
+                voters: cfg.initial_peers.iter().map(|p| p.id).collect(),
+                ..Default::default()
+            };
+            let data = MetaStateMachine::with_members(initial_members.clone()).snapshot();
+            store.bootstrap(cs, data, 1, 1)?;
+            tracing::info!(voters = ?cfg.initial_peers.iter().map(|p| p.id).collect::<Vec<_>>(), "bootstrapped initial configuration");
+        } else if store.is_empty() {
+            tracing::info!("not an initial voter: waiting to be added to the cluster");
+        }
+        let snap = store.latest_snapshot().clone();
+        let mut state = if snap.get_metadata().index > 0 {
+            MetaStateMachine::restore(snap.get_data())
+                .map_err(crate::node::actor_error::FatalError::from)?
+        } else {
+            MetaStateMachine::default()
+        };
+        state.advance(snap.get_metadata().index);
+
+        let raft_cfg = raft::Config {
+            id: cfg.node_id,
+            election_tick: ELECTION_TICKS,
+            heartbeat_tick: HEARTBEAT_TICKS,
+            applied: snap.get_metadata().index,
+            max_size_per_msg: 1024 * 1024,
+            max_inflight_msgs: 256,
+            check_quorum: true,
+            pre_vote: true,
+            ..Default::default()
+        };
+        raft_cfg.validate()?;
+        let raw = RawNode::new(&raft_cfg, store, &crate::logging::raft_logger())?;
+
+        let metrics = Metrics::new();
+        let (tx, rx) = mpsc::channel(16_384);
+        let (status_tx, status_rx) = watch::channel(NodeStatus::initial(
+            cfg.node_id,
+            &meta.cluster_id,
+            &meta.incarnation,
+        ));
+        let sender = SenderInfo {
+            cluster_id: meta.cluster_id.clone(),
+            node_id: cfg.node_id,
+            url: cfg.self_url.clone(),
+            incarnation: meta.incarnation.clone(),
+        };
+        let mut transport = Transport::new(sender, tx.clone(), metrics.clone());
+        // The initial peers are reachable before any membership is applied
+        // (a joining node answers the leader through them).
+        for (id, url) in &initial_members {
+            transport.set_address(*id, url);
+        }
+        let actor = NodeActor::new(
+            NodeParts {
+                node_id: cfg.node_id,
+                cluster_id: meta.cluster_id.clone(),
+                incarnation: meta.incarnation.clone(),
+                raw,
+                state,
+                transport,
+                metrics: metrics.clone(),
+                tick: cfg.tick,
+                snapshot_interval: cfg.snapshot_interval,
+            },
+            status_tx,
+        );
+        let node_task = tokio::spawn(actor.run(rx));
+        let handle = NodeHandle::new(tx.clone(), status_rx);
+
+        let raft_listener = bind("raft", cfg.raft_addr).await?;
+        let raft_addr = local_addr("raft", cfg.raft_addr, &raft_listener)?;
+        let grpc = tonic::transport::Server::builder()
+            .add_service(
+                RaftService::new(meta.cluster_id.clone(), tx, metrics.clone()).into_server(),
+            )
+            .add_service(AdminService::new(handle.clone()))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(
+                raft_listener,
+            ));
+        tokio::spawn(async move {
+            if let Err(e) = grpc.await {
+                tracing::error!(error = %e, "gRPC server stopped");
+            }
+        });
+
+        let http_listener = bind("http", cfg.http_addr).await?;
+        let http_addr = local_addr("http", cfg.http_addr, &http_listener)?;
+        let app = router(HttpState {
+            node: handle.clone(),
+            metrics,
+        });
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(http_listener, app).await {
+                tracing::error!(error = %e, "HTTP server stopped");
+            }
+        });
+        tracing::info!(%raft_addr, %http_addr, url = %cfg.self_url, "broker started");
+        Ok(Self {
+            handle,
+            raft_addr,
+            http_addr,
+            node_task,
+        })
+    }
+
+    /// Runs until SIGTERM/SIGINT (then hands off leadership and stops) or a
+    /// fatal error of the Raft task.
+    pub async fn run_until_signal(self) -> Result<(), BrokerError> {
+        let mut node_task = self.node_task;
+        tokio::select! {
+            r = &mut node_task => return flatten(r),
+            _ = shutdown_signal() => {}
+        }
+        tracing::info!("shutting down: handing off leadership");
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.handle.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutdown took too long; exiting anyway");
+            return Ok(());
+        }
+        flatten(node_task.await)
+    }
+}
+
+fn flatten(
+    r: Result<Result<(), crate::node::actor_error::FatalError>, tokio::task::JoinError>,
+) -> Result<(), BrokerError> {
+    match r {
+        Ok(r) => r.map_err(BrokerError::from),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Ok(()),
+    }
+}
+
+async fn bind(
+    what: &'static str,
+    addr: SocketAddr,
+) -> Result<tokio::net::TcpListener, BrokerError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| BrokerError::Bind { what, addr, source })
+}
+
+fn local_addr(
+    what: &'static str,
+    addr: SocketAddr,
+    l: &tokio::net::TcpListener,
+) -> Result<SocketAddr, BrokerError> {
+    l.local_addr()
+        .map_err(|source| BrokerError::Bind { what, addr, source })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    match (term, int) {
+        (Ok(mut t), Ok(mut i)) => {
+            tokio::select! {
+                _ = t.recv() => {}
+                _ = i.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

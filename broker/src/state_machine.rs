@@ -1,0 +1,281 @@
+//! The replicated metadata store: Raft group 0's state machine.
+//!
+//! It holds the members' Raft URLs (so every node can reach a member added
+//! later), the topic registry and a small key/value map. Later layers (Kafka
+//! topics, consumer group offsets) extend the command set.
+
+use chronik_proto::meta::{self, command::Cmd};
+use prost::Message as _;
+use std::collections::BTreeMap;
+
+/// A topic as recorded in the registry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TopicInfo {
+    pub name: String,
+    pub partitions: u32,
+    pub config: BTreeMap<String, String>,
+    pub created_index: u64,
+}
+
+/// The outcome of applying one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    /// Applied; nothing to report.
+    Done,
+    /// Refused deterministically on every node (the log entry stays).
+    Rejected(CommandRejection),
+}
+
+/// Why a committed command did not change the state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandRejection {
+    #[error("topic {0:?} already exists")]
+    TopicExists(String),
+    #[error("topic {0:?} does not exist")]
+    UnknownTopic(String),
+    #[error("a topic needs at least one partition")]
+    NoPartitions,
+    #[error("the command is empty or of an unknown kind")]
+    Empty,
+}
+
+/// A log entry or snapshot that cannot be decoded: the node must stop.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("committed entry {index} does not decode as a metadata command: {source}")]
+    Entry {
+        index: u64,
+        #[source]
+        source: prost::DecodeError,
+    },
+    #[error("snapshot data does not decode: {0}")]
+    Snapshot(#[source] prost::DecodeError),
+}
+
+/// In-memory metadata state, rebuilt from the latest snapshot plus the log.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct MetaStateMachine {
+    applied: u64,
+    members: BTreeMap<u64, String>,
+    topics: BTreeMap<String, TopicInfo>,
+    kv: BTreeMap<String, Vec<u8>>,
+}
+
+impl MetaStateMachine {
+    /// A fresh store knowing the initial members' URLs.
+    pub fn with_members(members: impl IntoIterator<Item = (u64, String)>) -> Self {
+        Self {
+            members: members.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Index of the last applied entry.
+    pub fn applied(&self) -> u64 {
+        self.applied
+    }
+
+    /// Records that `index` was applied without a command (empty or conf-change entry).
+    pub fn advance(&mut self, index: u64) {
+        self.applied = self.applied.max(index);
+    }
+
+    /// Decodes and applies a normal entry's data at `index`.
+    pub fn apply(&mut self, index: u64, data: &[u8]) -> Result<ApplyOutcome, DecodeError> {
+        self.advance(index);
+        if data.is_empty() {
+            return Ok(ApplyOutcome::Done);
+        }
+        let cmd =
+            meta::Command::decode(data).map_err(|source| DecodeError::Entry { index, source })?;
+        Ok(self.apply_command(index, cmd))
+    }
+
+    fn apply_command(&mut self, index: u64, cmd: meta::Command) -> ApplyOutcome {
+        let rejected = |r| ApplyOutcome::Rejected(r);
+        match cmd.cmd {
+            None => rejected(CommandRejection::Empty),
+            Some(Cmd::CreateTopic(t)) => {
+                if t.partitions == 0 {
+                    return rejected(CommandRejection::NoPartitions);
+                }
+                if self.topics.contains_key(&t.name) {
+                    return rejected(CommandRejection::TopicExists(t.name));
+                }
+                let info = TopicInfo {
+                    name: t.name.clone(),
+                    partitions: t.partitions,
+                    config: t.config.into_iter().collect(),
+                    created_index: index,
+                };
+                self.topics.insert(t.name, info);
+                ApplyOutcome::Done
+            }
+            Some(Cmd::DeleteTopic(t)) => match self.topics.remove(&t.name) {
+                Some(_) => ApplyOutcome::Done,
+                None => rejected(CommandRejection::UnknownTopic(t.name)),
+            },
+            Some(Cmd::Put(p)) => {
+                self.kv.insert(p.key, p.value);
+                ApplyOutcome::Done
+            }
+            Some(Cmd::Delete(d)) => {
+                self.kv.remove(&d.key);
+                ApplyOutcome::Done
+            }
+        }
+    }
+
+    /// Records a member's URL (from a committed conf change).
+    pub fn set_member(&mut self, id: u64, url: String) {
+        self.members.insert(id, url);
+    }
+
+    /// Forgets a removed member.
+    pub fn remove_member(&mut self, id: u64) {
+        self.members.remove(&id);
+    }
+
+    /// Known member URLs by node id.
+    pub fn members(&self) -> &BTreeMap<u64, String> {
+        &self.members
+    }
+
+    /// The topic registry.
+    pub fn topics(&self) -> &BTreeMap<String, TopicInfo> {
+        &self.topics
+    }
+
+    /// A value of the key/value map.
+    pub fn get(&self, key: &str) -> Option<&[u8]> {
+        self.kv.get(key).map(Vec::as_slice)
+    }
+
+    /// Serialises the whole state for a Raft snapshot.
+    pub fn snapshot(&self) -> Vec<u8> {
+        let snap = meta::StateSnapshot {
+            applied_index: self.applied,
+            members: self
+                .members
+                .iter()
+                .map(|(id, url)| meta::MemberRecord {
+                    id: *id,
+                    url: url.clone(),
+                })
+                .collect(),
+            topics: self
+                .topics
+                .values()
+                .map(|t| meta::Topic {
+                    name: t.name.clone(),
+                    partitions: t.partitions,
+                    config: t.config.clone().into_iter().collect(),
+                    created_index: t.created_index,
+                })
+                .collect(),
+            kv: self.kv.clone().into_iter().collect(),
+        };
+        snap.encode_to_vec()
+    }
+
+    /// Replaces the state with a snapshot's.
+    pub fn restore(data: &[u8]) -> Result<Self, DecodeError> {
+        let snap = meta::StateSnapshot::decode(data).map_err(DecodeError::Snapshot)?;
+        Ok(Self {
+            applied: snap.applied_index,
+            members: snap.members.into_iter().map(|m| (m.id, m.url)).collect(),
+            topics: snap
+                .topics
+                .into_iter()
+                .map(|t| {
+                    let info = TopicInfo {
+                        name: t.name.clone(),
+                        partitions: t.partitions,
+                        config: t.config.into_iter().collect(),
+                        created_index: t.created_index,
+                    };
+                    (t.name, info)
+                })
+                .collect(),
+            kv: snap.kv.into_iter().collect(),
+        })
+    }
+}
+
+/// Builders for the commands clients propose.
+pub mod commands {
+    use super::*;
+
+    /// Encodes a topic creation.
+    pub fn create_topic(name: &str, partitions: u32, config: BTreeMap<String, String>) -> Vec<u8> {
+        encode(Cmd::CreateTopic(meta::CreateTopic {
+            name: name.to_string(),
+            partitions,
+            config: config.into_iter().collect(),
+        }))
+    }
+
+    /// Encodes a topic deletion.
+    pub fn delete_topic(name: &str) -> Vec<u8> {
+        encode(Cmd::DeleteTopic(meta::DeleteTopic {
+            name: name.to_string(),
+        }))
+    }
+
+    /// Encodes a key/value write.
+    pub fn put(key: &str, value: Vec<u8>) -> Vec<u8> {
+        encode(Cmd::Put(meta::Put {
+            key: key.to_string(),
+            value,
+        }))
+    }
+
+    fn encode(cmd: Cmd) -> Vec<u8> {
+        meta::Command { cmd: Some(cmd) }.encode_to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_apply_and_survive_a_snapshot() {
+        let mut sm = MetaStateMachine::with_members([(1, "http://a:5001".to_string())]);
+        let cmd = commands::create_topic("orders", 3, BTreeMap::new());
+        assert_eq!(sm.apply(5, &cmd).unwrap(), ApplyOutcome::Done);
+        assert_eq!(
+            sm.apply(6, &cmd).unwrap(),
+            ApplyOutcome::Rejected(CommandRejection::TopicExists("orders".into()))
+        );
+        sm.apply(7, &commands::put("k", b"v".to_vec())).unwrap();
+        let restored = MetaStateMachine::restore(&sm.snapshot()).unwrap();
+        assert_eq!(restored, sm);
+        assert_eq!(restored.applied(), 7);
+        assert_eq!(restored.topics()["orders"].created_index, 5);
+        assert_eq!(restored.get("k"), Some(&b"v"[..]));
+    }
+
+    #[test]
+    fn garbage_entry_is_a_decode_error_not_a_panic() {
+        let mut sm = MetaStateMachine::default();
+        assert!(matches!(
+            sm.apply(1, &[0xff, 0xff, 0xff]),
+            Err(DecodeError::Entry { index: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn zero_partitions_and_unknown_topics_are_rejected() {
+        let mut sm = MetaStateMachine::default();
+        let out = sm
+            .apply(1, &commands::create_topic("t", 0, BTreeMap::new()))
+            .unwrap();
+        assert_eq!(out, ApplyOutcome::Rejected(CommandRejection::NoPartitions));
+        let out = sm.apply(2, &commands::delete_topic("nope")).unwrap();
+        assert_eq!(
+            out,
+            ApplyOutcome::Rejected(CommandRejection::UnknownTopic("nope".into()))
+        );
+    }
+}

@@ -1,0 +1,187 @@
+//! Incoming side of the transport: the `RaftTransport` gRPC service.
+
+use crate::metrics::Metrics;
+use crate::node::{NodeMsg, METADATA_GROUP};
+use chronik_proto::raft::raft_transport_server::{RaftTransport, RaftTransportServer};
+use chronik_proto::raft::{
+    BatchAck, RaftBatch, RaftEnvelope, SenderInfo, SnapshotReply, SnapshotRequest,
+};
+use protobuf::Message as _;
+use raft::eraftpb::Message;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+
+/// Why an incoming batch is refused.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("stream did not identify its sender")]
+    NoSender,
+    #[error("sender belongs to cluster {theirs:?}, this node to {ours:?}")]
+    OtherCluster { theirs: String, ours: String },
+    #[error("message for unknown raft group {0}")]
+    UnknownGroup(u64),
+    #[error("undecodable raft message: {0}")]
+    Decode(#[source] protobuf::ProtobufError),
+    #[error("message claims to be from node {claimed}, stream is from node {sender}")]
+    Spoofed { claimed: u64, sender: u64 },
+}
+
+/// The gRPC service that feeds peers' messages into the Raft mailbox.
+#[derive(Clone)]
+pub struct RaftService {
+    cluster_id: String,
+    mailbox: mpsc::Sender<NodeMsg>,
+    metrics: Arc<Metrics>,
+}
+
+impl RaftService {
+    pub(crate) fn new(
+        cluster_id: String,
+        mailbox: mpsc::Sender<NodeMsg>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            cluster_id,
+            mailbox,
+            metrics,
+        }
+    }
+
+    /// Wraps the service for tonic with raised message limits.
+    pub fn into_server(self) -> RaftTransportServer<Self> {
+        RaftTransportServer::new(self)
+            .max_decoding_message_size(super::MAX_GRPC_MESSAGE)
+            .max_encoding_message_size(super::MAX_GRPC_MESSAGE)
+    }
+
+    fn check_sender(&self, sender: &SenderInfo) -> Result<(), Refusal> {
+        if sender.cluster_id != self.cluster_id {
+            return Err(Refusal::OtherCluster {
+                theirs: sender.cluster_id.clone(),
+                ours: self.cluster_id.clone(),
+            });
+        }
+        if sender.node_id == 0 {
+            return Err(Refusal::NoSender);
+        }
+        Ok(())
+    }
+
+    fn decode(sender: u64, envelopes: &[RaftEnvelope]) -> Result<Vec<Message>, Refusal> {
+        envelopes
+            .iter()
+            .map(|e| {
+                if e.group_id != METADATA_GROUP {
+                    return Err(Refusal::UnknownGroup(e.group_id));
+                }
+                let m = Message::parse_from_bytes(&e.message).map_err(Refusal::Decode)?;
+                if m.from != sender {
+                    return Err(Refusal::Spoofed {
+                        claimed: m.from,
+                        sender,
+                    });
+                }
+                Ok(m)
+            })
+            .collect()
+    }
+
+    async fn announce(&self, sender: &SenderInfo) {
+        let _ = self
+            .mailbox
+            .send(NodeMsg::PeerSeen {
+                id: sender.node_id,
+                url: sender.url.clone(),
+                incarnation: sender.incarnation.clone(),
+            })
+            .await;
+    }
+
+    fn refuse(&self, r: &Refusal) -> String {
+        self.metrics.refused_batches.inc();
+        tracing::warn!(reason = %r, "refusing raft traffic");
+        r.to_string()
+    }
+}
+
+type AckStream = Pin<Box<dyn Stream<Item = Result<BatchAck, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl RaftTransport for RaftService {
+    type StreamStream = AckStream;
+
+    async fn stream(
+        &self,
+        request: Request<Streaming<RaftBatch>>,
+    ) -> Result<Response<AckStream>, Status> {
+        let mut inbound = request.into_inner();
+        let (tx, rx) = mpsc::channel(64);
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut sender: Option<SenderInfo> = None;
+            while let Some(batch) = inbound.next().await {
+                let Ok(batch) = batch else { break };
+                let verdict = async {
+                    if let Some(s) = batch.sender {
+                        this.check_sender(&s)?;
+                        this.announce(&s).await;
+                        sender = Some(s);
+                    }
+                    let from = sender.as_ref().ok_or(Refusal::NoSender)?.node_id;
+                    Self::decode(from, &batch.messages)
+                }
+                .await;
+                let ack = match verdict {
+                    Ok(msgs) => {
+                        if this.mailbox.send(NodeMsg::Raft(msgs)).await.is_err() {
+                            break;
+                        }
+                        BatchAck {
+                            seq: batch.seq,
+                            refused: String::new(),
+                        }
+                    }
+                    Err(r) => BatchAck {
+                        seq: batch.seq,
+                        refused: this.refuse(&r),
+                    },
+                };
+                let refused = !ack.refused.is_empty();
+                if tx.send(Ok(ack)).await.is_err() || refused {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn snapshot(
+        &self,
+        request: Request<SnapshotRequest>,
+    ) -> Result<Response<SnapshotReply>, Status> {
+        let req = request.into_inner();
+        let verdict = async {
+            let sender = req.sender.ok_or(Refusal::NoSender)?;
+            self.check_sender(&sender)?;
+            self.announce(&sender).await;
+            let env: Vec<RaftEnvelope> = req.message.into_iter().collect();
+            Self::decode(sender.node_id, &env)
+        }
+        .await;
+        let refused = match verdict {
+            Ok(msgs) => {
+                self.mailbox
+                    .send(NodeMsg::Raft(msgs))
+                    .await
+                    .map_err(|_| Status::unavailable("node is shutting down"))?;
+                String::new()
+            }
+            Err(r) => self.refuse(&r),
+        };
+        Ok(Response::new(SnapshotReply { refused }))
+    }
+}

@@ -98,6 +98,11 @@ fn compaction_keeps_the_snapshot_and_drops_the_log() {
     let meta = SnapshotMetadata {
         index: 15,
         term: 2,
+        conf_state: Some(ConfState {
+            voters: vec![1, 2, 3],
+            ..Default::default()
+        })
+        .into(),
         ..Default::default()
     };
     s.compact_with_snapshot(meta, b"sm".to_vec()).unwrap();
@@ -107,6 +112,13 @@ fn compaction_keeps_the_snapshot_and_drops_the_log() {
     assert_eq!(s.last_index().unwrap(), 20);
     assert_eq!(s.term(15).unwrap(), 2);
     assert_eq!(s.snapshot(0, 2).unwrap().get_metadata().index, 15);
+    assert!(!s.snapshot_wanted());
+    // A node missing from the snapshot's configuration needs a newer one.
+    assert!(matches!(
+        s.snapshot(0, 4),
+        Err(raft::Error::Store(raft::StorageError::SnapshotTemporarilyUnavailable))
+    ));
+    assert!(s.snapshot_wanted());
 }
 
 #[test]

@@ -116,7 +116,9 @@ fn compaction_keeps_the_snapshot_and_drops_the_log() {
     // A node missing from the snapshot's configuration needs a newer one.
     assert!(matches!(
         s.snapshot(0, 4),
-        Err(raft::Error::Store(raft::StorageError::SnapshotTemporarilyUnavailable))
+        Err(raft::Error::Store(
+            raft::StorageError::SnapshotTemporarilyUnavailable
+        ))
     ));
     assert!(s.snapshot_wanted());
 }

@@ -1,6 +1,8 @@
 //! A cluster of real `chronik-broker` processes for integration tests.
 #![allow(dead_code)]
 
+pub mod netns;
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

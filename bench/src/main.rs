@@ -1,0 +1,81 @@
+//! `chronik-bench raft`: 3-node Chronik vs 3-member etcd on loopback, same
+//! client, same payloads, same concurrency, measured in one run.
+
+mod cluster;
+mod load;
+mod report;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "chronik-bench")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Replicated writes: committed proposals/s, commit latency, failover, idle RSS.
+    Raft(RaftArgs),
+}
+
+/// Settings shared by both systems.
+#[derive(clap::Args, Clone)]
+pub struct RaftArgs {
+    /// Seconds of load per system.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent writers.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Payload bytes per write.
+    #[arg(long, default_value_t = 1024)]
+    payload: usize,
+    /// The broker binary (build it with --release).
+    #[arg(long, default_value = "target/release/chronik-broker")]
+    broker_bin: PathBuf,
+    /// The etcd binary.
+    #[arg(long, default_value = "etcd")]
+    etcd_bin: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Raft(args) => raft(args).await,
+    }
+}
+
+async fn raft(args: RaftArgs) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let duration = Duration::from_secs(args.seconds);
+    let mut results = Vec::new();
+    for system in [cluster::System::Chronik, cluster::System::Etcd] {
+        eprintln!("== {}: starting 3 members", system.name());
+        let mut c = cluster::Cluster::start(system, &args, dir.path()).await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let idle_rss_kib = c.rss_kib(0);
+        let leader = c.leader().await?;
+        eprintln!(
+            "== {}: leader is member {leader}; {} writers for {}s",
+            system.name(),
+            args.concurrency,
+            args.seconds
+        );
+        let load = load::run(&c, leader, &args, duration).await;
+        let failover = c.kill_leader_and_time_next_commit(leader).await?;
+        results.push(report::Row {
+            system: system.name(),
+            load,
+            failover,
+            idle_rss_kib,
+        });
+        c.stop();
+    }
+    report::print(&args, &results);
+    Ok(())
+}

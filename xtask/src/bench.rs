@@ -1,0 +1,30 @@
+//! `cargo xtask bench raft`: builds release binaries and runs chronik-bench.
+
+use crate::run::run;
+use anyhow::Result;
+use std::process::Command;
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Which benchmark (raft).
+    #[arg(default_value = "raft")]
+    which: String,
+    /// Extra arguments for chronik-bench (e.g. --seconds 20).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    rest: Vec<String>,
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    crate::deps::ensure_all()?;
+    run(Command::new("cargo").args([
+        "build",
+        "--release",
+        "-p",
+        "chronik-broker",
+        "-p",
+        "chronik-bench",
+    ]))?;
+    run(Command::new("target/release/chronik-bench")
+        .arg(&args.which)
+        .args(&args.rest))
+}

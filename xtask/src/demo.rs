@@ -1,0 +1,113 @@
+//! `cargo xtask demo`: start a cluster and use it.
+
+use crate::run::run;
+use anyhow::{bail, Context, Result};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Number of brokers.
+    #[arg(long, default_value_t = 3)]
+    nodes: u64,
+    /// First port of the local cluster.
+    #[arg(long, default_value_t = 19000)]
+    base_port: u16,
+    /// Keep the cluster running until Ctrl-C.
+    #[arg(long)]
+    keep: bool,
+}
+
+/// Starts `chronik-broker dev`, waits for a leader, writes and reads a topic
+/// and a key through the leader, and prints every node's status.
+pub fn run(args: DemoArgs) -> Result<()> {
+    crate::deps::ensure_all()?;
+    run(Command::new("cargo").args(["build", "--release", "-p", "chronik-broker"]))?;
+    let bin = crate::run::root().join("target/release/chronik-broker");
+    let mut child = Command::new(&bin)
+        .args([
+            "dev",
+            "--nodes",
+            &args.nodes.to_string(),
+            "--base-port",
+            &args.base_port.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .spawn()
+        .context("start chronik-broker dev")?;
+    let result = exercise(&args);
+    if args.keep && result.is_ok() {
+        eprintln!("cluster running; Ctrl-C stops it");
+        let _ = child.wait();
+        return Ok(());
+    }
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    result
+}
+
+fn http(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
+}
+
+fn curl(args: &[&str]) -> Option<String> {
+    let out = Command::new("curl")
+        .args(["-s", "--max-time", "2"])
+        .args(args)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn exercise(args: &DemoArgs) -> Result<()> {
+    let ports: Vec<u16> = (0..args.nodes)
+        .map(|i| args.base_port + (i as u16) * 10 + 1)
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let leader = loop {
+        let found = ports.iter().find(|p| {
+            curl(&[&format!("{}/v1/status", http(**p))])
+                .is_some_and(|s| s.contains("\"role\":\"leader\""))
+        });
+        if let Some(p) = found {
+            break *p;
+        }
+        if Instant::now() > deadline {
+            bail!("no leader elected within 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    println!("\nleader serves HTTP on {}", http(leader));
+    let created = curl(&[
+        "-X",
+        "POST",
+        &format!("{}/v1/topics", http(leader)),
+        "-d",
+        r#"{"name":"demo","partitions":3}"#,
+    ]);
+    println!("create topic demo: {}", created.unwrap_or_default());
+    let put = curl(&[
+        "-X",
+        "PUT",
+        &format!("{}/v1/kv/greeting", http(leader)),
+        "--data-binary",
+        "hello",
+    ]);
+    println!("put greeting: {}", put.unwrap_or_default());
+    std::thread::sleep(Duration::from_millis(300));
+    for p in &ports {
+        let v = curl(&[&format!("{}/v1/kv/greeting", http(*p))]).unwrap_or_default();
+        println!("node at {} reads greeting = {v:?}", http(*p));
+    }
+    for p in &ports {
+        println!(
+            "{}",
+            curl(&[&format!("{}/v1/status", http(*p))]).unwrap_or_default()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,35 @@
+//! `cargo xtask test`: everything CI checks, in order of cost.
+
+use crate::run::run;
+use anyhow::Result;
+use std::process::Command;
+
+#[derive(clap::Args)]
+pub struct TestArgs {
+    /// Skip fmt and clippy.
+    #[arg(long)]
+    no_lint: bool,
+}
+
+pub fn run_all(args: &TestArgs) -> Result<()> {
+    crate::deps::ensure_all()?;
+    if !args.no_lint {
+        run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
+        run(Command::new("cargo").args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    }
+    // Integration tests start clusters of real processes; one at a time keeps
+    // elections honest on a 2-core machine.
+    run(Command::new("cargo").args(["test", "--workspace", "--", "--test-threads=1"]))?;
+    Ok(())
+}
+
+pub fn run(args: TestArgs) -> Result<()> {
+    run_all(&args)
+}

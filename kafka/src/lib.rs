@@ -1,0 +1,25 @@
+//! Chronik's Kafka wire-protocol front end.
+//!
+//! - [`codec`]: framing and request/response (de)serialization with `kafka-protocol`.
+//! - [`connection`] / [`server`]: sockets, connection limit, shutdown.
+//! - [`handlers`]: one module per API, dispatched by [`handlers::Broker`].
+//! - [`group`]: the consumer group membership state machine.
+//! - [`backend`]: the storage boundary ([`backend::Backend`]) and [`backend::MemoryBackend`].
+//! - [`batch`] / [`idempotence`]: record batch validation and producer sequence rules,
+//!   shared with backend implementations.
+//!
+//! See `docs/kafka.md` for the design.
+
+pub mod backend;
+pub mod batch;
+pub mod codec;
+pub mod connection;
+pub mod group;
+pub mod handlers;
+pub mod idempotence;
+pub mod server;
+pub mod versions;
+
+pub use backend::{Backend, BackendError, MemoryBackend, MemoryBackendConfig};
+pub use handlers::{Broker, FrontendConfig};
+pub use server::{serve, ServerConfig};

@@ -20,6 +20,9 @@ pub mod idempotence;
 pub mod server;
 pub mod versions;
 
+#[cfg(test)]
+mod test_support;
+
 pub use backend::{Backend, BackendError, MemoryBackend, MemoryBackendConfig};
 pub use handlers::{Broker, FrontendConfig};
 pub use server::{serve, ServerConfig};

@@ -35,6 +35,16 @@ fn result(name: &CreatableTopic, error: ResponseError, message: String) -> Creat
         .with_replication_factor(-1)
 }
 
+/// Resets fields the version cannot carry (partition count and replication factor
+/// exist from v5).
+fn fit(version: i16, r: CreatableTopicResult) -> CreatableTopicResult {
+    if version >= 5 {
+        r
+    } else {
+        r.with_num_partitions(-1).with_replication_factor(-1)
+    }
+}
+
 fn spec_for<B: Backend>(
     broker: &Broker<B>,
     topic: &CreatableTopic,
@@ -96,9 +106,12 @@ fn spec_for<B: Backend>(
 /// Handles CreateTopics.
 pub(crate) async fn handle<B: Backend>(
     broker: &Broker<B>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     request: CreateTopicsRequest,
 ) -> CreateTopicsResponse {
+    // Partition count, replication factor and configs are answered from v5, the
+    // topic id from v7.
+    let detailed = ctx.api_version >= 5;
     let mut seen = HashSet::new();
     let duplicates: HashSet<String> = request
         .topics
@@ -109,27 +122,32 @@ pub(crate) async fn handle<B: Backend>(
     let mut results = Vec::with_capacity(request.topics.len());
     for topic in &request.topics {
         if duplicates.contains(topic.name.as_str()) {
-            results.push(result(
-                topic,
-                ResponseError::InvalidRequest,
-                "topic listed more than once".to_owned(),
+            results.push(fit(
+                ctx.api_version,
+                result(
+                    topic,
+                    ResponseError::InvalidRequest,
+                    "topic listed more than once".to_owned(),
+                ),
             ));
             continue;
         }
         let spec = match spec_for(broker, topic) {
             Ok(spec) => spec,
             Err(r) => {
-                results.push(*r);
+                results.push(fit(ctx.api_version, *r));
                 continue;
             }
         };
         if request.validate_only {
-            results.push(
-                CreatableTopicResult::default()
-                    .with_name(topic.name.clone())
+            let entry = CreatableTopicResult::default().with_name(topic.name.clone());
+            results.push(if detailed {
+                entry
                     .with_num_partitions(spec.partitions)
-                    .with_replication_factor(spec.replication_factor),
-            );
+                    .with_replication_factor(spec.replication_factor)
+            } else {
+                entry
+            });
             continue;
         }
         match broker.backend.create_topic(spec).await {
@@ -144,16 +162,25 @@ pub(crate) async fn handle<B: Backend>(
                             .with_config_source(1)
                     })
                     .collect();
-                results.push(
-                    CreatableTopicResult::default()
-                        .with_name(topic.name.clone())
-                        .with_topic_id(info.id)
+                let entry = CreatableTopicResult::default().with_name(topic.name.clone());
+                let entry = if ctx.api_version >= 7 {
+                    entry.with_topic_id(info.id)
+                } else {
+                    entry
+                };
+                results.push(if detailed {
+                    entry
                         .with_num_partitions(i32::try_from(info.partitions.len()).unwrap_or(-1))
                         .with_replication_factor(info.replication_factor)
-                        .with_configs(Some(configs)),
-                );
+                        .with_configs(Some(configs))
+                } else {
+                    entry
+                });
             }
-            Err(e) => results.push(result(topic, e.response_error(), e.to_string())),
+            Err(e) => results.push(fit(
+                ctx.api_version,
+                result(topic, e.response_error(), e.to_string()),
+            )),
         }
     }
     CreateTopicsResponse::default().with_topics(results)

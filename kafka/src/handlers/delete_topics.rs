@@ -28,33 +28,41 @@ pub(crate) async fn handle<B: Backend>(
             .collect()
     };
     let topics = broker.backend.list_topics().await.unwrap_or_default();
+    let v6 = ctx.api_version >= 6;
+    let with_message = ctx.api_version >= 5;
     let mut responses = Vec::with_capacity(wanted.len());
     for (name, id) in wanted {
         let resolved = match &name {
             Some(n) => topics.iter().find(|t| &t.name == n),
             None => topics.iter().find(|t| t.id == id),
         };
-        let entry = DeletableTopicResult::default()
-            .with_name(name.as_deref().map(topic_name))
-            .with_topic_id(id);
+        let entry = DeletableTopicResult::default().with_name(name.as_deref().map(topic_name));
+        let entry = if v6 { entry.with_topic_id(id) } else { entry };
         let Some(info) = resolved else {
-            responses.push(
+            let entry = entry.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+            responses.push(if with_message {
+                entry.with_error_message(Some(sb("unknown topic")))
+            } else {
                 entry
-                    .with_error_code(ResponseError::UnknownTopicOrPartition.code())
-                    .with_error_message(Some(sb("unknown topic"))),
-            );
+            });
             continue;
         };
-        let entry = entry
-            .with_name(Some(topic_name(&info.name)))
-            .with_topic_id(info.id);
+        let entry = entry.with_name(Some(topic_name(&info.name)));
+        let entry = if v6 {
+            entry.with_topic_id(info.id)
+        } else {
+            entry
+        };
         match broker.backend.delete_topic(&info.name).await {
             Ok(()) => responses.push(entry),
-            Err(e) => responses.push(
-                entry
-                    .with_error_code(e.code())
-                    .with_error_message(Some(sb(&e.to_string()))),
-            ),
+            Err(e) => {
+                let entry = entry.with_error_code(e.code());
+                responses.push(if with_message {
+                    entry.with_error_message(Some(sb(&e.to_string())))
+                } else {
+                    entry
+                });
+            }
         }
     }
     DeleteTopicsResponse::default().with_responses(responses)

@@ -31,6 +31,7 @@ async fn collect<B: Backend>(
     broker: &Broker<B>,
     topics: &[FetchTopic],
     max_bytes: usize,
+    with_log_start: bool,
 ) -> Collected {
     let mut out = Collected {
         topics: Vec::with_capacity(topics.len()),
@@ -65,7 +66,11 @@ async fn collect<B: Backend>(
                     entry
                         .with_high_watermark(r.high_watermark)
                         .with_last_stable_offset(r.high_watermark)
-                        .with_log_start_offset(r.log_start_offset)
+                        .with_log_start_offset(if with_log_start {
+                            r.log_start_offset
+                        } else {
+                            -1
+                        })
                         .with_aborted_transactions(Some(Vec::new()))
                         .with_records(Some(r.records))
                 }
@@ -93,6 +98,7 @@ pub(crate) async fn handle<B: Backend>(
     ctx: &RequestContext,
     request: FetchRequest,
 ) -> FetchResponse {
+    let with_log_start = ctx.api_version >= 5;
     if ctx.api_version >= 7 && request.session_id != 0 {
         return FetchResponse::default()
             .with_error_code(ResponseError::FetchSessionIdNotFound.code());
@@ -109,7 +115,7 @@ pub(crate) async fn handle<B: Backend>(
     let mut changes = broker.backend.data_changes();
     loop {
         changes.borrow_and_update();
-        let collected = collect(broker, &request.topics, max_bytes).await;
+        let collected = collect(broker, &request.topics, max_bytes, with_log_start).await;
         if collected.bytes >= min_bytes || collected.errors || Instant::now() >= deadline {
             return FetchResponse::default().with_responses(collected.topics);
         }
@@ -117,7 +123,7 @@ pub(crate) async fn handle<B: Backend>(
             Ok(Ok(())) => continue,
             // Deadline, or the backend stopped notifying: answer with what exists now.
             _ => {
-                let collected = collect(broker, &request.topics, max_bytes).await;
+                let collected = collect(broker, &request.topics, max_bytes, with_log_start).await;
                 return FetchResponse::default().with_responses(collected.topics);
             }
         }

@@ -50,9 +50,15 @@ pub(crate) async fn handle<B: Backend>(
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
     let c = lookup(broker, request.key_type, &request.key).await;
+    // The error message exists from v1.
+    let message = if ctx.api_version >= 1 {
+        c.error_message
+    } else {
+        None
+    };
     FindCoordinatorResponse::default()
         .with_error_code(c.error_code)
-        .with_error_message(c.error_message)
+        .with_error_message(message)
         .with_node_id(c.node_id)
         .with_host(c.host)
         .with_port(c.port)

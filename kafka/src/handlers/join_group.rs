@@ -29,10 +29,16 @@ fn response(version: i16, outcome: JoinOutcome) -> JoinGroupResponse {
         None if version < 7 => Some(String::new()),
         other => other,
     };
+    // The protocol type is answered from v7.
+    let protocol_type = if version >= 7 {
+        outcome.protocol_type
+    } else {
+        None
+    };
     JoinGroupResponse::default()
         .with_error_code(code(outcome.error))
         .with_generation_id(outcome.generation_id)
-        .with_protocol_type(outcome.protocol_type.as_deref().map(sb))
+        .with_protocol_type(protocol_type.as_deref().map(sb))
         .with_protocol_name(protocol_name.as_deref().map(sb))
         .with_leader(sb(&outcome.leader))
         .with_member_id(sb(&outcome.member_id))

@@ -6,7 +6,7 @@ use kafka_protocol::messages::list_offsets_response::{
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::ResponseError;
 
-use super::Broker;
+use super::{Broker, RequestContext};
 use crate::backend::{Backend, OffsetSpec, TopicPartition};
 
 fn spec_from(timestamp: i64) -> Option<OffsetSpec> {
@@ -22,6 +22,7 @@ fn spec_from(timestamp: i64) -> Option<OffsetSpec> {
 /// Handles ListOffsets.
 pub(crate) async fn handle<B: Backend>(
     broker: &Broker<B>,
+    ctx: &RequestContext,
     request: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
     let mut topics = Vec::with_capacity(request.topics.len());
@@ -39,10 +40,14 @@ pub(crate) async fn handle<B: Backend>(
             };
             let tp = TopicPartition::new(topic.name.as_str(), p.partition_index);
             partitions.push(match broker.backend.list_offset(tp, spec).await {
-                Ok(found) => entry
+                // The leader epoch field exists from v4.
+                Ok(found) if ctx.api_version >= 4 => entry
                     .with_offset(found.offset)
                     .with_timestamp(found.timestamp)
                     .with_leader_epoch(0),
+                Ok(found) => entry
+                    .with_offset(found.offset)
+                    .with_timestamp(found.timestamp),
                 Err(e) => entry.with_error_code(e.code()),
             });
         }

@@ -9,7 +9,7 @@ use kafka_protocol::ResponseError;
 use super::{sb, topic_name, Broker, RequestContext};
 use crate::backend::{Backend, TopicInfo};
 
-fn topic_entry(topic: &TopicInfo) -> MetadataResponseTopic {
+fn topic_entry(version: i16, topic: &TopicInfo) -> MetadataResponseTopic {
     let partitions = topic
         .partitions
         .iter()
@@ -23,14 +23,18 @@ fn topic_entry(topic: &TopicInfo) -> MetadataResponseTopic {
                 .with_error_code(error)
                 .with_partition_index(p.partition)
                 .with_leader_id(BrokerId(p.leader))
-                .with_leader_epoch(p.leader_epoch)
+                .with_leader_epoch(if version >= 7 { p.leader_epoch } else { -1 })
                 .with_replica_nodes(p.replicas.iter().copied().map(BrokerId).collect())
                 .with_isr_nodes(p.isr.iter().copied().map(BrokerId).collect())
         })
         .collect();
     MetadataResponseTopic::default()
         .with_name(Some(topic_name(&topic.name)))
-        .with_topic_id(topic.id)
+        .with_topic_id(if version >= 10 {
+            topic.id
+        } else {
+            uuid::Uuid::nil()
+        })
         .with_partitions(partitions)
 }
 
@@ -70,7 +74,10 @@ pub(crate) async fn handle<B: Backend>(
         Some(list) => Some(list),
     };
     let entries = match wanted {
-        None => topics.iter().map(topic_entry).collect(),
+        None => topics
+            .iter()
+            .map(|t| topic_entry(ctx.api_version, t))
+            .collect(),
         Some(list) => list
             .iter()
             .map(|t| {
@@ -79,15 +86,21 @@ pub(crate) async fn handle<B: Backend>(
                     None => topics.iter().find(|i| i.id == t.topic_id),
                 };
                 match found {
-                    Some(info) => topic_entry(info),
+                    Some(info) => topic_entry(ctx.api_version, info),
                     None => unknown_topic(t.name.as_ref().map(|n| n.as_str()), t.topic_id),
                 }
             })
             .collect(),
     };
-    MetadataResponse::default()
+    let response = MetadataResponse::default()
         .with_brokers(brokers)
-        .with_cluster_id(Some(sb(&cluster.cluster_id)))
-        .with_controller_id(BrokerId(cluster.controller_id))
-        .with_topics(entries)
+        .with_topics(entries);
+    // Controller id exists from v1, cluster id from v2.
+    match ctx.api_version {
+        0 => response,
+        1 => response.with_controller_id(BrokerId(cluster.controller_id)),
+        _ => response
+            .with_controller_id(BrokerId(cluster.controller_id))
+            .with_cluster_id(Some(sb(&cluster.cluster_id))),
+    }
 }

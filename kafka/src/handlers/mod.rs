@@ -148,10 +148,10 @@ impl<B: Backend> Broker<B> {
             RequestBody::CreatePartitions(r) => {
                 ResponseBody::CreatePartitions(create_partitions::handle(self, r).await)
             }
-            RequestBody::Produce(r) => ResponseBody::Produce(produce::handle(self, r).await?),
+            RequestBody::Produce(r) => ResponseBody::Produce(produce::handle(self, &ctx, r).await?),
             RequestBody::Fetch(r) => ResponseBody::Fetch(fetch::handle(self, &ctx, r).await),
             RequestBody::ListOffsets(r) => {
-                ResponseBody::ListOffsets(list_offsets::handle(self, r).await)
+                ResponseBody::ListOffsets(list_offsets::handle(self, &ctx, r).await)
             }
             RequestBody::InitProducerId(r) => {
                 ResponseBody::InitProducerId(init_producer_id::handle(self, r).await)
@@ -162,7 +162,9 @@ impl<B: Backend> Broker<B> {
             RequestBody::JoinGroup(r) => {
                 ResponseBody::JoinGroup(join_group::handle(self, &ctx, r).await)
             }
-            RequestBody::SyncGroup(r) => ResponseBody::SyncGroup(sync_group::handle(self, r).await),
+            RequestBody::SyncGroup(r) => {
+                ResponseBody::SyncGroup(sync_group::handle(self, &ctx, r).await)
+            }
             RequestBody::Heartbeat(r) => ResponseBody::Heartbeat(heartbeat::handle(self, r).await),
             RequestBody::LeaveGroup(r) => {
                 ResponseBody::LeaveGroup(leave_group::handle(self, &ctx, r).await)

@@ -9,12 +9,18 @@ use kafka_protocol::ResponseError;
 use super::{sb, topic_name, Broker, RequestContext};
 use crate::backend::{Backend, GroupOffset, TopicPartition};
 
-fn partition_entry(index: i32, found: Option<&GroupOffset>) -> OffsetFetchResponsePartition {
+fn partition_entry(
+    version: i16,
+    index: i32,
+    found: Option<&GroupOffset>,
+) -> OffsetFetchResponsePartition {
+    // The committed leader epoch exists from v5.
+    let epoch = |e: i32| if version >= 5 { e } else { -1 };
     let entry = OffsetFetchResponsePartition::default().with_partition_index(index);
     match found {
         Some(o) => entry
             .with_committed_offset(o.committed.offset)
-            .with_committed_leader_epoch(o.committed.leader_epoch)
+            .with_committed_leader_epoch(epoch(o.committed.leader_epoch))
             .with_metadata(Some(sb(o.committed.metadata.as_deref().unwrap_or("")))),
         None => entry
             .with_committed_offset(-1)
@@ -30,7 +36,30 @@ pub(crate) async fn handle<B: Backend>(
     request: OffsetFetchRequest,
 ) -> OffsetFetchResponse {
     let group_id = request.group_id.to_string();
-    let failed = |e: ResponseError| OffsetFetchResponse::default().with_error_code(e.code());
+    // v1 has no top-level error code: the error goes on every requested partition.
+    let failed = |e: ResponseError| {
+        if ctx.api_version >= 2 {
+            return OffsetFetchResponse::default().with_error_code(e.code());
+        }
+        let topics = request
+            .topics
+            .iter()
+            .flatten()
+            .map(|t| {
+                OffsetFetchResponseTopic::default()
+                    .with_name(t.name.clone())
+                    .with_partitions(
+                        t.partition_indexes
+                            .iter()
+                            .map(|p| {
+                                partition_entry(ctx.api_version, *p, None).with_error_code(e.code())
+                            })
+                            .collect(),
+                    )
+            })
+            .collect();
+        OffsetFetchResponse::default().with_topics(topics)
+    };
     if let Err(e) = broker.check_coordinator(&group_id).await {
         return failed(e);
     }
@@ -71,7 +100,7 @@ pub(crate) async fn handle<B: Backend>(
                                     o.partition.topic == t.name.as_str()
                                         && o.partition.partition == *p
                                 });
-                                partition_entry(*p, hit)
+                                partition_entry(ctx.api_version, *p, hit)
                             })
                             .collect(),
                     )
@@ -80,7 +109,7 @@ pub(crate) async fn handle<B: Backend>(
         (None, _) => {
             let mut by_topic: Vec<OffsetFetchResponseTopic> = Vec::new();
             for o in &found {
-                let entry = partition_entry(o.partition.partition, Some(o));
+                let entry = partition_entry(ctx.api_version, o.partition.partition, Some(o));
                 match by_topic
                     .iter_mut()
                     .find(|t| t.name.as_str() == o.partition.topic)

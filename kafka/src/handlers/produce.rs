@@ -8,7 +8,7 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::ResponseError;
 
-use super::{sb, Broker};
+use super::{sb, Broker, RequestContext};
 use crate::backend::{Acks, AppendRequest, Backend, TopicPartition};
 use crate::batch::{self, BatchError};
 
@@ -21,14 +21,28 @@ fn acks_from(raw: i16) -> Option<Acks> {
     }
 }
 
-fn error_response(index: i32, error: ResponseError, message: String) -> PartitionProduceResponse {
-    PartitionProduceResponse::default()
+/// First version carrying a per-partition error message.
+const ERROR_MESSAGE_VERSION: i16 = 8;
+/// First version carrying the log start offset.
+const LOG_START_VERSION: i16 = 5;
+
+fn error_response(
+    version: i16,
+    index: i32,
+    error: ResponseError,
+    message: String,
+) -> PartitionProduceResponse {
+    let entry = PartitionProduceResponse::default()
         .with_index(index)
         .with_error_code(error.code())
         .with_base_offset(-1)
         .with_log_append_time_ms(-1)
-        .with_log_start_offset(-1)
-        .with_error_message(Some(sb(&message)))
+        .with_log_start_offset(-1);
+    if version >= ERROR_MESSAGE_VERSION {
+        entry.with_error_message(Some(sb(&message)))
+    } else {
+        entry
+    }
 }
 
 fn batch_error_code(e: &BatchError) -> ResponseError {
@@ -41,16 +55,31 @@ fn batch_error_code(e: &BatchError) -> ResponseError {
     }
 }
 
-async fn produce_partition<B: Backend>(
-    broker: &Broker<B>,
-    topic: &str,
+/// One partition's part of a Produce request.
+struct PartitionWrite<'a> {
+    version: i16,
+    topic: &'a str,
     index: i32,
     records: Option<bytes::Bytes>,
     acks: Acks,
     timeout: Duration,
+}
+
+async fn produce_partition<B: Backend>(
+    broker: &Broker<B>,
+    w: PartitionWrite<'_>,
 ) -> PartitionProduceResponse {
+    let PartitionWrite {
+        version,
+        topic,
+        index,
+        records,
+        acks,
+        timeout,
+    } = w;
     let Some(records) = records else {
         return error_response(
+            version,
             index,
             ResponseError::InvalidRecord,
             "null record set".to_owned(),
@@ -58,7 +87,7 @@ async fn produce_partition<B: Backend>(
     };
     let batches = match batch::validate(&records) {
         Ok(b) => b,
-        Err(e) => return error_response(index, batch_error_code(&e), e.to_string()),
+        Err(e) => return error_response(version, index, batch_error_code(&e), e.to_string()),
     };
     let append = broker.backend.append(AppendRequest {
         partition: TopicPartition::new(topic, index),
@@ -71,6 +100,7 @@ async fn produce_partition<B: Backend>(
             Ok(r) => r,
             Err(_) => {
                 return error_response(
+                    version,
                     index,
                     ResponseError::RequestTimedOut,
                     "replication did not complete within timeout_ms".to_owned(),
@@ -84,16 +114,22 @@ async fn produce_partition<B: Backend>(
             .with_index(index)
             .with_base_offset(o.base_offset)
             .with_log_append_time_ms(-1)
-            .with_log_start_offset(o.log_start_offset),
-        Err(e) => error_response(index, e.response_error(), e.to_string()),
+            .with_log_start_offset(if version >= LOG_START_VERSION {
+                o.log_start_offset
+            } else {
+                -1
+            }),
+        Err(e) => error_response(version, index, e.response_error(), e.to_string()),
     }
 }
 
 /// Handles Produce; `None` for `acks=0` (no response is sent).
 pub(crate) async fn handle<B: Backend>(
     broker: &Broker<B>,
+    ctx: &RequestContext,
     request: ProduceRequest,
 ) -> Option<ProduceResponse> {
+    let version = ctx.api_version;
     let acks = acks_from(request.acks);
     let timeout = Duration::from_millis(u64::try_from(request.timeout_ms.max(1)).unwrap_or(1));
     let transactional = request.transactional_id.is_some();
@@ -105,17 +141,27 @@ pub(crate) async fn handle<B: Backend>(
             async move {
                 match acks {
                     None => error_response(
+                        version,
                         p.index,
                         ResponseError::InvalidRequiredAcks,
                         "acks must be 0, 1 or -1".to_owned(),
                     ),
                     Some(_) if transactional => error_response(
+                        version,
                         p.index,
                         ResponseError::InvalidRequest,
                         "transactions are not supported".to_owned(),
                     ),
                     Some(acks) => {
-                        produce_partition(broker, topic, p.index, p.records, acks, timeout).await
+                        let write = PartitionWrite {
+                            version,
+                            topic,
+                            index: p.index,
+                            records: p.records,
+                            acks,
+                            timeout,
+                        };
+                        produce_partition(broker, write).await
                     }
                 }
             }

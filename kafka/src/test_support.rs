@@ -41,8 +41,9 @@ pub fn batch(count: i32, producer: Producer, timestamp: i64) -> Bytes {
                 producer_epoch: producer.epoch,
                 timestamp_type: TimestampType::Creation,
                 offset: i64::from(i),
+                // The encoder starts a new batch whenever offset - sequence changes.
                 sequence: if producer.first_sequence < 0 {
-                    -1
+                    i - 1
                 } else {
                     producer.first_sequence + i
                 },

@@ -124,6 +124,14 @@ fn bad_frames_close_only_their_connection() {
     truncated[..4].copy_from_slice(&len.to_be_bytes());
     assert_closed_after(&broker, &truncated, "truncated body");
     assert_closed_after(&broker, &frame(&[0, 3]), "frame shorter than a header");
+    // A tiny frame announcing 2^31-1 topics: must not make the decoder allocate.
+    let mut huge = BytesMut::new();
+    huge.put_i16(ApiKey::Metadata as i16);
+    huge.put_i16(1);
+    huge.put_i32(8);
+    huge.put_i16(-1);
+    huge.put_i32(i32::MAX);
+    assert_closed_after(&broker, &frame(&huge), "huge array count");
     let produce_v1 = {
         let mut b = BytesMut::new();
         b.put_i16(0);

@@ -42,6 +42,16 @@ macro_rules! apis {
             }
         }
 
+        #[cfg(test)]
+        impl RequestBody {
+            /// Encodes the body at `version` (tests build frames with it).
+            pub(crate) fn encode_into(&self, buf: &mut BytesMut, version: i16) -> Result<(), String> {
+                match self {
+                    $(Self::$variant(r) => r.encode(buf, version).map_err(|e| e.to_string()),)*
+                }
+            }
+        }
+
         impl ResponseBody {
             /// The API this response belongs to.
             pub fn api_key(&self) -> ApiKey {

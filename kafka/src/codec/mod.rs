@@ -8,9 +8,12 @@
 
 mod body;
 mod error;
+mod schema;
+mod walk;
 
 pub use body::{RequestBody, ResponseBody};
 pub use error::CodecError;
+pub use walk::WalkError;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -122,6 +125,16 @@ pub fn decode_request(frame: Bytes) -> Result<DecodedRequest, CodecError> {
                 version,
                 reason,
             })?;
+    // Reject impossible array counts before the decoder pre-allocates for them.
+    if let Some((fields, flexible_from)) = schema::request_layout(api_key) {
+        walk::walk(&buf, fields, version, version >= flexible_from).map_err(|e| {
+            CodecError::Body {
+                api_key,
+                version,
+                reason: e.to_string(),
+            }
+        })?;
+    }
     let body = guarded(|| body::decode_body(api_key, &mut buf, version)).map_err(|reason| {
         CodecError::Body {
             api_key,

@@ -199,3 +199,55 @@ fn fuzz_entry_survives_pseudo_random_input() {
         let _ = fuzz_decode(&data, 1 << 20);
     }
 }
+
+#[test]
+fn request_layouts_match_the_encoder_for_every_supported_version() {
+    let mut failures = Vec::new();
+    for api in crate::versions::SUPPORTED_APIS {
+        let Some((fields, flexible_from)) = schema::request_layout(api.key) else {
+            panic!("no layout for {:?}", api.key);
+        };
+        for version in api.min..=api.max {
+            let sample = crate::test_support::sample(api.key, version);
+            let mut buf = BytesMut::new();
+            if let Err(e) = sample.encode_into(&mut buf, version) {
+                failures.push(format!("{:?} v{version}: encode: {e}", api.key));
+                continue;
+            }
+            match walk::walk(&buf, fields, version, version >= flexible_from) {
+                Ok(covered) if covered == buf.len() => {}
+                Ok(covered) => failures.push(format!(
+                    "{:?} v{version}: layout covers {covered} of {} bytes",
+                    api.key,
+                    buf.len()
+                )),
+                Err(e) => failures.push(format!("{:?} v{version}: {e}", api.key)),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn huge_array_counts_are_rejected_before_decoding() {
+    // Metadata v1: topics array announcing 2^31-1 elements in a 15-byte frame.
+    let mut frame = header_bytes(ApiKey::Metadata as i16, 1, 1);
+    frame.put_i16(-1);
+    frame.put_i32(i32::MAX);
+    assert!(matches!(
+        decode_request(frame.freeze()),
+        Err(CodecError::Body { .. })
+    ));
+    // Produce v9 (flexible): compact array count as a 5-byte varint.
+    let mut frame = header_bytes(ApiKey::Produce as i16, 9, 2);
+    frame.put_i16(-1);
+    frame.put_u8(0); // header tagged fields
+    frame.put_u8(0); // null transactional id
+    frame.put_i16(-1);
+    frame.put_i32(1000);
+    frame.put_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
+    assert!(matches!(
+        decode_request(frame.freeze()),
+        Err(CodecError::Body { .. })
+    ));
+}

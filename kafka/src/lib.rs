@@ -10,6 +10,8 @@
 //!
 //! See `docs/kafka.md` for the design.
 
+#![deny(missing_docs)]
+
 pub mod backend;
 pub mod batch;
 pub mod codec;

@@ -147,3 +147,13 @@ fn kcat_lists_produces_and_consumes() {
     assert_eq!(count, 3000);
     assert_eq!(next_offset.len(), 3, "keys should spread over 3 partitions");
 }
+
+#[test]
+fn compressed_batches_acks_zero_and_confluent_group_and_admin() {
+    let broker = DevBroker::start(&[]);
+    let out = run_script(
+        "compression_and_admin.py",
+        &["--bootstrap", &broker.bootstrap, "--topic", "compressed"],
+    );
+    assert!(out.contains("OK 2100 records through 4 codecs"), "{out}");
+}

@@ -25,6 +25,8 @@ use crate::versions;
 
 /// Size of the length prefix of every frame.
 pub const LENGTH_PREFIX: usize = 4;
+/// Most buffer space reserved ahead of the bytes received.
+const READ_CHUNK: usize = 64 * 1024;
 /// Smallest request: api key, api version, correlation id.
 const MIN_REQUEST: usize = 8;
 
@@ -72,7 +74,9 @@ pub fn parse_frame(
         });
     }
     if buf.len() < LENGTH_PREFIX + len {
-        buf.reserve(LENGTH_PREFIX + len - buf.len());
+        // Grow with the bytes actually arriving, not with what the prefix claims: a
+        // 4-byte prefix must not reserve `max_request_bytes` on every connection.
+        buf.reserve((LENGTH_PREFIX + len - buf.len()).min(READ_CHUNK));
         return Ok(None);
     }
     buf.advance(LENGTH_PREFIX);

@@ -103,11 +103,13 @@ impl GroupCoordinator {
                 // Static member restarting: the new id fences the old one.
                 group.remove_member(&old);
             } else if p.require_known_member_id && p.group_instance_id.is_none() {
-                group.pending.insert(id.clone());
+                group.pending.insert(id.clone(), now + p.session_timeout);
                 return Started::Done(JoinOutcome::error(ResponseError::MemberIdRequired, id));
             }
             id
-        } else if group.members.contains_key(&p.member_id) || group.pending.contains(&p.member_id) {
+        } else if group.members.contains_key(&p.member_id)
+            || group.pending.contains_key(&p.member_id)
+        {
             p.member_id.clone()
         } else {
             return Started::Done(JoinOutcome::error(

@@ -5,7 +5,7 @@
 //! SyncGroup distributed the assignment). A join, leave or session expiry in
 //! CompletingRebalance/Stable starts the next rebalance.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -58,8 +58,9 @@ pub(crate) struct Group {
     pub(crate) protocol: Option<String>,
     pub(crate) leader: Option<String>,
     pub(crate) members: BTreeMap<String, Member>,
-    /// Ids handed out with `MEMBER_ID_REQUIRED`, not yet joined.
-    pub(crate) pending: HashSet<String>,
+    /// Ids handed out with `MEMBER_ID_REQUIRED`, not yet joined, with the time
+    /// they expire (one session timeout later).
+    pub(crate) pending: HashMap<String, Instant>,
     /// Static membership: instance id → member id.
     pub(crate) instances: HashMap<String, String>,
     pub(crate) rebalance_deadline: Option<Instant>,
@@ -74,7 +75,7 @@ impl Group {
             protocol: None,
             leader: None,
             members: BTreeMap::new(),
-            pending: HashSet::new(),
+            pending: HashMap::new(),
             instances: HashMap::new(),
             rebalance_deadline: None,
         }
@@ -243,6 +244,7 @@ impl Group {
 
     /// Periodic work: rebalance deadline and session expiry.
     pub(crate) fn tick(&mut self, now: Instant) {
+        self.pending.retain(|_, expires| *expires > now);
         if self.state == GroupState::PreparingRebalance
             && self.rebalance_deadline.is_some_and(|d| now >= d)
         {

@@ -173,3 +173,90 @@ fn kcat_still_works_after_garbage() {
     let listing = common::check("kcat -L", &output);
     assert!(listing.contains("1 brokers"), "{listing}");
 }
+
+fn valid_batch() -> Bytes {
+    use kafka_protocol::indexmap::IndexMap;
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+    let record = Record {
+        transactional: false,
+        control: false,
+        delete_horizon: false,
+        partition_leader_epoch: -1,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: TimestampType::Creation,
+        offset: 0,
+        sequence: -1,
+        timestamp: 1,
+        key: Some(Bytes::from_static(b"k")),
+        value: Some(Bytes::from_static(b"v")),
+        headers: IndexMap::new(),
+    };
+    let mut buf = BytesMut::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression: Compression::None,
+    };
+    RecordBatchEncoder::encode(&mut buf, [&record], &options)
+        .unwrap_or_else(|e| panic!("encode batch: {e}"));
+    buf.freeze()
+}
+
+#[test]
+fn corrupt_batches_get_an_error_and_the_connection_stays_usable() {
+    use kafka_protocol::messages::create_topics_request::CreatableTopic;
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::{
+        CreateTopicsRequest, CreateTopicsResponse, ProduceRequest, ProduceResponse, TopicName,
+    };
+
+    let broker = DevBroker::start(&[]);
+    let mut stream = connect(&broker);
+    let name = TopicName(StrBytes::from_static_str("crc"));
+    let create = CreateTopicsRequest::default()
+        .with_timeout_ms(1000)
+        .with_topics(vec![CreatableTopic::default()
+            .with_name(name.clone())
+            .with_num_partitions(1)
+            .with_replication_factor(1)]);
+    stream
+        .write_all(&request(ApiKey::CreateTopics, 4, 1, &create))
+        .unwrap_or_else(|e| panic!("write: {e}"));
+    let mut resp = read_response(&mut stream);
+    assert_eq!(resp.get_i32(), 1);
+    let created = CreateTopicsResponse::decode(&mut resp, 4).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(created.topics[0].error_code, 0);
+
+    let mut corrupt = BytesMut::from(&valid_batch()[..]);
+    let last = corrupt.len() - 1;
+    corrupt[last] ^= 0xff;
+    let produce = |records: Bytes| {
+        ProduceRequest::default()
+            .with_transactional_id(None)
+            .with_acks(-1)
+            .with_timeout_ms(1000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(name.clone())
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(records))])])
+    };
+    let mut codes = Vec::new();
+    for (correlation_id, records) in [(2, corrupt.freeze()), (3, valid_batch())] {
+        stream
+            .write_all(&request(
+                ApiKey::Produce,
+                7,
+                correlation_id,
+                &produce(records),
+            ))
+            .unwrap_or_else(|e| panic!("write: {e}"));
+        let mut resp = read_response(&mut stream);
+        assert_eq!(resp.get_i32(), correlation_id);
+        let r = ProduceResponse::decode(&mut resp, 7).unwrap_or_else(|e| panic!("{e}"));
+        codes.push(r.responses[0].partition_responses[0].error_code);
+    }
+    assert_eq!(codes, vec![2, 0], "CORRUPT_MESSAGE, then success");
+}

@@ -254,13 +254,11 @@ fn huge_array_counts_are_rejected_before_decoding() {
 
 #[test]
 fn api_versions_v3_response_has_an_empty_tag_section() {
-    let body = ResponseBody::ApiVersions(
-        ApiVersionsResponse::default().with_api_keys(vec![
+    let body = ResponseBody::ApiVersions(ApiVersionsResponse::default().with_api_keys(vec![
             kafka_protocol::messages::api_versions_response::ApiVersion::default()
                 .with_api_key(18)
                 .with_max_version(4),
-        ]),
-    );
+        ]));
     let bytes = encode_response(1, 3, &body).unwrap_or_else(|e| panic!("{e}"));
     // Length, correlation id, error code (2), compact array of 1 (0x02),
     // key/min/max (6) + entry tags (1), throttle (4), top-level tags: exactly one 0.

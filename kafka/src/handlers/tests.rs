@@ -250,3 +250,51 @@ async fn idempotent_retry_is_not_appended_twice() {
         ResponseError::OutOfOrderSequenceNumber.code()
     );
 }
+
+#[tokio::test]
+async fn bad_crc_and_unknown_topics_get_error_codes() {
+    let broker = broker().await;
+    let mut corrupt = bytes::BytesMut::from(&batch(2, Producer::NONE, 1)[..]);
+    let last = corrupt.len() - 1;
+    corrupt[last] ^= 0x55;
+    let mut request = produce(vec![(0, Some(corrupt.freeze())), (1, None)], -1);
+    request.topic_data.push(
+        kafka_protocol::messages::produce_request::TopicProduceData::default()
+            .with_name(topic_name("nope"))
+            .with_partition_data(vec![
+                kafka_protocol::messages::produce_request::PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(batch(1, Producer::NONE, 1))),
+            ]),
+    );
+    let ResponseBody::Produce(r) =
+        call(&broker, ApiKey::Produce, 8, RequestBody::Produce(request)).await
+    else {
+        panic!("not a produce response")
+    };
+    let codes: Vec<i16> = r
+        .responses
+        .iter()
+        .flat_map(|t| t.partition_responses.iter().map(|p| p.error_code))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            ResponseError::CorruptMessage.code(),
+            ResponseError::InvalidRecord.code(),
+            ResponseError::UnknownTopicOrPartition.code(),
+        ]
+    );
+    // Nothing was stored.
+    let ResponseBody::Fetch(f) = call(
+        &broker,
+        ApiKey::Fetch,
+        12,
+        RequestBody::Fetch(fetch(0, 0, 0)),
+    )
+    .await
+    else {
+        panic!("not a fetch response")
+    };
+    assert_eq!(f.responses[0].partitions[0].high_watermark, 0);
+}

@@ -63,7 +63,9 @@ pub trait Backend: Send + Sync + 'static {
     ) -> impl Future<Output = BackendResult<()>> + Send;
 
     /// Appends validated record batches (CRC already checked by the front end).
-    /// With [`Acks::All`] the future resolves once the data is committed.
+    /// With [`Acks::All`] the future resolves once the data is committed. The
+    /// front end drops the future when the request's timeout expires, so the
+    /// implementation must tolerate cancellation (the append may still commit).
     fn append(
         &self,
         request: AppendRequest,

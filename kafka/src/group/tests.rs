@@ -140,3 +140,31 @@ async fn incompatible_protocols_are_refused() {
         Some(ResponseError::InconsistentGroupProtocol)
     );
 }
+
+#[tokio::test]
+async fn members_that_do_not_rejoin_are_dropped_at_the_rebalance_deadline() {
+    let c = GroupCoordinator::start();
+    let a = join_new(&c).await;
+    c.sync(sync(&a, vec![])).await;
+    // A second member starts a rebalance; `a` keeps heartbeating but never rejoins.
+    let first = c.join(join_params("")).await;
+    let b_id = first.member_id.clone();
+    let b_join = {
+        let c = c.clone();
+        tokio::spawn(async move { c.join(join_params(&b_id)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        c.describe("g").map(|d| d.state),
+        Some(GroupState::PreparingRebalance)
+    );
+    c.tick(Instant::now() + Duration::from_secs(6));
+    let b = b_join.await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.error, None);
+    assert_eq!(b.leader, b.member_id);
+    assert_eq!(b.members.len(), 1);
+    assert_eq!(
+        c.heartbeat("g", &a.member_id, a.generation_id),
+        Err(ResponseError::UnknownMemberId)
+    );
+}

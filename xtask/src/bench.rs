@@ -1,6 +1,6 @@
 //! `cargo xtask bench raft`: builds release binaries and runs chronik-bench.
 
-use crate::run::run;
+use crate::run::run as sh;
 use anyhow::Result;
 use std::process::Command;
 
@@ -16,7 +16,7 @@ pub struct BenchArgs {
 
 pub fn run(args: BenchArgs) -> Result<()> {
     crate::deps::ensure_all()?;
-    run(Command::new("cargo").args([
+    sh(Command::new("cargo").args([
         "build",
         "--release",
         "-p",
@@ -24,7 +24,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "-p",
         "chronik-bench",
     ]))?;
-    run(Command::new("target/release/chronik-bench")
+    sh(Command::new("target/release/chronik-bench")
         .arg(&args.which)
         .args(&args.rest))
 }

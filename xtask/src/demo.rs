@@ -1,6 +1,6 @@
 //! `cargo xtask demo`: start a cluster and use it.
 
-use crate::run::run;
+use crate::run::run as sh;
 use anyhow::{bail, Context, Result};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ pub struct DemoArgs {
 /// and a key through the leader, and prints every node's status.
 pub fn run(args: DemoArgs) -> Result<()> {
     crate::deps::ensure_all()?;
-    run(Command::new("cargo").args(["build", "--release", "-p", "chronik-broker"]))?;
+    sh(Command::new("cargo").args(["build", "--release", "-p", "chronik-broker"]))?;
     let bin = crate::run::root().join("target/release/chronik-broker");
     let mut child = Command::new(&bin)
         .args([

@@ -1,6 +1,6 @@
 //! `cargo xtask test`: everything CI checks, in order of cost.
 
-use crate::run::run;
+use crate::run::run as sh;
 use anyhow::Result;
 use std::process::Command;
 
@@ -14,8 +14,8 @@ pub struct TestArgs {
 pub fn run_all(args: &TestArgs) -> Result<()> {
     crate::deps::ensure_all()?;
     if !args.no_lint {
-        run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
-        run(Command::new("cargo").args([
+        sh(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
+        sh(Command::new("cargo").args([
             "clippy",
             "--workspace",
             "--all-targets",
@@ -26,7 +26,7 @@ pub fn run_all(args: &TestArgs) -> Result<()> {
     }
     // Integration tests start clusters of real processes; one at a time keeps
     // elections honest on a 2-core machine.
-    run(Command::new("cargo").args(["test", "--workspace", "--", "--test-threads=1"]))?;
+    sh(Command::new("cargo").args(["test", "--workspace", "--", "--test-threads=1"]))?;
     Ok(())
 }
 

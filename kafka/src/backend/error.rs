@@ -1,0 +1,138 @@
+//! Errors a [`super::Backend`] reports, each mapping to a Kafka error code.
+
+use kafka_protocol::ResponseError;
+
+/// A failed backend operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    /// The topic does not exist.
+    #[error("unknown topic {topic}")]
+    UnknownTopic {
+        /// Topic name.
+        topic: String,
+    },
+    /// The topic exists but not the partition.
+    #[error("unknown partition {topic}-{partition}")]
+    UnknownPartition {
+        /// Topic name.
+        topic: String,
+        /// Partition index.
+        partition: i32,
+    },
+    /// CreateTopics of an existing topic.
+    #[error("topic {topic} already exists")]
+    TopicAlreadyExists {
+        /// Topic name.
+        topic: String,
+    },
+    /// A partition count that is invalid (e.g. shrinking).
+    #[error("invalid partition count {requested} for topic {topic} (has {current})")]
+    InvalidPartitions {
+        /// Topic name.
+        topic: String,
+        /// Current count.
+        current: i32,
+        /// Requested count.
+        requested: i32,
+    },
+    /// A replication factor the cluster cannot satisfy.
+    #[error("replication factor {requested} exceeds {available} available brokers")]
+    InvalidReplicationFactor {
+        /// Requested factor.
+        requested: i16,
+        /// Brokers available.
+        available: usize,
+    },
+    /// This node does not lead the partition.
+    #[error("node is not the leader of {topic}-{partition} (leader {leader})")]
+    NotLeader {
+        /// Topic name.
+        topic: String,
+        /// Partition index.
+        partition: i32,
+        /// Known leader, `-1` if unknown.
+        leader: i32,
+    },
+    /// A read beyond the log.
+    #[error(
+        "offset {offset} out of range [{log_start}, {high_watermark}] for {topic}-{partition}"
+    )]
+    OffsetOutOfRange {
+        /// Topic name.
+        topic: String,
+        /// Partition index.
+        partition: i32,
+        /// Requested offset.
+        offset: i64,
+        /// Log start offset.
+        log_start: i64,
+        /// High watermark.
+        high_watermark: i64,
+    },
+    /// An idempotent batch whose sequence does not follow the last one.
+    #[error("out of order sequence {sequence} for producer {producer_id} (expected {expected})")]
+    OutOfOrderSequence {
+        /// Producer id.
+        producer_id: i64,
+        /// First sequence of the batch.
+        sequence: i32,
+        /// Expected sequence.
+        expected: i32,
+    },
+    /// An idempotent batch from an older producer epoch.
+    #[error("producer {producer_id} epoch {epoch} is fenced by epoch {current}")]
+    InvalidProducerEpoch {
+        /// Producer id.
+        producer_id: i64,
+        /// Epoch in the batch.
+        epoch: i16,
+        /// Current epoch.
+        current: i16,
+    },
+    /// A producer id this backend never handed out.
+    #[error("unknown producer id {producer_id}")]
+    UnknownProducerId {
+        /// Producer id.
+        producer_id: i64,
+    },
+    /// Replication did not commit in time (acks=all).
+    #[error("timed out waiting for replication of {topic}-{partition}")]
+    Timeout {
+        /// Topic name.
+        topic: String,
+        /// Partition index.
+        partition: i32,
+    },
+    /// The backend cannot serve right now (no leader, shutting down...).
+    #[error("backend unavailable: {reason}")]
+    Unavailable {
+        /// Why.
+        reason: &'static str,
+    },
+}
+
+impl BackendError {
+    /// The Kafka error this maps to.
+    pub fn response_error(&self) -> ResponseError {
+        match self {
+            Self::UnknownTopic { .. } | Self::UnknownPartition { .. } => {
+                ResponseError::UnknownTopicOrPartition
+            }
+            Self::TopicAlreadyExists { .. } => ResponseError::TopicAlreadyExists,
+            Self::InvalidPartitions { .. } => ResponseError::InvalidPartitions,
+            Self::InvalidReplicationFactor { .. } => ResponseError::InvalidReplicationFactor,
+            Self::NotLeader { .. } => ResponseError::NotLeaderOrFollower,
+            Self::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+            Self::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
+            Self::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
+            Self::UnknownProducerId { .. } => ResponseError::UnknownProducerId,
+            Self::Timeout { .. } => ResponseError::RequestTimedOut,
+            Self::Unavailable { .. } => ResponseError::LeaderNotAvailable,
+        }
+    }
+
+    /// The numeric Kafka error code.
+    pub fn code(&self) -> i16 {
+        self.response_error().code()
+    }
+}

@@ -1,0 +1,433 @@
+//! An in-memory [`Backend`]: one node that leads every partition. Data is committed as
+//! soon as it is appended, so `acks=1` and `acks=all` behave the same.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use bytes::{Bytes, BytesMut};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::{
+    AppendOutcome, AppendRequest, Backend, BackendError, BackendResult, BrokerInfo, ClusterView,
+    GroupOffset, OffsetSpec, PartitionInfo, ProducerIdentity, ReadRequest, ReadResult,
+    TimestampOffset, TopicInfo, TopicPartition, TopicSpec,
+};
+use crate::batch;
+use crate::idempotence::{ProducerStateTable, SequenceCheck};
+
+/// Configuration of a [`MemoryBackend`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryBackendConfig {
+    /// This node's id.
+    pub node_id: i32,
+    /// Host advertised in Metadata.
+    pub advertised_host: String,
+    /// Kafka port advertised in Metadata.
+    pub advertised_port: i32,
+    /// Cluster id advertised in Metadata.
+    pub cluster_id: String,
+}
+
+#[derive(Debug)]
+struct StoredBatch {
+    base_offset: i64,
+    next_offset: i64,
+    max_timestamp: i64,
+    bytes: Bytes,
+}
+
+#[derive(Debug, Default)]
+struct PartitionLog {
+    batches: Vec<StoredBatch>,
+    next_offset: i64,
+    producers: ProducerStateTable,
+    /// Leader override for tests (`None`: this node leads).
+    foreign_leader: Option<i32>,
+}
+
+#[derive(Debug)]
+struct Topic {
+    id: Uuid,
+    replication_factor: i16,
+    configs: BTreeMap<String, String>,
+    partitions: Vec<PartitionLog>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    topics: BTreeMap<String, Topic>,
+    next_producer_id: i64,
+    offsets: HashMap<String, BTreeMap<TopicPartition, super::CommittedOffset>>,
+}
+
+/// In-memory implementation of [`Backend`].
+#[derive(Debug)]
+pub struct MemoryBackend {
+    config: MemoryBackendConfig,
+    state: Mutex<State>,
+    changes: watch::Sender<u64>,
+}
+
+impl MemoryBackend {
+    /// Creates an empty backend.
+    pub fn new(config: MemoryBackendConfig) -> Self {
+        let (changes, _) = watch::channel(0);
+        Self {
+            config,
+            state: Mutex::new(State {
+                next_producer_id: 1000,
+                ..State::default()
+            }),
+            changes,
+        }
+    }
+
+    /// Makes another node the leader of a partition (tests of `NOT_LEADER_OR_FOLLOWER`).
+    pub fn set_foreign_leader(&self, partition: &TopicPartition, leader: Option<i32>) -> bool {
+        let mut state = self.lock();
+        match log_mut(&mut state, partition) {
+            Ok(log) => {
+                log.foreign_leader = leader;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock only means another thread panicked mid-update; the maps
+        // stay structurally valid, so keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn topic_info(&self, name: &str, topic: &Topic) -> TopicInfo {
+        let node = self.config.node_id;
+        TopicInfo {
+            name: name.to_owned(),
+            id: topic.id,
+            replication_factor: topic.replication_factor,
+            configs: topic.configs.clone(),
+            partitions: topic
+                .partitions
+                .iter()
+                .enumerate()
+                .map(|(i, log)| PartitionInfo {
+                    partition: i32::try_from(i).unwrap_or(i32::MAX),
+                    leader: log.foreign_leader.unwrap_or(node),
+                    leader_epoch: 0,
+                    replicas: vec![node],
+                    isr: vec![node],
+                })
+                .collect(),
+        }
+    }
+}
+
+fn log_mut<'a>(state: &'a mut State, tp: &TopicPartition) -> BackendResult<&'a mut PartitionLog> {
+    let topic = state
+        .topics
+        .get_mut(&tp.topic)
+        .ok_or_else(|| BackendError::UnknownTopic {
+            topic: tp.topic.clone(),
+        })?;
+    usize::try_from(tp.partition)
+        .ok()
+        .and_then(|i| topic.partitions.get_mut(i))
+        .ok_or_else(|| BackendError::UnknownPartition {
+            topic: tp.topic.clone(),
+            partition: tp.partition,
+        })
+}
+
+fn led_log_mut<'a>(
+    state: &'a mut State,
+    tp: &TopicPartition,
+) -> BackendResult<&'a mut PartitionLog> {
+    let log = log_mut(state, tp)?;
+    if let Some(leader) = log.foreign_leader {
+        return Err(BackendError::NotLeader {
+            topic: tp.topic.clone(),
+            partition: tp.partition,
+            leader,
+        });
+    }
+    Ok(log)
+}
+
+fn new_partitions(count: i32) -> Vec<PartitionLog> {
+    (0..count).map(|_| PartitionLog::default()).collect()
+}
+
+impl Backend for MemoryBackend {
+    fn node_id(&self) -> i32 {
+        self.config.node_id
+    }
+
+    async fn cluster(&self) -> BackendResult<ClusterView> {
+        Ok(ClusterView {
+            cluster_id: self.config.cluster_id.clone(),
+            controller_id: self.config.node_id,
+            brokers: vec![BrokerInfo {
+                node_id: self.config.node_id,
+                host: self.config.advertised_host.clone(),
+                port: self.config.advertised_port,
+            }],
+        })
+    }
+
+    async fn list_topics(&self) -> BackendResult<Vec<TopicInfo>> {
+        let state = self.lock();
+        Ok(state
+            .topics
+            .iter()
+            .map(|(name, topic)| self.topic_info(name, topic))
+            .collect())
+    }
+
+    async fn create_topic(&self, spec: TopicSpec) -> BackendResult<TopicInfo> {
+        if spec.replication_factor != 1 {
+            return Err(BackendError::InvalidReplicationFactor {
+                requested: spec.replication_factor,
+                available: 1,
+            });
+        }
+        if spec.partitions < 1 {
+            return Err(BackendError::InvalidPartitions {
+                topic: spec.name,
+                current: 0,
+                requested: spec.partitions,
+            });
+        }
+        let mut state = self.lock();
+        if state.topics.contains_key(&spec.name) {
+            return Err(BackendError::TopicAlreadyExists { topic: spec.name });
+        }
+        let topic = Topic {
+            id: Uuid::new_v4(),
+            replication_factor: spec.replication_factor,
+            configs: spec.configs,
+            partitions: new_partitions(spec.partitions),
+        };
+        let info = self.topic_info(&spec.name, &topic);
+        state.topics.insert(spec.name, topic);
+        Ok(info)
+    }
+
+    async fn delete_topic(&self, name: &str) -> BackendResult<()> {
+        let mut state = self.lock();
+        state
+            .topics
+            .remove(name)
+            .map(|_| ())
+            .ok_or_else(|| BackendError::UnknownTopic {
+                topic: name.to_owned(),
+            })
+    }
+
+    async fn create_partitions(&self, name: &str, total_count: i32) -> BackendResult<()> {
+        let mut state = self.lock();
+        let topic = state
+            .topics
+            .get_mut(name)
+            .ok_or_else(|| BackendError::UnknownTopic {
+                topic: name.to_owned(),
+            })?;
+        let current = i32::try_from(topic.partitions.len()).unwrap_or(i32::MAX);
+        if total_count <= current {
+            return Err(BackendError::InvalidPartitions {
+                topic: name.to_owned(),
+                current,
+                requested: total_count,
+            });
+        }
+        topic
+            .partitions
+            .extend(new_partitions(total_count - current));
+        Ok(())
+    }
+
+    async fn append(&self, request: AppendRequest) -> BackendResult<AppendOutcome> {
+        let outcome = {
+            let mut state = self.lock();
+            let log = led_log_mut(&mut state, &request.partition)?;
+            match log.producers.check(&request.batches)? {
+                SequenceCheck::Duplicate { base_offset } => {
+                    return Ok(AppendOutcome {
+                        base_offset,
+                        log_start_offset: 0,
+                    })
+                }
+                SequenceCheck::Append => {}
+            }
+            let base = log.next_offset;
+            let (bytes, next) = batch::assign_offsets(&request.records, &request.batches, base);
+            for summary in &request.batches {
+                let start = summary.position;
+                let batch_base = log.next_offset;
+                log.next_offset += summary.offset_count();
+                log.batches.push(StoredBatch {
+                    base_offset: batch_base,
+                    next_offset: log.next_offset,
+                    max_timestamp: summary.max_timestamp,
+                    bytes: bytes.slice(start..start + summary.size),
+                });
+            }
+            debug_assert_eq!(next, log.next_offset);
+            log.producers.record(&request.batches, base);
+            AppendOutcome {
+                base_offset: base,
+                log_start_offset: 0,
+            }
+        };
+        self.changes.send_modify(|v| *v = v.wrapping_add(1));
+        Ok(outcome)
+    }
+
+    async fn read(&self, request: ReadRequest) -> BackendResult<ReadResult> {
+        let mut state = self.lock();
+        let log = led_log_mut(&mut state, &request.partition)?;
+        let high_watermark = log.next_offset;
+        if request.offset < 0 || request.offset > high_watermark {
+            return Err(BackendError::OffsetOutOfRange {
+                topic: request.partition.topic,
+                partition: request.partition.partition,
+                offset: request.offset,
+                log_start: 0,
+                high_watermark,
+            });
+        }
+        let start = log
+            .batches
+            .partition_point(|b| b.next_offset <= request.offset);
+        let mut out = BytesMut::new();
+        let batches = if request.max_bytes == 0 {
+            &[][..]
+        } else {
+            &log.batches[start..]
+        };
+        for stored in batches {
+            if !out.is_empty() && out.len() + stored.bytes.len() > request.max_bytes {
+                break;
+            }
+            out.extend_from_slice(&stored.bytes);
+        }
+        Ok(ReadResult {
+            records: out.freeze(),
+            high_watermark,
+            log_start_offset: 0,
+        })
+    }
+
+    fn data_changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    async fn list_offset(
+        &self,
+        partition: TopicPartition,
+        spec: OffsetSpec,
+    ) -> BackendResult<TimestampOffset> {
+        let mut state = self.lock();
+        let log = led_log_mut(&mut state, &partition)?;
+        let found = match spec {
+            OffsetSpec::Earliest => TimestampOffset {
+                offset: 0,
+                timestamp: -1,
+            },
+            OffsetSpec::Latest => TimestampOffset {
+                offset: log.next_offset,
+                timestamp: -1,
+            },
+            OffsetSpec::MaxTimestamp => log.batches.iter().max_by_key(|b| b.max_timestamp).map_or(
+                TimestampOffset {
+                    offset: -1,
+                    timestamp: -1,
+                },
+                |b| TimestampOffset {
+                    offset: b.next_offset - 1,
+                    timestamp: b.max_timestamp,
+                },
+            ),
+            // Batch granularity: the first batch whose max timestamp reaches the target.
+            OffsetSpec::Timestamp(ts) => log.batches.iter().find(|b| b.max_timestamp >= ts).map_or(
+                TimestampOffset {
+                    offset: -1,
+                    timestamp: -1,
+                },
+                |b| TimestampOffset {
+                    offset: b.base_offset,
+                    timestamp: b.max_timestamp,
+                },
+            ),
+        };
+        Ok(found)
+    }
+
+    async fn init_producer_id(
+        &self,
+        existing: Option<ProducerIdentity>,
+    ) -> BackendResult<ProducerIdentity> {
+        let mut state = self.lock();
+        if let Some(id) = existing {
+            if id.producer_id >= 1000 && id.producer_id < state.next_producer_id {
+                return Ok(ProducerIdentity {
+                    producer_id: id.producer_id,
+                    producer_epoch: id.producer_epoch.saturating_add(1),
+                });
+            }
+        }
+        let producer_id = state.next_producer_id;
+        state.next_producer_id += 1;
+        Ok(ProducerIdentity {
+            producer_id,
+            producer_epoch: 0,
+        })
+    }
+
+    async fn group_coordinator(&self, _group: &str) -> BackendResult<i32> {
+        Ok(self.config.node_id)
+    }
+
+    async fn commit_offsets(&self, group: &str, offsets: Vec<GroupOffset>) -> BackendResult<()> {
+        let mut state = self.lock();
+        let committed = state.offsets.entry(group.to_owned()).or_default();
+        for o in offsets {
+            committed.insert(o.partition, o.committed);
+        }
+        Ok(())
+    }
+
+    async fn fetch_offsets(
+        &self,
+        group: &str,
+        partitions: Option<Vec<TopicPartition>>,
+    ) -> BackendResult<Vec<GroupOffset>> {
+        let state = self.lock();
+        let Some(committed) = state.offsets.get(group) else {
+            return Ok(Vec::new());
+        };
+        let found = match partitions {
+            None => committed
+                .iter()
+                .map(|(tp, c)| GroupOffset {
+                    partition: tp.clone(),
+                    committed: c.clone(),
+                })
+                .collect(),
+            Some(wanted) => wanted
+                .into_iter()
+                .filter_map(|tp| {
+                    committed.get(&tp).map(|c| GroupOffset {
+                        committed: c.clone(),
+                        partition: tp,
+                    })
+                })
+                .collect(),
+        };
+        Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests;

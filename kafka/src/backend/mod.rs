@@ -1,0 +1,110 @@
+//! The storage boundary between the Kafka front end and whatever keeps the data.
+//!
+//! The front end (codec, connections, handlers, group membership) never touches
+//! storage directly: everything durable goes through [`Backend`]. A Raft-replicated
+//! implementation lives in the broker crate; [`MemoryBackend`] is the in-memory
+//! implementation used by tests and by the `chronik-kafka-dev` binary.
+
+mod error;
+mod memory;
+mod types;
+
+pub use error::BackendError;
+pub use memory::{MemoryBackend, MemoryBackendConfig};
+pub use types::{
+    Acks, AppendOutcome, AppendRequest, BrokerInfo, ClusterView, CommittedOffset, GroupOffset,
+    OffsetSpec, PartitionInfo, ProducerIdentity, ReadRequest, ReadResult, TimestampOffset,
+    TopicInfo, TopicPartition, TopicSpec,
+};
+
+use std::future::Future;
+
+use tokio::sync::watch;
+
+/// Result type of every [`Backend`] operation.
+pub type BackendResult<T> = Result<T, BackendError>;
+
+/// What the Kafka front end needs from the replicated (or in-memory) log and metadata store.
+///
+/// Methods return `Send` futures so handlers can run on a multi-threaded runtime. The
+/// trait is used generically (`B: Backend`), not as a trait object.
+///
+/// Contract highlights:
+/// - Offsets are assigned by the implementation in [`Backend::append`]; the returned
+///   base offset is the offset of the first record of the batch(es).
+/// - [`Backend::read`] only returns committed data (below the high watermark).
+/// - A partition this node does not lead answers [`BackendError::NotLeader`].
+/// - Producer sequence checking belongs to the implementation (it must survive leader
+///   changes); [`crate::idempotence::ProducerStateTable`] implements the rules.
+pub trait Backend: Send + Sync + 'static {
+    /// The node id of this broker.
+    fn node_id(&self) -> i32;
+
+    /// Brokers, their advertised addresses and the current controller.
+    fn cluster(&self) -> impl Future<Output = BackendResult<ClusterView>> + Send;
+
+    /// All topics with their partitions and leaders.
+    fn list_topics(&self) -> impl Future<Output = BackendResult<Vec<TopicInfo>>> + Send;
+
+    /// Creates a topic; fails with [`BackendError::TopicAlreadyExists`] if it exists.
+    fn create_topic(
+        &self,
+        spec: TopicSpec,
+    ) -> impl Future<Output = BackendResult<TopicInfo>> + Send;
+
+    /// Deletes a topic with its data.
+    fn delete_topic(&self, name: &str) -> impl Future<Output = BackendResult<()>> + Send;
+
+    /// Grows a topic to `total_count` partitions.
+    fn create_partitions(
+        &self,
+        name: &str,
+        total_count: i32,
+    ) -> impl Future<Output = BackendResult<()>> + Send;
+
+    /// Appends validated record batches (CRC already checked by the front end).
+    /// With [`Acks::All`] the future resolves once the data is committed. The
+    /// front end drops the future when the request's timeout expires, so the
+    /// implementation must tolerate cancellation (the append may still commit).
+    fn append(
+        &self,
+        request: AppendRequest,
+    ) -> impl Future<Output = BackendResult<AppendOutcome>> + Send;
+
+    /// Reads committed record batches starting at the batch containing `offset`.
+    fn read(&self, request: ReadRequest) -> impl Future<Output = BackendResult<ReadResult>> + Send;
+
+    /// A receiver whose value changes whenever committed data grows anywhere; used by
+    /// Fetch long polling (`max_wait_ms` / `min_bytes`).
+    fn data_changes(&self) -> watch::Receiver<u64>;
+
+    /// Resolves an offset by spec (earliest, latest, max timestamp, timestamp).
+    fn list_offset(
+        &self,
+        partition: TopicPartition,
+        spec: OffsetSpec,
+    ) -> impl Future<Output = BackendResult<TimestampOffset>> + Send;
+
+    /// Allocates a producer id, or bumps the epoch of `existing`.
+    fn init_producer_id(
+        &self,
+        existing: Option<ProducerIdentity>,
+    ) -> impl Future<Output = BackendResult<ProducerIdentity>> + Send;
+
+    /// The node id coordinating `group`.
+    fn group_coordinator(&self, group: &str) -> impl Future<Output = BackendResult<i32>> + Send;
+
+    /// Stores committed consumer group offsets.
+    fn commit_offsets(
+        &self,
+        group: &str,
+        offsets: Vec<GroupOffset>,
+    ) -> impl Future<Output = BackendResult<()>> + Send;
+
+    /// Committed offsets of `group`; `None` means every partition with a commit.
+    fn fetch_offsets(
+        &self,
+        group: &str,
+        partitions: Option<Vec<TopicPartition>>,
+    ) -> impl Future<Output = BackendResult<Vec<GroupOffset>>> + Send;
+}

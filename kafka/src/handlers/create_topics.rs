@@ -1,0 +1,187 @@
+//! CreateTopics (v2–v7). Manual replica assignments are not supported.
+
+use std::collections::{BTreeMap, HashSet};
+
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
+use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
+use kafka_protocol::ResponseError;
+
+use super::{sb, Broker, RequestContext};
+use crate::backend::{Backend, TopicSpec};
+
+/// Longest legal topic name.
+const MAX_TOPIC_NAME: usize = 249;
+
+/// Kafka's topic name rule: 1–249 of `[a-zA-Z0-9._-]`, not `.` or `..`.
+pub(crate) fn valid_topic_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_TOPIC_NAME
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+}
+
+fn result(name: &CreatableTopic, error: ResponseError, message: String) -> CreatableTopicResult {
+    CreatableTopicResult::default()
+        .with_name(name.name.clone())
+        .with_error_code(error.code())
+        .with_error_message(Some(sb(&message)))
+        .with_num_partitions(-1)
+        .with_replication_factor(-1)
+}
+
+/// Resets fields the version cannot carry (partition count and replication factor
+/// exist from v5).
+fn fit(version: i16, r: CreatableTopicResult) -> CreatableTopicResult {
+    if version >= 5 {
+        r
+    } else {
+        r.with_num_partitions(-1).with_replication_factor(-1)
+    }
+}
+
+fn spec_for<B: Backend>(
+    broker: &Broker<B>,
+    topic: &CreatableTopic,
+) -> Result<TopicSpec, Box<CreatableTopicResult>> {
+    let name = topic.name.as_str();
+    if !valid_topic_name(name) {
+        return Err(Box::new(result(
+            topic,
+            ResponseError::InvalidTopicException,
+            format!("invalid topic name {name:?}"),
+        )));
+    }
+    if !topic.assignments.is_empty() {
+        return Err(Box::new(result(
+            topic,
+            ResponseError::InvalidRequest,
+            "manual replica assignment is not supported".to_owned(),
+        )));
+    }
+    let partitions = match topic.num_partitions {
+        -1 => broker.config.default_partitions,
+        n if n >= 1 => n,
+        n => {
+            return Err(Box::new(result(
+                topic,
+                ResponseError::InvalidPartitions,
+                format!("invalid partition count {n}"),
+            )))
+        }
+    };
+    let replication_factor = match topic.replication_factor {
+        -1 => broker.config.default_replication_factor,
+        n if n >= 1 => n,
+        n => {
+            return Err(Box::new(result(
+                topic,
+                ResponseError::InvalidReplicationFactor,
+                format!("invalid replication factor {n}"),
+            )))
+        }
+    };
+    let configs: BTreeMap<String, String> = topic
+        .configs
+        .iter()
+        .filter_map(|c| {
+            c.value
+                .as_ref()
+                .map(|v| (c.name.to_string(), v.to_string()))
+        })
+        .collect();
+    Ok(TopicSpec {
+        name: name.to_owned(),
+        partitions,
+        replication_factor,
+        configs,
+    })
+}
+
+/// Handles CreateTopics.
+pub(crate) async fn handle<B: Backend>(
+    broker: &Broker<B>,
+    ctx: &RequestContext,
+    request: CreateTopicsRequest,
+) -> CreateTopicsResponse {
+    // Partition count, replication factor and configs are answered from v5, the
+    // topic id from v7.
+    let detailed = ctx.api_version >= 5;
+    let mut seen = HashSet::new();
+    let duplicates: HashSet<String> = request
+        .topics
+        .iter()
+        .filter(|t| !seen.insert(t.name.to_string()))
+        .map(|t| t.name.to_string())
+        .collect();
+    let mut results = Vec::with_capacity(request.topics.len());
+    for topic in &request.topics {
+        if duplicates.contains(topic.name.as_str()) {
+            results.push(fit(
+                ctx.api_version,
+                result(
+                    topic,
+                    ResponseError::InvalidRequest,
+                    "topic listed more than once".to_owned(),
+                ),
+            ));
+            continue;
+        }
+        let spec = match spec_for(broker, topic) {
+            Ok(spec) => spec,
+            Err(r) => {
+                results.push(fit(ctx.api_version, *r));
+                continue;
+            }
+        };
+        if request.validate_only {
+            let entry = CreatableTopicResult::default().with_name(topic.name.clone());
+            results.push(if detailed {
+                entry
+                    .with_num_partitions(spec.partitions)
+                    .with_replication_factor(spec.replication_factor)
+            } else {
+                entry
+            });
+            continue;
+        }
+        match broker.backend.create_topic(spec).await {
+            Ok(info) => {
+                let configs = info
+                    .configs
+                    .iter()
+                    .map(|(k, v)| {
+                        CreatableTopicConfigs::default()
+                            .with_name(sb(k))
+                            .with_value(Some(sb(v)))
+                            .with_config_source(1)
+                    })
+                    .collect();
+                let entry = CreatableTopicResult::default().with_name(topic.name.clone());
+                let entry = if ctx.api_version >= 7 {
+                    entry.with_topic_id(info.id)
+                } else {
+                    entry
+                };
+                results.push(if detailed {
+                    entry
+                        .with_num_partitions(i32::try_from(info.partitions.len()).unwrap_or(-1))
+                        .with_replication_factor(info.replication_factor)
+                        .with_configs(Some(configs))
+                } else {
+                    entry
+                });
+            }
+            Err(e) => results.push(fit(
+                ctx.api_version,
+                result(topic, e.response_error(), e.to_string()),
+            )),
+        }
+    }
+    CreateTopicsResponse::default().with_topics(results)
+}

@@ -1,0 +1,69 @@
+//! DeleteTopics (v1–v6): by name, or by topic id from v6.
+
+use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse};
+use kafka_protocol::ResponseError;
+use uuid::Uuid;
+
+use super::{sb, topic_name, Broker, RequestContext};
+use crate::backend::Backend;
+
+/// Handles DeleteTopics.
+pub(crate) async fn handle<B: Backend>(
+    broker: &Broker<B>,
+    ctx: &RequestContext,
+    request: DeleteTopicsRequest,
+) -> DeleteTopicsResponse {
+    let wanted: Vec<(Option<String>, Uuid)> = if ctx.api_version >= 6 {
+        request
+            .topics
+            .iter()
+            .map(|t| (t.name.as_ref().map(|n| n.to_string()), t.topic_id))
+            .collect()
+    } else {
+        request
+            .topic_names
+            .iter()
+            .map(|n| (Some(n.to_string()), Uuid::nil()))
+            .collect()
+    };
+    let topics = broker.backend.list_topics().await.unwrap_or_default();
+    let v6 = ctx.api_version >= 6;
+    let with_message = ctx.api_version >= 5;
+    let mut responses = Vec::with_capacity(wanted.len());
+    for (name, id) in wanted {
+        let resolved = match &name {
+            Some(n) => topics.iter().find(|t| &t.name == n),
+            None => topics.iter().find(|t| t.id == id),
+        };
+        let entry = DeletableTopicResult::default().with_name(name.as_deref().map(topic_name));
+        let entry = if v6 { entry.with_topic_id(id) } else { entry };
+        let Some(info) = resolved else {
+            let entry = entry.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+            responses.push(if with_message {
+                entry.with_error_message(Some(sb("unknown topic")))
+            } else {
+                entry
+            });
+            continue;
+        };
+        let entry = entry.with_name(Some(topic_name(&info.name)));
+        let entry = if v6 {
+            entry.with_topic_id(info.id)
+        } else {
+            entry
+        };
+        match broker.backend.delete_topic(&info.name).await {
+            Ok(()) => responses.push(entry),
+            Err(e) => {
+                let entry = entry.with_error_code(e.code());
+                responses.push(if with_message {
+                    entry.with_error_message(Some(sb(&e.to_string())))
+                } else {
+                    entry
+                });
+            }
+        }
+    }
+    DeleteTopicsResponse::default().with_responses(responses)
+}

@@ -1,0 +1,34 @@
+//! ListGroups (v0–v4): groups with membership state in this coordinator,
+//! optionally filtered by state (v4).
+
+use kafka_protocol::messages::list_groups_response::ListedGroup;
+use kafka_protocol::messages::{ListGroupsRequest, ListGroupsResponse};
+
+use super::{group_id, sb, Broker};
+use crate::backend::Backend;
+
+/// Handles ListGroups.
+pub(crate) fn handle<B: Backend>(
+    broker: &Broker<B>,
+    request: ListGroupsRequest,
+) -> ListGroupsResponse {
+    let groups = broker
+        .groups
+        .list()
+        .into_iter()
+        .filter(|g| {
+            request.states_filter.is_empty()
+                || request
+                    .states_filter
+                    .iter()
+                    .any(|s| s.as_str().eq_ignore_ascii_case(g.state.as_str()))
+        })
+        .map(|g| {
+            ListedGroup::default()
+                .with_group_id(group_id(&g.group_id))
+                .with_protocol_type(sb(&g.protocol_type))
+                .with_group_state(sb(g.state.as_str()))
+        })
+        .collect();
+    ListGroupsResponse::default().with_groups(groups)
+}

@@ -1,0 +1,229 @@
+//! Request dispatch: one module per API, all sharing a [`Broker`].
+
+mod api_versions;
+mod create_partitions;
+mod create_topics;
+mod delete_topics;
+mod describe_configs;
+mod describe_groups;
+mod fetch;
+mod find_coordinator;
+mod heartbeat;
+mod init_producer_id;
+mod join_group;
+mod leave_group;
+mod list_groups;
+mod list_offsets;
+mod metadata;
+mod offset_commit;
+mod offset_fetch;
+mod produce;
+mod sync_group;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::messages::{GroupId, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+
+use crate::backend::{Backend, BrokerInfo};
+use crate::codec::{self, CodecError, Decoded, DecodedRequest, RequestBody, ResponseBody};
+use crate::group::GroupCoordinator;
+
+/// Front-end settings that are not the backend's business.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrontendConfig {
+    /// Partitions of a topic created with `num_partitions = -1`.
+    pub default_partitions: i32,
+    /// Replication factor of a topic created with `replication_factor = -1`.
+    pub default_replication_factor: i16,
+}
+
+impl Default for FrontendConfig {
+    fn default() -> Self {
+        Self {
+            default_partitions: 1,
+            default_replication_factor: 1,
+        }
+    }
+}
+
+/// Per-request information handlers may need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestContext {
+    /// API version of the request.
+    pub api_version: i16,
+    /// Client id from the header.
+    pub client_id: String,
+    /// Peer address of the connection.
+    pub client_host: String,
+}
+
+/// A response ready to encode.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Version to encode with (normally the request's).
+    pub version: i16,
+    /// The body.
+    pub body: ResponseBody,
+}
+
+/// Everything shared by all connections of one broker: backend, group
+/// coordinator, settings.
+#[derive(Debug)]
+pub struct Broker<B> {
+    backend: Arc<B>,
+    groups: Arc<GroupCoordinator>,
+    config: FrontendConfig,
+}
+
+impl<B: Backend> Broker<B> {
+    /// Creates the broker front end; starts the group coordinator's timer (needs a
+    /// Tokio runtime).
+    pub fn new(backend: Arc<B>, config: FrontendConfig) -> Self {
+        Self {
+            backend,
+            groups: GroupCoordinator::start(),
+            config,
+        }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Arc<B> {
+        &self.backend
+    }
+
+    /// Decodes a frame, handles it and encodes the answer. `Ok(None)` means no
+    /// response is due (Produce with `acks=0`); an error means the connection should
+    /// be closed.
+    pub async fn handle_frame(
+        &self,
+        frame: Bytes,
+        client_host: &str,
+    ) -> Result<Option<Bytes>, CodecError> {
+        let request = codec::decode_request(frame)?;
+        let correlation_id = request.header.correlation_id;
+        match self.handle(request, client_host).await {
+            Some(reply) => {
+                codec::encode_response(correlation_id, reply.version, &reply.body).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Handles a decoded request.
+    pub async fn handle(&self, request: DecodedRequest, client_host: &str) -> Option<Reply> {
+        let ctx = RequestContext {
+            api_version: request.header.request_api_version,
+            client_id: request
+                .header
+                .client_id
+                .as_ref()
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            client_host: client_host.to_owned(),
+        };
+        let body = match request.body {
+            Decoded::UnsupportedApiVersions => {
+                return Some(Reply {
+                    version: 0,
+                    body: ResponseBody::ApiVersions(api_versions::unsupported()),
+                })
+            }
+            Decoded::Body(body) => *body,
+        };
+        let version = ctx.api_version;
+        let response = match body {
+            RequestBody::ApiVersions(r) => ResponseBody::ApiVersions(api_versions::handle(&r)),
+            RequestBody::Metadata(r) => {
+                ResponseBody::Metadata(metadata::handle(self, &ctx, r).await)
+            }
+            RequestBody::CreateTopics(r) => {
+                ResponseBody::CreateTopics(create_topics::handle(self, &ctx, r).await)
+            }
+            RequestBody::DeleteTopics(r) => {
+                ResponseBody::DeleteTopics(delete_topics::handle(self, &ctx, r).await)
+            }
+            RequestBody::CreatePartitions(r) => {
+                ResponseBody::CreatePartitions(create_partitions::handle(self, r).await)
+            }
+            RequestBody::Produce(r) => ResponseBody::Produce(produce::handle(self, &ctx, r).await?),
+            RequestBody::Fetch(r) => ResponseBody::Fetch(fetch::handle(self, &ctx, r).await),
+            RequestBody::ListOffsets(r) => {
+                ResponseBody::ListOffsets(list_offsets::handle(self, &ctx, r).await)
+            }
+            RequestBody::InitProducerId(r) => {
+                ResponseBody::InitProducerId(init_producer_id::handle(self, r).await)
+            }
+            RequestBody::FindCoordinator(r) => {
+                ResponseBody::FindCoordinator(find_coordinator::handle(self, &ctx, r).await)
+            }
+            RequestBody::JoinGroup(r) => {
+                ResponseBody::JoinGroup(join_group::handle(self, &ctx, r).await)
+            }
+            RequestBody::SyncGroup(r) => {
+                ResponseBody::SyncGroup(sync_group::handle(self, &ctx, r).await)
+            }
+            RequestBody::Heartbeat(r) => ResponseBody::Heartbeat(heartbeat::handle(self, r).await),
+            RequestBody::LeaveGroup(r) => {
+                ResponseBody::LeaveGroup(leave_group::handle(self, &ctx, r).await)
+            }
+            RequestBody::OffsetCommit(r) => {
+                ResponseBody::OffsetCommit(offset_commit::handle(self, r).await)
+            }
+            RequestBody::OffsetFetch(r) => {
+                ResponseBody::OffsetFetch(offset_fetch::handle(self, &ctx, r).await)
+            }
+            RequestBody::DescribeGroups(r) => {
+                ResponseBody::DescribeGroups(describe_groups::handle(self, r).await)
+            }
+            RequestBody::ListGroups(r) => ResponseBody::ListGroups(list_groups::handle(self, r)),
+            RequestBody::DescribeConfigs(r) => {
+                ResponseBody::DescribeConfigs(describe_configs::handle(self, r).await)
+            }
+        };
+        Some(Reply {
+            version,
+            body: response,
+        })
+    }
+
+    /// `Ok` when this broker coordinates `group`, else the error to answer with.
+    async fn check_coordinator(&self, group: &str) -> Result<(), ResponseError> {
+        match self.backend.group_coordinator(group).await {
+            Ok(node) if node == self.backend.node_id() => Ok(()),
+            Ok(_) => Err(ResponseError::NotCoordinator),
+            Err(_) => Err(ResponseError::CoordinatorNotAvailable),
+        }
+    }
+
+    /// Looks up a broker of the cluster view.
+    async fn broker_info(&self, node_id: i32) -> Option<BrokerInfo> {
+        let cluster = self.backend.cluster().await.ok()?;
+        cluster.brokers.into_iter().find(|b| b.node_id == node_id)
+    }
+}
+
+/// A `StrBytes` from a string slice.
+pub(crate) fn sb(s: &str) -> StrBytes {
+    StrBytes::from_string(s.to_owned())
+}
+
+/// A `TopicName` from a string slice.
+pub(crate) fn topic_name(s: &str) -> TopicName {
+    TopicName(sb(s))
+}
+
+/// A `GroupId` from a string slice.
+pub(crate) fn group_id(s: &str) -> GroupId {
+    GroupId(sb(s))
+}
+
+/// The numeric code of an optional error (`0` for none).
+pub(crate) fn code(error: Option<ResponseError>) -> i16 {
+    error.map_or(0, |e| e.code())
+}
+
+#[cfg(test)]
+mod tests;

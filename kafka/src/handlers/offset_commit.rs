@@ -1,0 +1,90 @@
+//! OffsetCommit (v2–v8): membership checked by the coordinator, offsets stored
+//! through the backend.
+
+use kafka_protocol::messages::offset_commit_response::{
+    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
+use kafka_protocol::ResponseError;
+
+use super::Broker;
+use crate::backend::{Backend, CommittedOffset, GroupOffset, TopicPartition};
+
+fn all_with(request: &OffsetCommitRequest, error: Option<ResponseError>) -> OffsetCommitResponse {
+    let code = error.map_or(0, |e| e.code());
+    let topics = request
+        .topics
+        .iter()
+        .map(|t| {
+            OffsetCommitResponseTopic::default()
+                .with_name(t.name.clone())
+                .with_partitions(
+                    t.partitions
+                        .iter()
+                        .map(|p| {
+                            OffsetCommitResponsePartition::default()
+                                .with_partition_index(p.partition_index)
+                                .with_error_code(code)
+                        })
+                        .collect(),
+                )
+        })
+        .collect();
+    OffsetCommitResponse::default().with_topics(topics)
+}
+
+/// Handles OffsetCommit.
+pub(crate) async fn handle<B: Backend>(
+    broker: &Broker<B>,
+    request: OffsetCommitRequest,
+) -> OffsetCommitResponse {
+    let group_id = request.group_id.to_string();
+    if let Err(e) = broker.check_coordinator(&group_id).await {
+        return all_with(&request, Some(e));
+    }
+    if let Err(e) = broker.groups.validate_commit(
+        &group_id,
+        request.member_id.as_str(),
+        request.generation_id_or_member_epoch,
+    ) {
+        return all_with(&request, Some(e));
+    }
+    let topics = match broker.backend.list_topics().await {
+        Ok(t) => t,
+        Err(e) => return all_with(&request, Some(e.response_error())),
+    };
+    let mut offsets = Vec::new();
+    let mut unknown = Vec::new();
+    for t in &request.topics {
+        let info = topics.iter().find(|i| i.name == t.name.as_str());
+        for p in &t.partitions {
+            let exists = info.is_some_and(|i| {
+                usize::try_from(p.partition_index).is_ok_and(|idx| idx < i.partitions.len())
+            });
+            let tp = TopicPartition::new(t.name.as_str(), p.partition_index);
+            if !exists {
+                unknown.push(tp);
+                continue;
+            }
+            offsets.push(GroupOffset {
+                partition: tp,
+                committed: CommittedOffset {
+                    offset: p.committed_offset,
+                    leader_epoch: p.committed_leader_epoch,
+                    metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
+                },
+            });
+        }
+    }
+    let stored = broker.backend.commit_offsets(&group_id, offsets).await;
+    let mut response = all_with(&request, stored.err().map(|e| e.response_error()));
+    for topic in &mut response.topics {
+        for p in &mut topic.partitions {
+            let tp = TopicPartition::new(topic.name.as_str(), p.partition_index);
+            if unknown.contains(&tp) {
+                p.error_code = ResponseError::UnknownTopicOrPartition.code();
+            }
+        }
+    }
+    response
+}

@@ -1,0 +1,30 @@
+//! Chronik's Kafka wire-protocol front end.
+//!
+//! - [`codec`]: framing and request/response (de)serialization with `kafka-protocol`.
+//! - [`connection`] / [`server`]: sockets, connection limit, shutdown.
+//! - [`handlers`]: one module per API, dispatched by [`handlers::Broker`].
+//! - [`group`]: the consumer group membership state machine.
+//! - [`backend`]: the storage boundary ([`backend::Backend`]) and [`backend::MemoryBackend`].
+//! - [`batch`] / [`idempotence`]: record batch validation and producer sequence rules,
+//!   shared with backend implementations.
+//!
+//! See `docs/kafka.md` for the design.
+
+#![deny(missing_docs)]
+
+pub mod backend;
+pub mod batch;
+pub mod codec;
+pub mod connection;
+pub mod group;
+pub mod handlers;
+pub mod idempotence;
+pub mod server;
+pub mod versions;
+
+#[cfg(test)]
+mod test_support;
+
+pub use backend::{Backend, BackendError, MemoryBackend, MemoryBackendConfig};
+pub use handlers::{Broker, FrontendConfig};
+pub use server::{serve, ServerConfig};

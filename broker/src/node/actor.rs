@@ -133,7 +133,23 @@ impl NodeActor {
     fn handle(&mut self, msg: NodeMsg) -> Result<(), FatalError> {
         match msg {
             NodeMsg::Raft(msgs) => {
-                for m in msgs {
+                for mut m in msgs {
+                    // A heartbeat carries the commit index the leader believes
+                    // this node can hold. After a wiped disk that belief is
+                    // stale and raft-rs would panic on a commit beyond the log;
+                    // the real commit index arrives with the next append.
+                    let last = self.raw.raft.raft_log.last_index();
+                    if m.get_msg_type() == raft::eraftpb::MessageType::MsgHeartbeat
+                        && m.commit > last
+                    {
+                        tracing::warn!(
+                            from = m.from,
+                            commit = m.commit,
+                            last,
+                            "heartbeat beyond the local log (wiped disk?); clamping"
+                        );
+                        m.commit = last;
+                    }
                     // Messages from unknown or removed nodes are refused by raft itself.
                     if let Err(e) = self.raw.step(m) {
                         tracing::debug!(error = %e, "raft refused a message");
@@ -174,6 +190,12 @@ impl NodeActor {
             Some(known) => {
                 tracing::warn!(peer = id, old = %known, new = %incarnation, "peer restarted with a new incarnation (wiped disk?)");
                 self.incarnations.insert(id, incarnation);
+                // What the leader knew of the peer's log is gone with its disk:
+                // probe it from scratch (a lower match index is always safe).
+                if let Some(pr) = self.raw.raft.mut_prs().get_mut(id) {
+                    pr.matched = 0;
+                    pr.become_probe();
+                }
             }
             None => {
                 self.incarnations.insert(id, incarnation);

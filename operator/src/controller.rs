@@ -1,0 +1,301 @@
+//! The reconcile loop: validate → build → apply → status.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::watcher;
+use kube::{Api, Client, Resource, ResourceExt};
+use tracing::{info, warn};
+
+use crate::apply::{Applier, ApplyError, ApplyOutcome, FIELD_MANAGER};
+use crate::build::{build_all, MANAGED_BY};
+use crate::crd::{ChronikCluster, ChronikClusterStatus, GROUP, VERSION};
+use crate::metrics::Metrics;
+use crate::status::{
+    compute_status, fetch_all, invalid_status, BrokerStatusSource, StatusInputs, DEGRADED,
+};
+use crate::validate::{validate, ValidationError};
+
+/// Shared state of every reconcile.
+pub struct Context {
+    pub client: Client,
+    pub applier: Applier,
+    pub brokers: Arc<dyn BrokerStatusSource>,
+    pub metrics: Arc<Metrics>,
+    pub recorder: Recorder,
+    /// Requeue interval while the cluster is healthy (status polling).
+    pub healthy_requeue: Duration,
+    /// Requeue interval while it is not.
+    pub unhealthy_requeue: Duration,
+}
+
+impl Context {
+    pub fn new(
+        client: Client,
+        brokers: Arc<dyn BrokerStatusSource>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let reporter = Reporter {
+            controller: FIELD_MANAGER.to_string(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        Self {
+            applier: Applier::new(client.clone()),
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            brokers,
+            metrics,
+            healthy_requeue: Duration::from_secs(30),
+            unhealthy_requeue: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why a reconcile failed (the variant name is the metrics label).
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error("updating status of {namespace}/{name}: {source}")]
+    Status {
+        namespace: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("publishing event for {namespace}/{name}: {source}")]
+    Event {
+        namespace: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("ChronikCluster has no namespace")]
+    NoNamespace,
+}
+
+impl ReconcileError {
+    /// Short kind for the failure metric.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Apply(_) => "Apply",
+            Self::Status { .. } => "Status",
+            Self::Event { .. } => "Event",
+            Self::NoNamespace => "NoNamespace",
+        }
+    }
+}
+
+/// Reconcile one ChronikCluster, recording metrics.
+pub async fn reconcile(
+    cluster: Arc<ChronikCluster>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    let started = Instant::now();
+    ctx.metrics.reconciles.inc();
+    let result = reconcile_inner(&cluster, &ctx).await;
+    ctx.metrics
+        .duration
+        .observe(started.elapsed().as_secs_f64());
+    if let Err(error) = &result {
+        ctx.metrics.failure(error.kind());
+    }
+    result
+}
+
+/// What the controller does after a failed reconcile: retry soon.
+pub fn error_policy(
+    cluster: Arc<ChronikCluster>,
+    error: &ReconcileError,
+    _ctx: Arc<Context>,
+) -> Action {
+    warn!(cluster = %cluster.name_any(), namespace = ?cluster.namespace(), %error, "reconcile failed");
+    Action::requeue(Duration::from_secs(10))
+}
+
+async fn reconcile_inner(
+    cluster: &ChronikCluster,
+    ctx: &Context,
+) -> Result<Action, ReconcileError> {
+    let namespace = cluster.namespace().ok_or(ReconcileError::NoNamespace)?;
+    let name = cluster.name_any();
+    let validated = match validate(cluster) {
+        Ok(v) => v,
+        Err(error) => {
+            ctx.metrics.failure(ValidationError::REASON);
+            report_invalid(cluster, ctx, &namespace, &name, &error).await?;
+            // A spec change triggers the next reconcile; no crash loop.
+            return Ok(Action::requeue(Duration::from_secs(300)));
+        }
+    };
+
+    let desired = build_all(&validated);
+    let mut changed = Vec::new();
+    let mut note = |kind: &str, outcome: ApplyOutcome| {
+        if outcome == ApplyOutcome::Applied {
+            changed.push(kind.to_string());
+        }
+    };
+    note("ConfigMap", ctx.applier.apply(&desired.config_map).await?.1);
+    note(
+        "Service",
+        ctx.applier.apply(&desired.headless_service).await?.1,
+    );
+    note(
+        "Service",
+        ctx.applier.apply(&desired.client_service).await?.1,
+    );
+    let (statefulset, outcome) = ctx.applier.apply(&desired.statefulset).await?;
+    note("StatefulSet", outcome);
+    note(
+        "PodDisruptionBudget",
+        ctx.applier.apply(&desired.pdb).await?.1,
+    );
+    if !changed.is_empty() {
+        info!(cluster = %name, %namespace, applied = ?changed, "applied objects");
+    }
+
+    let pods = statefulset
+        .status
+        .as_ref()
+        .map(|s| s.replicas)
+        .unwrap_or(0)
+        .max(validated.replicas);
+    let answers = fetch_all(ctx.brokers.as_ref(), &validated, pods).await;
+    let status = compute_status(&StatusInputs {
+        cluster: &validated,
+        statefulset: statefulset.status.as_ref(),
+        brokers: &answers,
+        previous: cluster.status.as_ref(),
+        now: Timestamp::now(),
+    });
+    let healthy = status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == DEGRADED && c.status == "False");
+    write_status(ctx, cluster, &namespace, &name, status).await?;
+    Ok(Action::requeue(if healthy {
+        ctx.healthy_requeue
+    } else {
+        ctx.unhealthy_requeue
+    }))
+}
+
+/// Write the status when it differs from the stored one.
+async fn write_status(
+    ctx: &Context,
+    cluster: &ChronikCluster,
+    namespace: &str,
+    name: &str,
+    status: ChronikClusterStatus,
+) -> Result<(), ReconcileError> {
+    if cluster.status.as_ref() == Some(&status) {
+        return Ok(());
+    }
+    let api: Api<ChronikCluster> = Api::namespaced(ctx.client.clone(), namespace);
+    let body = serde_json::json!({
+        "apiVersion": format!("{GROUP}/{VERSION}"),
+        "kind": ChronikCluster::kind(&()),
+        "status": status,
+    });
+    api.patch_status(
+        name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .map_err(|source| ReconcileError::Status {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        source,
+    })?;
+    Ok(())
+}
+
+/// Invalid spec: a Warning Event (once per distinct message) and
+/// `Degraded=True, reason InvalidSpec`; the workload is left untouched.
+async fn report_invalid(
+    cluster: &ChronikCluster,
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    error: &ValidationError,
+) -> Result<(), ReconcileError> {
+    let message = error.to_string();
+    warn!(cluster = %name, %namespace, %message, "invalid spec");
+    let already_reported = cluster.status.as_ref().is_some_and(|s| {
+        s.conditions.iter().any(|c| {
+            c.type_ == DEGRADED && c.reason == ValidationError::REASON && c.message == message
+        })
+    });
+    if !already_reported {
+        let event = Event {
+            type_: EventType::Warning,
+            reason: ValidationError::REASON.to_string(),
+            note: Some(message.clone()),
+            action: "Validate".to_string(),
+            secondary: None,
+        };
+        ctx.recorder
+            .publish(&event, &cluster.object_ref(&()))
+            .await
+            .map_err(|source| ReconcileError::Event {
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+                source,
+            })?;
+    }
+    let status = invalid_status(
+        cluster.status.as_ref(),
+        cluster.metadata.generation,
+        message,
+        Timestamp::now(),
+    );
+    write_status(ctx, cluster, namespace, name, status).await
+}
+
+/// Run the controller until `shutdown` resolves.
+pub async fn run(
+    ctx: Arc<Context>,
+    namespace: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let client = ctx.client.clone();
+    let clusters: Api<ChronikCluster> = match &namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    fn owned<K>(client: &Client, namespace: &Option<String>) -> Api<K>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
+    {
+        match namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        }
+    }
+    let owned_cfg =
+        watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGED_BY}"));
+    Controller::new(clusters, watcher::Config::default())
+        .owns(owned::<StatefulSet>(&client, &namespace), owned_cfg.clone())
+        .owns(owned::<Service>(&client, &namespace), owned_cfg.clone())
+        .owns(owned::<ConfigMap>(&client, &namespace), owned_cfg.clone())
+        .owns(owned::<PodDisruptionBudget>(&client, &namespace), owned_cfg)
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            match result {
+                Ok((object, _)) => tracing::debug!(%object, "reconciled"),
+                Err(error) => tracing::debug!(%error, "controller event"),
+            }
+        })
+        .await;
+}

@@ -13,5 +13,6 @@ pub mod crd;
 pub mod leader;
 pub mod metrics;
 pub mod render;
+pub mod server;
 pub mod status;
 pub mod validate;

@@ -6,16 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
 use chronik_operator::controller::{self, Context};
 use chronik_operator::leader::{LeaderElector, LeaseConfig};
 use chronik_operator::metrics::Metrics;
 use chronik_operator::status::HttpBrokerClient;
-use chronik_operator::{crd, render};
+use chronik_operator::{crd, render, server};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
@@ -95,33 +90,6 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-async fn metrics_handler(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
-    match metrics.encode() {
-        Ok(text) => (
-            StatusCode::OK,
-            [(
-                header::CONTENT_TYPE,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            )],
-            text,
-        )
-            .into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
-}
-
-async fn serve_http(listen: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<()> {
-    let app = Router::new()
-        .route("/metrics", get(metrics_handler))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(|| async { "ok" }))
-        .with_state(metrics);
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("binding {listen}"))?;
-    axum::serve(listener, app).await.context("serving HTTP")
-}
-
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -143,7 +111,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .await
         .context("connecting to the Kubernetes API (kubeconfig or in-cluster)")?;
     let metrics = Arc::new(Metrics::new());
-    let http = tokio::spawn(serve_http(args.listen, metrics.clone()));
+    let listener = server::bind(args.listen).await?;
+    let http = tokio::spawn(server::serve(listener, metrics.clone()));
 
     let elector = if args.no_leader_election {
         None
@@ -196,7 +165,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         _ = lost => Err(anyhow::anyhow!("lost the leader Lease; exiting so a standby takes over")),
         result = http => match result {
             Ok(Ok(())) => Err(anyhow::anyhow!("HTTP server stopped")),
-            Ok(Err(e)) => Err(e),
+            Ok(Err(e)) => Err(e.into()),
             Err(e) => Err(anyhow::anyhow!("HTTP server task: {e}")),
         },
     };

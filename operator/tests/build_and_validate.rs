@@ -398,3 +398,128 @@ fn render_prints_every_object_and_refuses_invalid_like_the_controller() {
     let controller_message = ValidationError::EvenReplicas { replicas: 4 }.to_string();
     assert!(err.to_string().contains(&controller_message), "{err}");
 }
+
+mod status {
+    use super::validated;
+    use chronik_operator::crd::{ClusterPhase, MemberRole};
+    use chronik_operator::status::{
+        compute_status, BrokerError, BrokerMember, BrokerStatus, StatusInputs,
+    };
+    use k8s_openapi::jiff::Timestamp;
+
+    fn answer(
+        id: u64,
+        role: &str,
+        leader: Option<u64>,
+        term: u64,
+        members: &[(u64, &str)],
+    ) -> BrokerStatus {
+        BrokerStatus {
+            node_id: id,
+            cluster_id: None,
+            incarnation: None,
+            role: role.into(),
+            leader_id: leader,
+            term,
+            commit_index: 5,
+            applied_index: 5,
+            members: members
+                .iter()
+                .map(|(m, r)| BrokerMember {
+                    id: *m,
+                    url: format!("http://m{m}"),
+                    role: (*r).into(),
+                    match_index: None,
+                    incarnation: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn down() -> Result<BrokerStatus, BrokerError> {
+        Err(BrokerError::Unreachable {
+            url: "x".into(),
+            message: "refused".into(),
+        })
+    }
+
+    #[test]
+    fn nobody_answers_while_creating() {
+        let vc = validated(3);
+        let brokers = vec![down(), down(), down()];
+        let status = compute_status(&StatusInputs {
+            cluster: &vc,
+            statefulset: None,
+            brokers: &brokers,
+            previous: None,
+            now: Timestamp::UNIX_EPOCH,
+        });
+        assert_eq!(status.phase, Some(ClusterPhase::Creating));
+        assert!(status.leader.is_none());
+        let available = &status.conditions[0];
+        assert_eq!(
+            (available.type_.as_str(), available.status.as_str()),
+            ("Available", "False")
+        );
+        assert_eq!(available.reason, "NoLeader");
+        assert!(available
+            .message
+            .contains("0/3 members healthy, quorum needs 2"));
+        assert_eq!(status.conditions[1].reason, "Creating");
+        assert_eq!(status.initial_replicas, Some(3));
+    }
+
+    #[test]
+    fn learners_do_not_count_towards_quorum_and_newest_term_wins() {
+        let vc = validated(3);
+        let members = [(1, "voter"), (2, "voter"), (3, "voter"), (4, "learner")];
+        let brokers = vec![
+            Ok(answer(1, "follower", Some(1), 4, &members)), // stale view
+            Ok(answer(2, "leader", Some(2), 5, &members)),
+            Ok(answer(3, "follower", Some(2), 5, &members)),
+        ];
+        let status = compute_status(&StatusInputs {
+            cluster: &vc,
+            statefulset: None,
+            brokers: &brokers,
+            previous: None,
+            now: Timestamp::UNIX_EPOCH,
+        });
+        assert_eq!(status.leader.as_ref().map(|l| l.id), Some(2));
+        assert_eq!(status.term, Some(5));
+        assert_eq!(status.members.len(), 4);
+        assert_eq!(status.members[3].role, MemberRole::Learner);
+        assert_eq!(status.members[3].pod, "orders-3");
+        let available = &status.conditions[0];
+        assert_eq!(available.status, "True");
+        assert!(
+            available
+                .message
+                .contains("3/3 members healthy, quorum needs 2"),
+            "{}",
+            available.message
+        );
+    }
+
+    #[test]
+    fn transition_time_is_kept_while_a_condition_does_not_flip() {
+        let vc = validated(1);
+        let brokers = vec![Ok(answer(1, "leader", Some(1), 1, &[(1, "voter")]))];
+        let first = compute_status(&StatusInputs {
+            cluster: &vc,
+            statefulset: None,
+            brokers: &brokers,
+            previous: None,
+            now: Timestamp::UNIX_EPOCH,
+        });
+        let later = Timestamp::from_second(1_000).unwrap();
+        let second = compute_status(&StatusInputs {
+            cluster: &vc,
+            statefulset: None,
+            brokers: &brokers,
+            previous: Some(&first),
+            now: later,
+        });
+        assert_eq!(first, second, "same answers, same status: no write");
+    }
+}

@@ -1,14 +1,16 @@
-//! Reconcile tests against a mocked API server (tower-test `mock::pair`,
-//! the kube-rs `ApiServerVerifier` pattern) that stores what is applied, so
-//! that a second pass sees the first pass's result.
+//! Tests against a mocked API server (tower-test `mock::pair`, the kube-rs
+//! `ApiServerVerifier` pattern) that stores what is written, so that a second
+//! pass sees the first pass's result: reconcile and leader election.
 
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chronik_operator::controller::{reconcile, Context};
 use chronik_operator::crd::{ChronikCluster, ClusterPhase, MemberRole};
+use chronik_operator::leader::{LeaderElector, LeaseConfig};
 use chronik_operator::metrics::Metrics;
 use chronik_operator::status::{BrokerError, BrokerMember, BrokerStatus, BrokerStatusSource};
 use futures::future::BoxFuture;
@@ -37,6 +39,8 @@ struct FakeState {
     calls: Vec<Call>,
     events: Vec<Value>,
     resource_version: u64,
+    /// After a GET of this path, another writer changes the object.
+    race_after_get: Option<String>,
 }
 
 /// A minimal API server: GET, server-side apply PATCH (stores the applied
@@ -51,6 +55,15 @@ fn not_found() -> Response<Body> {
         "reason": "NotFound", "code": 404, "message": "not found"});
     Response::builder()
         .status(StatusCode::NOT_FOUND)
+        .body(Body::from(serde_json::to_vec(&body).unwrap()))
+        .unwrap()
+}
+
+fn conflict() -> Response<Body> {
+    let body = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+        "reason": "Conflict", "code": 409, "message": "conflict"});
+    Response::builder()
+        .status(StatusCode::CONFLICT)
         .body(Body::from(serde_json::to_vec(&body).unwrap()))
         .unwrap()
 }
@@ -98,10 +111,20 @@ impl FakeApi {
                 let mut st = state.lock().unwrap();
                 st.calls.push(call.clone());
                 let response = match call.method.as_str() {
-                    "GET" => match st.objects.get(&path) {
-                        Some(v) => ok(v),
-                        None => not_found(),
-                    },
+                    "GET" => {
+                        let response = match st.objects.get(&path) {
+                            Some(v) => ok(v),
+                            None => not_found(),
+                        };
+                        if st.race_after_get.as_deref() == Some(path.as_str()) {
+                            st.resource_version += 1;
+                            let rv = st.resource_version;
+                            if let Some(object) = st.objects.get_mut(&path) {
+                                object["metadata"]["resourceVersion"] = json!(rv.to_string());
+                            }
+                        }
+                        response
+                    }
                     "PATCH" if path.ends_with("/status") => {
                         let patch: Value = serde_json::from_slice(&bytes).unwrap();
                         let main = path.trim_end_matches("/status").to_string();
@@ -120,10 +143,40 @@ impl FakeApi {
                         st.objects.insert(path.clone(), value.clone());
                         ok(&value)
                     }
-                    "POST" => {
+                    "POST" if path.ends_with("/events") => {
                         let value: Value = serde_json::from_slice(&bytes).unwrap();
                         st.events.push(value.clone());
                         ok(&value)
+                    }
+                    "POST" => {
+                        let mut value: Value = serde_json::from_slice(&bytes).unwrap();
+                        let name = value["metadata"]["name"].as_str().unwrap().to_string();
+                        let key = format!("{path}/{name}");
+                        if st.objects.contains_key(&key) {
+                            conflict()
+                        } else {
+                            st.resource_version += 1;
+                            value["metadata"]["resourceVersion"] =
+                                json!(st.resource_version.to_string());
+                            st.objects.insert(key, value.clone());
+                            ok(&value)
+                        }
+                    }
+                    "PUT" => {
+                        let mut value: Value = serde_json::from_slice(&bytes).unwrap();
+                        let current = st
+                            .objects
+                            .get(&path)
+                            .map(|o| o["metadata"]["resourceVersion"].clone());
+                        if current != Some(value["metadata"]["resourceVersion"].clone()) {
+                            conflict()
+                        } else {
+                            st.resource_version += 1;
+                            value["metadata"]["resourceVersion"] =
+                                json!(st.resource_version.to_string());
+                            st.objects.insert(path.clone(), value.clone());
+                            ok(&value)
+                        }
                     }
                     other => panic!("unexpected {other} {path}"),
                 };
@@ -487,4 +540,79 @@ async fn invalid_spec_sets_degraded_and_warns_once_without_touching_the_workload
         .filter(Call::is_write)
         .collect();
     assert!(writes.is_empty(), "{writes:?}");
+}
+
+fn elector(client: Client, identity: &str) -> LeaderElector {
+    LeaderElector::new(
+        client,
+        LeaseConfig {
+            name: "chronik-operator-leader".into(),
+            namespace: "chronik-system".into(),
+            identity: identity.into(),
+            lease_duration: Duration::from_secs(15),
+            renew_interval: Duration::from_millis(10),
+        },
+    )
+}
+
+const LEASE: &str =
+    "/apis/coordination.k8s.io/v1/namespaces/chronik-system/leases/chronik-operator-leader";
+
+#[tokio::test]
+async fn only_one_replica_holds_the_lease() {
+    let api = FakeApi::default();
+    let client = api.start();
+    let a = elector(client.clone(), "operator-a");
+    let b = elector(client, "operator-b");
+
+    assert!(
+        a.try_acquire_or_renew().await.unwrap(),
+        "a creates the Lease"
+    );
+    assert!(
+        !b.try_acquire_or_renew().await.unwrap(),
+        "b must wait while a renews"
+    );
+    assert!(a.try_acquire_or_renew().await.unwrap(), "a renews");
+    let lease = api.object(LEASE).unwrap();
+    assert_eq!(lease["spec"]["holderIdentity"], "operator-a");
+    assert_eq!(lease["spec"]["leaseDurationSeconds"], 15);
+
+    // a's Lease expires (no renewal for longer than its duration): b takes over.
+    api.state.lock().unwrap().objects.get_mut(LEASE).unwrap()["spec"]["renewTime"] =
+        json!("2020-01-01T00:00:00.000000Z");
+    assert!(b.try_acquire_or_renew().await.unwrap());
+    let lease = api.object(LEASE).unwrap();
+    assert_eq!(lease["spec"]["holderIdentity"], "operator-b");
+    assert_eq!(lease["spec"]["leaseTransitions"], 1);
+    assert!(!a.try_acquire_or_renew().await.unwrap(), "a lost it");
+
+    // b releases on shutdown: a gets it at once.
+    b.release().await;
+    assert!(a.try_acquire_or_renew().await.unwrap());
+}
+
+#[tokio::test]
+async fn a_write_based_on_a_stale_read_loses_the_race() {
+    let api = FakeApi::default();
+    let client = api.start();
+    let a = elector(client.clone(), "operator-a");
+    let b = elector(client, "operator-b");
+    assert!(a.try_acquire_or_renew().await.unwrap());
+    api.state.lock().unwrap().objects.get_mut(LEASE).unwrap()["spec"]["renewTime"] =
+        json!("2020-01-01T00:00:00.000000Z");
+    // Between b's read and b's write, someone else writes the Lease: b's
+    // replace carries a stale resourceVersion and must not win.
+    api.state.lock().unwrap().race_after_get = Some(LEASE.to_string());
+    api.take_calls();
+    assert!(!b.try_acquire_or_renew().await.unwrap());
+    let calls = api.take_calls();
+    assert_eq!(
+        calls.iter().map(|c| c.method.as_str()).collect::<Vec<_>>(),
+        ["GET", "PUT"]
+    );
+    assert_eq!(
+        api.object(LEASE).unwrap()["spec"]["holderIdentity"],
+        "operator-a"
+    );
 }

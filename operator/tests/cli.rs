@@ -1,0 +1,123 @@
+//! The binary's subcommands and the operator's HTTP endpoints.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use chronik_operator::metrics::Metrics;
+use chronik_operator::server;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn operator(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_chronik-operator"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("running chronik-operator")
+}
+
+#[test]
+fn crd_subcommand_prints_the_checked_in_crd() {
+    let out = operator(&["crd"]);
+    assert!(out.status.success());
+    let on_disk = std::fs::read(repo().join("crds/chronikcluster.yaml")).unwrap();
+    assert!(
+        out.stdout == on_disk,
+        "`chronik-operator crd` differs from crds/chronikcluster.yaml"
+    );
+}
+
+#[test]
+fn every_example_renders() {
+    for (file, replicas, quorum) in [
+        ("examples/chronikcluster-1-node.yaml", 1, 1),
+        ("examples/chronikcluster-3-node.yaml", 3, 2),
+        ("examples/chronikcluster-5-node.yaml", 5, 3),
+    ] {
+        let out = operator(&["render", "-f", file]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{file}: {stderr}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&text)
+            .map(|d| serde::Deserialize::deserialize(d).unwrap())
+            .collect();
+        assert_eq!(docs.len(), 5, "{file}");
+        let sts = docs.iter().find(|d| d["kind"] == "StatefulSet").unwrap();
+        assert_eq!(sts["spec"]["replicas"].as_i64(), Some(replicas), "{file}");
+        let pdb = docs
+            .iter()
+            .find(|d| d["kind"] == "PodDisruptionBudget")
+            .unwrap();
+        assert_eq!(pdb["spec"]["minAvailable"].as_i64(), Some(quorum), "{file}");
+    }
+}
+
+#[test]
+fn render_of_an_invalid_cluster_fails_with_the_controllers_message() {
+    let dir = std::env::temp_dir().join(format!("chronik-render-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("even.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: chronik.io/v1alpha1\nkind: ChronikCluster\nmetadata:\n  name: even\nspec:\n  replicas: 2\n",
+    )
+    .unwrap();
+    let out = operator(&["render", "-f", file.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "spec.replicas is 2: must be odd (1, 3, 5, 7 or 9) so that a majority quorum exists"
+        ),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[tokio::test]
+async fn metrics_health_and_readiness_endpoints_answer() {
+    let metrics = Arc::new(Metrics::new());
+    metrics.reconciles.inc();
+    metrics.failure("Apply");
+    metrics.duration.observe(0.02);
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(server::serve(listener, metrics));
+    let http = reqwest::Client::new();
+    for path in ["/healthz", "/readyz"] {
+        let r = http
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}");
+    }
+    let text = http
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("chronik_operator_reconciles_total 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("chronik_operator_reconcile_failures_total{error=\"Apply\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("chronik_operator_reconcile_duration_seconds_count 1"),
+        "{text}"
+    );
+    task.abort();
+}

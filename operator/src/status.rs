@@ -42,7 +42,9 @@ pub struct BrokerStatus {
     pub incarnation: Option<String>,
     /// `leader`, `follower`, `candidate`, `pre_candidate` or `learner`.
     pub role: String,
-    #[serde(default)]
+    /// The leader this broker follows; the broker sends 0 (Raft's invalid
+    /// id) or omits it while no leader is known.
+    #[serde(default, deserialize_with = "leader_id_or_none")]
     pub leader_id: Option<u64>,
     #[serde(default)]
     pub term: u64,
@@ -52,6 +54,14 @@ pub struct BrokerStatus {
     pub applied_index: u64,
     #[serde(default)]
     pub members: Vec<BrokerMember>,
+    /// Raft URL of the leader, when known.
+    #[serde(default)]
+    pub leader_url: Option<String>,
+}
+
+fn leader_id_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let id: Option<u64> = Option::deserialize(d)?;
+    Ok(id.filter(|id| *id != 0))
 }
 
 /// Why a broker could not be asked.

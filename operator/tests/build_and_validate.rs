@@ -433,6 +433,7 @@ mod status {
                     incarnation: None,
                 })
                 .collect(),
+            leader_url: None,
         }
     }
 
@@ -522,4 +523,25 @@ mod status {
         });
         assert_eq!(first, second, "same answers, same status: no write");
     }
+}
+
+#[test]
+fn broker_status_json_parses_and_leader_zero_means_unknown() {
+    use chronik_operator::status::BrokerStatus;
+    let leader: BrokerStatus = serde_json::from_str(
+        r#"{"node_id":1,"cluster_id":"c","incarnation":"i1","role":"leader","leader_id":1,"term":3,
+            "commit_index":10,"applied_index":10,"leader_url":"http://a:5001",
+            "members":[{"id":1,"url":"http://a:5001","role":"voter","match_index":10,"incarnation":"i1"},
+                       {"id":2,"url":"http://b:5001","role":"learner","match_index":4}]}"#,
+    )
+    .unwrap();
+    assert_eq!(leader.leader_id, Some(1));
+    assert_eq!(leader.members[1].role, "learner");
+    assert_eq!(leader.members[1].match_index, Some(4));
+    let starting: BrokerStatus = serde_json::from_str(
+        r#"{"node_id":2,"cluster_id":"c","incarnation":"i2","role":"follower","leader_id":0,"term":0,
+            "commit_index":0,"applied_index":0,"members":[]}"#,
+    )
+    .unwrap();
+    assert_eq!(starting.leader_id, None);
 }

@@ -277,6 +277,7 @@ fn three_node_answers(brokers: &FakeBrokers, leader: u64, down: &[u64]) {
                 commit_index: 10,
                 applied_index: 10,
                 members,
+                leader_url: None,
             }),
         );
     }

@@ -16,7 +16,7 @@ use kube::{Api, Client, Resource, ResourceExt};
 use tracing::{info, warn};
 
 use crate::apply::{Applier, ApplyError, ApplyOutcome, FIELD_MANAGER};
-use crate::build::{build_all, MANAGED_BY};
+use crate::build::{build_all, INITIAL_REPLICAS_ANNOTATION, MANAGED_BY};
 use crate::crd::{ChronikCluster, ChronikClusterStatus, GROUP, VERSION};
 use crate::metrics::Metrics;
 use crate::status::{
@@ -78,6 +78,12 @@ pub enum ReconcileError {
         #[source]
         source: kube::Error,
     },
+    #[error("reading {what}: {source}")]
+    Read {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
     #[error("ChronikCluster has no namespace")]
     NoNamespace,
 }
@@ -89,6 +95,7 @@ impl ReconcileError {
             Self::Apply(_) => "Apply",
             Self::Status { .. } => "Status",
             Self::Event { .. } => "Event",
+            Self::Read { .. } => "Read",
             Self::NoNamespace => "NoNamespace",
         }
     }
@@ -127,7 +134,7 @@ async fn reconcile_inner(
 ) -> Result<Action, ReconcileError> {
     let namespace = cluster.namespace().ok_or(ReconcileError::NoNamespace)?;
     let name = cluster.name_any();
-    let validated = match validate(cluster) {
+    let mut validated = match validate(cluster) {
         Ok(v) => v,
         Err(error) => {
             ctx.metrics.failure(ValidationError::REASON);
@@ -137,6 +144,18 @@ async fn reconcile_inner(
         }
     };
 
+    if cluster
+        .status
+        .as_ref()
+        .and_then(|s| s.initial_replicas)
+        .is_none()
+    {
+        // No latch in status (new cluster, or status lost): an existing
+        // StatefulSet remembers the initial membership.
+        if let Some(n) = recorded_initial_replicas(ctx, &namespace, &name).await? {
+            validated.initial_replicas = n;
+        }
+    }
     let desired = build_all(&validated);
     let mut changed = Vec::new();
     let mut note = |kind: &str, outcome: ApplyOutcome| {
@@ -187,6 +206,29 @@ async fn reconcile_inner(
     } else {
         ctx.unhealthy_requeue
     }))
+}
+
+/// The initial voter count annotated on an existing StatefulSet.
+async fn recorded_initial_replicas(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<i32>, ReconcileError> {
+    let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), namespace);
+    let existing = api
+        .get_opt(name)
+        .await
+        .map_err(|source| ReconcileError::Read {
+            what: format!("StatefulSet {namespace}/{name}"),
+            source,
+        })?;
+    Ok(existing
+        .and_then(|sts| {
+            sts.annotations()
+                .get(INITIAL_REPLICAS_ANNOTATION)
+                .and_then(|v| v.parse::<i32>().ok())
+        })
+        .filter(|n| (1..=9).contains(n)))
 }
 
 /// Write the status when it differs from the stored one.

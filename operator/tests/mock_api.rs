@@ -87,6 +87,28 @@ fn add_server_fields(path: &str, value: &mut Value, rv: u64) {
         spec["sessionAffinity"] = json!("None");
     }
     if path.contains("/statefulsets/") {
+        // Defaults and normalization a real API server applies.
+        if let Some(containers) = value["spec"]["template"]["spec"]["containers"].as_array_mut() {
+            for c in containers {
+                c["terminationMessagePath"] = json!("/dev/termination-log");
+                c["terminationMessagePolicy"] = json!("File");
+                for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
+                    if c[probe].is_object() {
+                        c[probe]["successThreshold"] = json!(1);
+                        c[probe]["httpGet"]["scheme"] = json!("HTTP");
+                    }
+                }
+                if c["resources"]["requests"]["cpu"] == "1000m" {
+                    c["resources"]["requests"]["cpu"] = json!("1");
+                }
+                if c["resources"]["requests"]["memory"] == "1024Mi" {
+                    c["resources"]["requests"]["memory"] = json!("1Gi");
+                }
+            }
+        }
+        value["spec"]["template"]["spec"]["restartPolicy"] = json!("Always");
+        value["spec"]["template"]["spec"]["dnsPolicy"] = json!("ClusterFirst");
+        value["spec"]["template"]["metadata"]["creationTimestamp"] = Value::Null;
         let replicas = value["spec"]["replicas"].clone();
         value["spec"]["revisionHistoryLimit"] = json!(10);
         value["status"] = json!({"replicas": replicas, "readyReplicas": replicas,
@@ -615,5 +637,41 @@ async fn a_write_based_on_a_stale_read_loses_the_race() {
     assert_eq!(
         api.object(LEASE).unwrap()["spec"]["holderIdentity"],
         "operator-a"
+    );
+}
+
+#[tokio::test]
+async fn lost_status_does_not_change_the_peer_list() {
+    let api = FakeApi::default();
+    let client = api.start();
+    let brokers = Arc::new(FakeBrokers::default());
+    three_node_answers(&brokers, 1, &[]);
+    let (ctx, _) = context(client, brokers);
+    api.store_cluster(&common::cluster("orders", 3));
+    reconcile(Arc::new(api.cluster("orders")), ctx.clone())
+        .await
+        .unwrap();
+    let path = format!("/apis/apps/v1{NS}/statefulsets/orders");
+    let template_before = api.object(&path).unwrap()["spec"]["template"].clone();
+    assert_eq!(
+        api.object(&path).unwrap()["metadata"]["annotations"]["chronik.io/initial-replicas"],
+        "3"
+    );
+
+    // The status is lost (e.g. a restore without status) and replicas changed.
+    let mut cluster = api.cluster("orders");
+    cluster.status = None;
+    cluster.spec.replicas = 5;
+    api.store_cluster(&cluster);
+    reconcile(Arc::new(cluster), ctx).await.unwrap();
+    let sts = api.object(&path).unwrap();
+    assert_eq!(
+        sts["spec"]["template"], template_before,
+        "pod template must not change"
+    );
+    assert_eq!(sts["spec"]["replicas"], 5);
+    assert_eq!(
+        api.cluster("orders").status.unwrap().initial_replicas,
+        Some(3)
     );
 }

@@ -18,7 +18,7 @@ pub use pdb::build_pdb;
 pub use service::{build_client_service, build_headless_service};
 pub use statefulset::{
     broker_args, build_statefulset, CONFIG_DIR, CONFIG_HASH_ANNOTATION, CONTAINER_NAME, DATA_DIR,
-    DATA_VOLUME, TERMINATION_GRACE_SECONDS,
+    DATA_VOLUME, INITIAL_REPLICAS_ANNOTATION, TERMINATION_GRACE_SECONDS,
 };
 
 use crate::validate::ValidatedCluster;

@@ -30,6 +30,9 @@ pub const DATA_DIR: &str = "/var/lib/chronik";
 pub const CONFIG_DIR: &str = "/etc/chronik";
 /// Pod-template annotation holding the hash of `broker.conf`.
 pub const CONFIG_HASH_ANNOTATION: &str = "chronik.io/config-hash";
+/// StatefulSet annotation recording the initial voter count, so that the
+/// `--peers` list survives a lost `status.initialReplicas`.
+pub const INITIAL_REPLICAS_ANNOTATION: &str = "chronik.io/initial-replicas";
 /// Long enough for a leader to transfer leadership and exit on SIGTERM.
 pub const TERMINATION_GRACE_SECONDS: i64 = 30;
 /// User and group the broker runs as.
@@ -51,8 +54,13 @@ pub fn build_statefulset(cluster: &ValidatedCluster, config_map: &ConfigMap) -> 
     pod_annotations.insert(CONFIG_HASH_ANNOTATION.to_string(), conf_hash);
 
     let retention = |delete: bool| if delete { "Delete" } else { "Retain" }.to_string();
+    let mut metadata = owned_meta(cluster, cluster.name.clone());
+    metadata.annotations = Some(BTreeMap::from([(
+        INITIAL_REPLICAS_ANNOTATION.to_string(),
+        cluster.initial_replicas.to_string(),
+    )]));
     StatefulSet {
-        metadata: owned_meta(cluster, cluster.name.clone()),
+        metadata,
         spec: StatefulSetSpec {
             replicas: Some(cluster.replicas),
             service_name: Some(cluster.headless_service_name()),

@@ -263,3 +263,68 @@ fn helm_values_schema_refuses_bad_values() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("logFormat"), "{stderr}");
 }
+
+/// The CRD's CEL rules, evaluated client-side the way the API server does.
+mod cel_rules {
+    use super::crd_yaml;
+    use serde_json::{json, Value};
+
+    fn schema() -> Value {
+        let crd: Value = serde_yaml::from_str(&crd_yaml().unwrap()).unwrap();
+        crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
+    }
+
+    fn cluster(spec: Value) -> Value {
+        json!({"apiVersion": "chronik.io/v1alpha1", "kind": "ChronikCluster",
+               "metadata": {"name": "c", "namespace": "ns"}, "spec": spec})
+    }
+
+    fn messages(result: Result<(), kube_cel::ValidationErrors>) -> String {
+        match result {
+            Ok(()) => String::new(),
+            Err(errors) => format!("{errors:?}"),
+        }
+    }
+
+    #[test]
+    fn odd_replicas_pass_and_even_replicas_are_refused() {
+        let schema = schema();
+        for n in [1, 3, 5, 7, 9] {
+            let r = kube_cel::validate(&schema, &cluster(json!({"replicas": n})), None);
+            assert!(r.is_ok(), "replicas {n}: {}", messages(r));
+        }
+        for n in [2, 4, 6, 8] {
+            let r = kube_cel::validate(&schema, &cluster(json!({"replicas": n})), None);
+            let text = messages(r);
+            assert!(
+                text.contains("replicas must be odd"),
+                "replicas {n}: {text:?}"
+            );
+        }
+        // Omitted replicas default to 3, which passes.
+        assert!(kube_cel::validate(&schema, &cluster(json!({})), None).is_ok());
+    }
+
+    #[test]
+    fn storage_is_immutable_but_other_fields_are_not() {
+        let schema = schema();
+        let old = cluster(
+            json!({"replicas": 3, "storage": {"size": "10Gi", "storageClassName": "fast"}}),
+        );
+        let grown =
+            cluster(json!({"replicas": 3, "storage": {"size": "1Ti", "storageClassName": "fast"}}));
+        let text = messages(kube_cel::validate(&schema, &grown, Some(&old)));
+        assert!(text.contains("storage.size is immutable"), "{text:?}");
+        let other_class = cluster(
+            json!({"replicas": 3, "storage": {"size": "10Gi", "storageClassName": "slow"}}),
+        );
+        let text = messages(kube_cel::validate(&schema, &other_class, Some(&old)));
+        assert!(text.contains("storageClassName is immutable"), "{text:?}");
+        let scaled = cluster(
+            json!({"replicas": 5, "storage": {"size": "10Gi", "storageClassName": "fast"},
+                                     "config": {"k": "v"}}),
+        );
+        let r = kube_cel::validate(&schema, &scaled, Some(&old));
+        assert!(r.is_ok(), "{}", messages(r));
+    }
+}

@@ -89,7 +89,10 @@ pub struct HttpBrokerClient {
 
 impl HttpBrokerClient {
     pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
+        // Brokers are reached directly by their headless DNS names, never
+        // through an HTTP proxy from the environment.
         let http = reqwest::Client::builder()
+            .no_proxy()
             .timeout(timeout)
             .connect_timeout(timeout)
             .build()?;

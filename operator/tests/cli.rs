@@ -121,3 +121,43 @@ async fn metrics_health_and_readiness_endpoints_answer() {
     );
     task.abort();
 }
+
+#[tokio::test]
+async fn broker_status_is_read_over_http() {
+    use axum::routing::get;
+    use chronik_operator::status::{BrokerError, BrokerStatusSource, HttpBrokerClient};
+
+    let app = axum::Router::new()
+        .route(
+            "/v1/status",
+            get(|| async {
+                axum::Json(serde_json::json!({"node_id": 2, "cluster_id": "c", "incarnation": "i",
+                    "role": "follower", "leader_id": 1, "term": 7, "commit_index": 3, "applied_index": 3,
+                    "members": [{"id": 1, "url": "http://a:5001", "role": "voter"}]}))
+            }),
+        )
+        .route("/broken/v1/status", get(|| async { axum::http::StatusCode::SERVICE_UNAVAILABLE }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let client = HttpBrokerClient::new(std::time::Duration::from_secs(2)).unwrap();
+    let status = client.fetch(format!("http://{addr}")).await.unwrap();
+    assert_eq!(
+        (status.node_id, status.leader_id, status.term),
+        (2, Some(1), 7)
+    );
+    assert_eq!(status.members.len(), 1);
+
+    let err = client
+        .fetch(format!("http://{addr}/broken"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BrokerError::Http { code: 503, .. }), "{err}");
+    task.abort();
+    let _ = task.await; // the listener is closed once the task is gone
+
+    // Nothing listens any more: unreachable, reported with the URL.
+    let err = client.fetch(format!("http://{addr}")).await.unwrap_err();
+    assert!(err.to_string().contains(&addr.to_string()), "{err}");
+}

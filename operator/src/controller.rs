@@ -16,11 +16,11 @@ use kube::{Api, Client, Resource, ResourceExt};
 use tracing::{info, warn};
 
 use crate::apply::{Applier, ApplyError, ApplyOutcome, FIELD_MANAGER};
-use crate::build::{build_all, INITIAL_REPLICAS_ANNOTATION, MANAGED_BY};
-use crate::crd::{ChronikCluster, ChronikClusterStatus, GROUP, VERSION};
+use crate::build::{build_all, DesiredObjects, INITIAL_REPLICAS_ANNOTATION, MANAGED_BY};
+use crate::crd::{ChronikCluster, ChronikClusterStatus, ClusterPhase, GROUP, VERSION};
 use crate::metrics::Metrics;
 use crate::status::{
-    compute_status, fetch_all, invalid_status, BrokerStatusSource, StatusInputs, DEGRADED,
+    compute_status, fetch_all, problem_status, BrokerStatusSource, Problem, StatusInputs, DEGRADED,
 };
 use crate::validate::{validate, ValidationError};
 
@@ -138,7 +138,13 @@ async fn reconcile_inner(
         Ok(v) => v,
         Err(error) => {
             ctx.metrics.failure(ValidationError::REASON);
-            report_invalid(cluster, ctx, &namespace, &name, &error).await?;
+            warn!(cluster = %name, %namespace, %error, "invalid spec");
+            let problem = Problem {
+                reason: ValidationError::REASON.to_string(),
+                message: error.to_string(),
+                phase: Some(ClusterPhase::Invalid),
+            };
+            report_problem(cluster, ctx, &namespace, &name, &problem).await?;
             // A spec change triggers the next reconcile; no crash loop.
             return Ok(Action::requeue(Duration::from_secs(300)));
         }
@@ -157,30 +163,21 @@ async fn reconcile_inner(
         }
     }
     let desired = build_all(&validated);
-    let mut changed = Vec::new();
-    let mut note = |kind: &str, outcome: ApplyOutcome| {
-        if outcome == ApplyOutcome::Applied {
-            changed.push(kind.to_string());
+    let statefulset = match apply_all(ctx, &desired, &namespace, &name).await {
+        Ok(sts) => sts,
+        Err(error) => {
+            // Make the failure visible on the resource, then retry with backoff.
+            let problem = Problem {
+                reason: "ApplyFailed".to_string(),
+                message: error.to_string(),
+                phase: None,
+            };
+            if let Err(report) = report_problem(cluster, ctx, &namespace, &name, &problem).await {
+                warn!(cluster = %name, %namespace, error = %report, "reporting the apply failure");
+            }
+            return Err(error.into());
         }
     };
-    note("ConfigMap", ctx.applier.apply(&desired.config_map).await?.1);
-    note(
-        "Service",
-        ctx.applier.apply(&desired.headless_service).await?.1,
-    );
-    note(
-        "Service",
-        ctx.applier.apply(&desired.client_service).await?.1,
-    );
-    let (statefulset, outcome) = ctx.applier.apply(&desired.statefulset).await?;
-    note("StatefulSet", outcome);
-    note(
-        "PodDisruptionBudget",
-        ctx.applier.apply(&desired.pdb).await?.1,
-    );
-    if !changed.is_empty() {
-        info!(cluster = %name, %namespace, applied = ?changed, "applied objects");
-    }
 
     let pods = statefulset
         .status
@@ -206,6 +203,40 @@ async fn reconcile_inner(
     } else {
         ctx.unhealthy_requeue
     }))
+}
+
+/// Apply every desired object in order; returns the live StatefulSet.
+async fn apply_all(
+    ctx: &Context,
+    desired: &DesiredObjects,
+    namespace: &str,
+    name: &str,
+) -> Result<StatefulSet, ApplyError> {
+    let mut changed = Vec::new();
+    let mut note = |kind: &str, outcome: ApplyOutcome| {
+        if outcome == ApplyOutcome::Applied {
+            changed.push(kind.to_string());
+        }
+    };
+    note("ConfigMap", ctx.applier.apply(&desired.config_map).await?.1);
+    note(
+        "Service",
+        ctx.applier.apply(&desired.headless_service).await?.1,
+    );
+    note(
+        "Service",
+        ctx.applier.apply(&desired.client_service).await?.1,
+    );
+    let (statefulset, outcome) = ctx.applier.apply(&desired.statefulset).await?;
+    note("StatefulSet", outcome);
+    note(
+        "PodDisruptionBudget",
+        ctx.applier.apply(&desired.pdb).await?.1,
+    );
+    if !changed.is_empty() {
+        info!(cluster = %name, %namespace, applied = ?changed, "applied objects");
+    }
+    Ok(statefulset)
 }
 
 /// The initial voter count annotated on an existing StatefulSet.
@@ -262,28 +293,26 @@ async fn write_status(
     Ok(())
 }
 
-/// Invalid spec: a Warning Event (once per distinct message) and
-/// `Degraded=True, reason InvalidSpec`; the workload is left untouched.
-async fn report_invalid(
+/// A problem: a Warning Event (once per distinct reason and message) and
+/// `Degraded=True` with the problem's reason. The workload is left as it is.
+async fn report_problem(
     cluster: &ChronikCluster,
     ctx: &Context,
     namespace: &str,
     name: &str,
-    error: &ValidationError,
+    problem: &Problem,
 ) -> Result<(), ReconcileError> {
-    let message = error.to_string();
-    warn!(cluster = %name, %namespace, %message, "invalid spec");
     let already_reported = cluster.status.as_ref().is_some_and(|s| {
         s.conditions.iter().any(|c| {
-            c.type_ == DEGRADED && c.reason == ValidationError::REASON && c.message == message
+            c.type_ == DEGRADED && c.reason == problem.reason && c.message == problem.message
         })
     });
     if !already_reported {
         let event = Event {
             type_: EventType::Warning,
-            reason: ValidationError::REASON.to_string(),
-            note: Some(message.clone()),
-            action: "Validate".to_string(),
+            reason: problem.reason.clone(),
+            note: Some(problem.message.clone()),
+            action: "Reconcile".to_string(),
             secondary: None,
         };
         ctx.recorder
@@ -295,10 +324,10 @@ async fn report_invalid(
                 source,
             })?;
     }
-    let status = invalid_status(
+    let status = problem_status(
         cluster.status.as_ref(),
         cluster.metadata.generation,
-        message,
+        problem,
         Timestamp::now(),
     );
     write_status(ctx, cluster, namespace, name, status).await

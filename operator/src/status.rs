@@ -395,43 +395,48 @@ pub fn compute_status(inputs: &StatusInputs<'_>) -> ChronikClusterStatus {
     }
 }
 
-/// Status for a spec that failed validation: only the conditions and phase
-/// change; everything observed before is kept.
-pub fn invalid_status(
+/// A problem that stops the reconcile before the brokers are read.
+pub struct Problem {
+    /// Reason of the `Degraded` condition, e.g. `InvalidSpec`, `ApplyFailed`.
+    pub reason: String,
+    pub message: String,
+    /// Phase to show; `None` keeps the current one.
+    pub phase: Option<ClusterPhase>,
+}
+
+/// Status for a problem: `Degraded=True` with the problem's reason; every
+/// other observed field is kept.
+pub fn problem_status(
     previous: Option<&ChronikClusterStatus>,
     generation: Option<i64>,
-    message: String,
+    problem: &Problem,
     now: Timestamp,
 ) -> ChronikClusterStatus {
     let mut status = previous.cloned().unwrap_or_default();
-    let keep_time = |type_: &str, value: &str| {
-        previous
-            .and_then(|p| p.conditions.iter().find(|c| c.type_ == type_))
-            .filter(|c| c.status == value)
-            .map(|c| c.last_transition_time.clone())
-            .unwrap_or(Time(now))
-    };
-    let mut conditions: Vec<Condition> = status
-        .conditions
-        .iter()
-        .filter(|c| c.type_ != DEGRADED)
-        .cloned()
-        .collect();
-    conditions.push(Condition {
+    let last_transition_time = previous
+        .and_then(|p| p.conditions.iter().find(|c| c.type_ == DEGRADED))
+        .filter(|c| c.status == "True")
+        .map(|c| c.last_transition_time.clone())
+        .unwrap_or(Time(now));
+    status.conditions.retain(|c| c.type_ != DEGRADED);
+    status.conditions.push(Condition {
         type_: DEGRADED.to_string(),
         status: "True".to_string(),
-        reason: crate::validate::ValidationError::REASON.to_string(),
-        message,
+        reason: problem.reason.clone(),
+        message: problem.message.clone(),
         observed_generation: generation,
-        last_transition_time: keep_time(DEGRADED, "True"),
+        last_transition_time,
     });
-    conditions.sort_by_key(|c| match c.type_.as_str() {
+    status.conditions.sort_by_key(|c| match c.type_.as_str() {
         AVAILABLE => 0,
         PROGRESSING => 1,
         _ => 2,
     });
-    status.conditions = conditions;
-    status.phase = Some(ClusterPhase::Invalid);
+    if let Some(phase) = problem.phase {
+        status.phase = Some(phase);
+    } else if status.phase.is_none() {
+        status.phase = Some(ClusterPhase::Creating);
+    }
     status.observed_generation = generation;
     status
 }

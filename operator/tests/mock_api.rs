@@ -41,6 +41,8 @@ struct FakeState {
     resource_version: u64,
     /// After a GET of this path, another writer changes the object.
     race_after_get: Option<String>,
+    /// PATCHes of this path are refused with 422.
+    refuse_patch: Option<String>,
 }
 
 /// A minimal API server: GET, server-side apply PATCH (stores the applied
@@ -156,6 +158,15 @@ impl FakeApi {
                             .expect("status of a stored object");
                         object["status"] = patch["status"].clone();
                         ok(&object.clone())
+                    }
+                    "PATCH" if st.refuse_patch.as_deref() == Some(path.as_str()) => {
+                        let body = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                            "reason": "Invalid", "code": 422,
+                            "message": "StatefulSet.apps \"orders\" is invalid: spec: Forbidden"});
+                        Response::builder()
+                            .status(StatusCode::UNPROCESSABLE_ENTITY)
+                            .body(Body::from(serde_json::to_vec(&body).unwrap()))
+                            .unwrap()
                     }
                     "PATCH" => {
                         let mut value: Value = serde_json::from_slice(&bytes).unwrap();
@@ -674,4 +685,75 @@ async fn lost_status_does_not_change_the_peer_list() {
         api.cluster("orders").status.unwrap().initial_replicas,
         Some(3)
     );
+}
+
+#[tokio::test]
+async fn a_refused_apply_is_reported_on_the_resource_and_retried() {
+    let api = FakeApi::default();
+    let client = api.start();
+    let brokers = Arc::new(FakeBrokers::default());
+    let (ctx, metrics) = context(client, brokers);
+    api.store_cluster(&common::cluster("orders", 3));
+    let sts_path = format!("/apis/apps/v1{NS}/statefulsets/orders");
+    api.state.lock().unwrap().refuse_patch = Some(sts_path.clone());
+
+    let result = reconcile(Arc::new(api.cluster("orders")), ctx.clone()).await;
+    let error = result.expect_err("the controller retries with backoff");
+    assert!(
+        error
+            .to_string()
+            .contains("applying StatefulSet streams/orders"),
+        "{error}"
+    );
+    let writes: Vec<_> = api
+        .take_calls()
+        .into_iter()
+        .filter(Call::is_write)
+        .map(|c| c.path)
+        .collect();
+    assert_eq!(writes[3], sts_path);
+    assert_eq!(writes[4], format!("/apis/events.k8s.io/v1{NS}/events"));
+    assert_eq!(
+        writes[5],
+        format!("/apis/chronik.io/v1alpha1{NS}/chronikclusters/orders/status")
+    );
+    assert_eq!(
+        writes.len(),
+        6,
+        "no PDB after a failed StatefulSet: {writes:?}"
+    );
+
+    let status = api.cluster("orders").status.unwrap();
+    let degraded = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Degraded")
+        .unwrap();
+    assert_eq!(
+        (degraded.status.as_str(), degraded.reason.as_str()),
+        ("True", "ApplyFailed")
+    );
+    assert!(
+        degraded.message.contains("Forbidden"),
+        "{}",
+        degraded.message
+    );
+    assert!(metrics.encode().unwrap().contains("error=\"Apply\""));
+
+    // Once the API server accepts it again, the next pass heals the status.
+    api.state.lock().unwrap().refuse_patch = None;
+    let brokers = FakeBrokers::default();
+    three_node_answers(&brokers, 1, &[]);
+    let (ctx, _) = context(ctx.client.clone(), Arc::new(brokers));
+    reconcile(Arc::new(api.cluster("orders")), ctx)
+        .await
+        .unwrap();
+    let status = api.cluster("orders").status.unwrap();
+    let degraded = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Degraded")
+        .unwrap();
+    assert_eq!(degraded.status, "False");
+    assert_eq!(status.phase, Some(ClusterPhase::Running));
 }

@@ -14,6 +14,8 @@ const DEBIAN: &[(&str, &str)] = &[
     ("ip", "iproute2"),
     ("podman", "podman"),
     ("runc", "runc"),
+    ("npm", "npm"),
+    ("unzip", "unzip"),
 ];
 
 /// Python modules the client tests import, with their PyPI names.
@@ -25,7 +27,8 @@ const PYTHON: &[(&str, &str)] = &[
 /// Installs whatever is missing.
 pub fn ensure_all() -> Result<()> {
     ensure_debian()?;
-    ensure_python()
+    ensure_python()?;
+    crate::tools::install_tools().map(|_| ())
 }
 
 fn ensure_debian() -> Result<()> {

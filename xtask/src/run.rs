@@ -10,9 +10,12 @@ pub fn root() -> PathBuf {
     dir.parent().unwrap_or(dir).to_path_buf()
 }
 
-/// Runs `cmd` in the repository root, failing unless it exits 0.
+/// Runs `cmd` (in the repository root unless it names a directory), failing
+/// unless it exits 0.
 pub fn run(cmd: &mut Command) -> Result<()> {
-    cmd.current_dir(root());
+    if cmd.get_current_dir().is_none() {
+        cmd.current_dir(root());
+    }
     eprintln!("$ {}", describe(cmd));
     let status = cmd
         .status()

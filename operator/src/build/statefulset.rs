@@ -1,0 +1,307 @@
+//! The StatefulSet `<name>` running the brokers.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{
+    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+    StatefulSetUpdateStrategy,
+};
+use k8s_openapi::api::core::v1::{
+    Affinity, Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, SecurityContext, Volume,
+    VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::{broker_conf, config_hash, labels, owned_meta, selector_labels, BROKER_CONF_KEY};
+use crate::validate::ValidatedCluster;
+
+/// Name of the broker container.
+pub const CONTAINER_NAME: &str = "broker";
+/// Name of the data volume claim template.
+pub const DATA_VOLUME: &str = "data";
+/// Where the data volume is mounted (`--data-dir`).
+pub const DATA_DIR: &str = "/var/lib/chronik";
+/// Where the ConfigMap is mounted.
+pub const CONFIG_DIR: &str = "/etc/chronik";
+/// Pod-template annotation holding the hash of `broker.conf`.
+pub const CONFIG_HASH_ANNOTATION: &str = "chronik.io/config-hash";
+/// StatefulSet annotation recording the initial voter count, so that the
+/// `--peers` list survives a lost `status.initialReplicas`.
+pub const INITIAL_REPLICAS_ANNOTATION: &str = "chronik.io/initial-replicas";
+/// Long enough for a leader to transfer leadership and exit on SIGTERM.
+pub const TERMINATION_GRACE_SECONDS: i64 = 30;
+/// User and group the broker runs as.
+pub const BROKER_UID: i64 = 65532;
+
+/// Build the StatefulSet. The pod template depends on `initial_replicas`, not
+/// on `replicas`, so scaling never restarts existing pods.
+pub fn build_statefulset(cluster: &ValidatedCluster, config_map: &ConfigMap) -> StatefulSet {
+    let conf_hash = config_map
+        .data
+        .as_ref()
+        .and_then(|d| d.get(BROKER_CONF_KEY))
+        .map(|text| config_hash(text))
+        .unwrap_or_else(|| config_hash(&broker_conf(&cluster.config)));
+
+    let mut pod_labels = cluster.pod.labels.clone();
+    pod_labels.extend(labels(cluster));
+    let mut pod_annotations = cluster.pod.annotations.clone();
+    pod_annotations.insert(CONFIG_HASH_ANNOTATION.to_string(), conf_hash);
+
+    let retention = |delete: bool| if delete { "Delete" } else { "Retain" }.to_string();
+    let mut metadata = owned_meta(cluster, cluster.name.clone());
+    metadata.annotations = Some(BTreeMap::from([(
+        INITIAL_REPLICAS_ANNOTATION.to_string(),
+        cluster.initial_replicas.to_string(),
+    )]));
+    StatefulSet {
+        metadata,
+        spec: StatefulSetSpec {
+            replicas: Some(cluster.replicas),
+            service_name: Some(cluster.headless_service_name()),
+            pod_management_policy: Some("Parallel".to_string()),
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(cluster)),
+                ..LabelSelector::default()
+            },
+            update_strategy: Some(StatefulSetUpdateStrategy {
+                type_: Some("RollingUpdate".to_string()),
+                ..StatefulSetUpdateStrategy::default()
+            }),
+            persistent_volume_claim_retention_policy: Some(
+                StatefulSetPersistentVolumeClaimRetentionPolicy {
+                    when_deleted: Some(retention(cluster.storage.delete_claims_on_delete)),
+                    when_scaled: Some(retention(cluster.storage.delete_claims_on_scale_down)),
+                },
+            ),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    annotations: Some(pod_annotations),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(pod_spec(cluster)),
+            },
+            volume_claim_templates: Some(vec![data_claim(cluster)]),
+            ..StatefulSetSpec::default()
+        },
+        ..StatefulSet::default()
+    }
+}
+
+fn pod_spec(cluster: &ValidatedCluster) -> PodSpec {
+    let overrides = &cluster.pod;
+    let non_empty_map = |m: &BTreeMap<String, String>| (!m.is_empty()).then(|| m.clone());
+    PodSpec {
+        containers: vec![broker_container(cluster)],
+        termination_grace_period_seconds: Some(TERMINATION_GRACE_SECONDS),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(BROKER_UID),
+            run_as_group: Some(BROKER_UID),
+            fs_group: Some(BROKER_UID),
+            fs_group_change_policy: Some("OnRootMismatch".to_string()),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".to_string(),
+                ..SeccompProfile::default()
+            }),
+            ..PodSecurityContext::default()
+        }),
+        affinity: Some(
+            overrides
+                .affinity
+                .clone()
+                .unwrap_or_else(|| default_affinity(cluster)),
+        ),
+        tolerations: (!overrides.tolerations.is_empty()).then(|| overrides.tolerations.clone()),
+        node_selector: non_empty_map(&overrides.node_selector),
+        topology_spread_constraints: (!overrides.topology_spread_constraints.is_empty())
+            .then(|| overrides.topology_spread_constraints.clone()),
+        priority_class_name: overrides.priority_class_name.clone(),
+        service_account_name: overrides.service_account_name.clone(),
+        automount_service_account_token: Some(false),
+        enable_service_links: Some(false),
+        volumes: Some(vec![
+            Volume {
+                name: "config".to_string(),
+                config_map: Some(ConfigMapVolumeSource {
+                    name: cluster.config_map_name(),
+                    ..ConfigMapVolumeSource::default()
+                }),
+                ..Volume::default()
+            },
+            Volume {
+                name: "tmp".to_string(),
+                empty_dir: Some(EmptyDirVolumeSource::default()),
+                ..Volume::default()
+            },
+        ]),
+        ..PodSpec::default()
+    }
+}
+
+/// Preferred (not required) anti-affinity: spread brokers across nodes when
+/// possible, still schedule on a single-node cluster.
+fn default_affinity(cluster: &ValidatedCluster) -> Affinity {
+    Affinity {
+        pod_anti_affinity: Some(PodAntiAffinity {
+            preferred_during_scheduling_ignored_during_execution: Some(vec![
+                WeightedPodAffinityTerm {
+                    weight: 100,
+                    pod_affinity_term: PodAffinityTerm {
+                        topology_key: "kubernetes.io/hostname".to_string(),
+                        label_selector: Some(LabelSelector {
+                            match_labels: Some(selector_labels(cluster)),
+                            ..LabelSelector::default()
+                        }),
+                        ..PodAffinityTerm::default()
+                    },
+                },
+            ]),
+            ..PodAntiAffinity::default()
+        }),
+        ..Affinity::default()
+    }
+}
+
+fn field_env(name: &str, field_path: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_string(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: field_path.to_string(),
+                ..ObjectFieldSelector::default()
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }
+}
+
+fn http_probe(path: &str, period: i32, failures: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.to_string()),
+            port: IntOrString::String("http".to_string()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(2),
+        failure_threshold: Some(failures),
+        ..Probe::default()
+    }
+}
+
+fn container_port(name: &str, port: i32) -> ContainerPort {
+    ContainerPort {
+        name: Some(name.to_string()),
+        container_port: port,
+        protocol: Some("TCP".to_string()),
+        ..ContainerPort::default()
+    }
+}
+
+/// The broker's command line, in the order the broker documents its flags.
+pub fn broker_args(cluster: &ValidatedCluster) -> Vec<String> {
+    let ports = &cluster.ports;
+    vec![
+        format!("--cluster-id={}", cluster.uid),
+        format!("--peers={}", cluster.peers_arg()),
+        format!("--raft-addr=0.0.0.0:{}", ports.raft),
+        format!("--http-addr=0.0.0.0:{}", ports.http),
+        format!("--kafka-addr=0.0.0.0:{}", ports.kafka),
+        format!("--data-dir={DATA_DIR}"),
+        format!("--advertised-host={}", cluster.advertised_host_arg()),
+        "--log-format=json".to_string(),
+        format!("--config={CONFIG_DIR}/{BROKER_CONF_KEY}"),
+    ]
+}
+
+fn broker_container(cluster: &ValidatedCluster) -> Container {
+    let ports = &cluster.ports;
+    Container {
+        name: CONTAINER_NAME.to_string(),
+        image: Some(cluster.image.clone()),
+        image_pull_policy: Some(cluster.image_pull_policy.clone()),
+        command: Some(vec!["/chronik-broker".to_string()]),
+        args: Some(broker_args(cluster)),
+        env: Some(vec![
+            field_env("POD_NAME", "metadata.name"),
+            field_env("CHRONIK_POD_NAME", "metadata.name"),
+            field_env("POD_NAMESPACE", "metadata.namespace"),
+        ]),
+        ports: Some(vec![
+            container_port("kafka", ports.kafka),
+            container_port("raft", ports.raft),
+            container_port("http", ports.http),
+        ]),
+        readiness_probe: Some(http_probe("/readyz", 5, 3)),
+        liveness_probe: Some(http_probe("/livez", 10, 6)),
+        startup_probe: Some(http_probe("/livez", 2, 60)),
+        resources: cluster.resources.clone(),
+        security_context: Some(SecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(BROKER_UID),
+            run_as_group: Some(BROKER_UID),
+            allow_privilege_escalation: Some(false),
+            read_only_root_filesystem: Some(true),
+            privileged: Some(false),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".to_string()]),
+                ..Capabilities::default()
+            }),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".to_string(),
+                ..SeccompProfile::default()
+            }),
+            ..SecurityContext::default()
+        }),
+        volume_mounts: Some(vec![
+            VolumeMount {
+                name: DATA_VOLUME.to_string(),
+                mount_path: DATA_DIR.to_string(),
+                ..VolumeMount::default()
+            },
+            VolumeMount {
+                name: "config".to_string(),
+                mount_path: CONFIG_DIR.to_string(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            },
+            VolumeMount {
+                name: "tmp".to_string(),
+                mount_path: "/tmp".to_string(),
+                ..VolumeMount::default()
+            },
+        ]),
+        ..Container::default()
+    }
+}
+
+fn data_claim(cluster: &ValidatedCluster) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some(DATA_VOLUME.to_string()),
+            labels: Some(selector_labels(cluster)),
+            ..ObjectMeta::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".to_string()]),
+            storage_class_name: cluster.storage.storage_class_name.clone(),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([(
+                    "storage".to_string(),
+                    Quantity(cluster.storage.size.clone()),
+                )])),
+                ..VolumeResourceRequirements::default()
+            }),
+            ..PersistentVolumeClaimSpec::default()
+        }),
+        ..PersistentVolumeClaim::default()
+    }
+}

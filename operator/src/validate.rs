@@ -1,0 +1,425 @@
+//! Spec validation: a `ChronikCluster` in, a [`ValidatedCluster`] (the single
+//! input of every builder) or a typed [`ValidationError`] out.
+//!
+//! The CRD's schema and CEL rules already refuse most bad specs; this module
+//! checks them again (the controller may face an API server that does not
+//! evaluate CEL, and `render` has no API server at all) plus what a schema
+//! cannot see, such as changes against the values recorded in `status`.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::Resource;
+
+use crate::crd::{ChronikCluster, PodOverrides, GROUP, VERSION};
+
+/// Longest ChronikCluster name: the StatefulSet's pods carry a
+/// `controller-revision-hash` label of `<name>-<10 chars>` that must fit in 63.
+pub const MAX_NAME_LEN: usize = 52;
+
+/// Why a spec was refused. Every message names the field and the fix.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum ValidationError {
+    #[error("metadata.name is missing")]
+    MissingName,
+    #[error("metadata.namespace is missing")]
+    MissingNamespace,
+    #[error("metadata.uid is missing (the object was not read from an API server)")]
+    MissingUid,
+    #[error(
+        "metadata.name {name:?} is longer than {MAX_NAME_LEN} characters or not a DNS-1035 label"
+    )]
+    InvalidName { name: String },
+    #[error("spec.replicas is {replicas}: must be between 1 and 9")]
+    ReplicasOutOfRange { replicas: i32 },
+    #[error("spec.replicas is {replicas}: must be odd (1, 3, 5, 7 or 9) so that a majority quorum exists")]
+    EvenReplicas { replicas: i32 },
+    #[error("spec.image is empty")]
+    EmptyImage,
+    #[error("spec.storage.size {size:?} is not a valid quantity: {reason}")]
+    InvalidStorageSize { size: String, reason: String },
+    #[error("spec.storage.{field} is immutable after creation: was {old:?}, now {new:?}; revert it (to change storage, create a new cluster)")]
+    StorageChanged {
+        field: &'static str,
+        old: String,
+        new: String,
+    },
+    #[error("spec.ports.{name} is {port}: must be between 1 and 65535")]
+    InvalidPort { name: &'static str, port: i32 },
+    #[error("spec.ports: {first} and {second} both use port {port}")]
+    DuplicatePort {
+        first: &'static str,
+        second: &'static str,
+        port: i32,
+    },
+    #[error("spec.clusterDomain {domain:?} is not a DNS name")]
+    InvalidClusterDomain { domain: String },
+    #[error(
+        "spec.config key {key:?} must be non-empty and use only a-z, A-Z, 0-9, '.', '_' and '-'"
+    )]
+    InvalidConfigKey { key: String },
+    #[error("spec.config value of {key:?} must not contain a line break")]
+    InvalidConfigValue { key: String },
+    #[error("spec.resources.{field} {value:?} is not a valid quantity: {reason}")]
+    InvalidResource {
+        field: String,
+        value: String,
+        reason: String,
+    },
+}
+
+impl ValidationError {
+    /// Condition reason for every validation failure.
+    pub const REASON: &'static str = "InvalidSpec";
+}
+
+/// Ports of the broker, checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ports {
+    pub kafka: i32,
+    pub raft: i32,
+    pub http: i32,
+}
+
+/// Storage of the broker, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Storage {
+    pub size: String,
+    pub storage_class_name: Option<String>,
+    pub delete_claims_on_scale_down: bool,
+    pub delete_claims_on_delete: bool,
+}
+
+/// A checked cluster: everything the builders need and nothing else.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidatedCluster {
+    pub name: String,
+    pub namespace: String,
+    /// `metadata.uid`, passed to the brokers as `--cluster-id`.
+    pub uid: String,
+    pub generation: Option<i64>,
+    /// Desired number of pods.
+    pub replicas: i32,
+    /// Voters the cluster was bootstrapped with: the `--peers` list.
+    pub initial_replicas: i32,
+    pub image: String,
+    pub image_pull_policy: String,
+    pub resources: Option<ResourceRequirements>,
+    pub storage: Storage,
+    pub ports: Ports,
+    pub cluster_domain: String,
+    pub config: BTreeMap<String, String>,
+    pub pod: PodOverrides,
+}
+
+/// Check a ChronikCluster read from the API server (or a file, for `render`).
+pub fn validate(cluster: &ChronikCluster) -> Result<ValidatedCluster, ValidationError> {
+    let meta = &cluster.metadata;
+    let name = meta.name.clone().ok_or(ValidationError::MissingName)?;
+    if name.len() > MAX_NAME_LEN || !is_dns_label(&name) {
+        return Err(ValidationError::InvalidName { name });
+    }
+    let namespace = meta
+        .namespace
+        .clone()
+        .ok_or(ValidationError::MissingNamespace)?;
+    let uid = meta.uid.clone().ok_or(ValidationError::MissingUid)?;
+    let spec = &cluster.spec;
+
+    let replicas = spec.replicas;
+    check_replicas(replicas)?;
+    if spec.image.trim().is_empty() {
+        return Err(ValidationError::EmptyImage);
+    }
+
+    parse_quantity(&spec.storage.size).map_err(|reason| ValidationError::InvalidStorageSize {
+        size: spec.storage.size.clone(),
+        reason,
+    })?;
+    let status = cluster.status.as_ref();
+    if let Some(recorded) = status.and_then(|s| s.storage.as_ref()) {
+        if !same_quantity(&recorded.size, &spec.storage.size) {
+            return Err(ValidationError::StorageChanged {
+                field: "size",
+                old: recorded.size.clone(),
+                new: spec.storage.size.clone(),
+            });
+        }
+        if recorded.storage_class_name != spec.storage.storage_class_name {
+            return Err(ValidationError::StorageChanged {
+                field: "storageClassName",
+                old: recorded.storage_class_name.clone().unwrap_or_default(),
+                new: spec.storage.storage_class_name.clone().unwrap_or_default(),
+            });
+        }
+    }
+
+    let ports = Ports {
+        kafka: spec.ports.kafka,
+        raft: spec.ports.raft,
+        http: spec.ports.http,
+    };
+    check_ports(&ports)?;
+
+    if !is_dns_name(&spec.cluster_domain) {
+        return Err(ValidationError::InvalidClusterDomain {
+            domain: spec.cluster_domain.clone(),
+        });
+    }
+    for (key, value) in &spec.config {
+        let key_ok = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !key_ok {
+            return Err(ValidationError::InvalidConfigKey { key: key.clone() });
+        }
+        if value.contains(['\n', '\r']) {
+            return Err(ValidationError::InvalidConfigValue { key: key.clone() });
+        }
+    }
+    if let Some(resources) = &spec.resources {
+        check_resources(resources)?;
+    }
+
+    // The initial membership is latched in status; before the first status
+    // write it is the spec's replica count.
+    let initial_replicas = status
+        .and_then(|s| s.initial_replicas)
+        .filter(|n| (1..=9).contains(n))
+        .unwrap_or(replicas);
+
+    Ok(ValidatedCluster {
+        name,
+        namespace,
+        uid,
+        generation: meta.generation,
+        replicas,
+        initial_replicas,
+        image: spec.image.clone(),
+        image_pull_policy: spec.image_pull_policy.as_str().to_string(),
+        resources: spec.resources.clone(),
+        storage: Storage {
+            size: spec.storage.size.clone(),
+            storage_class_name: spec.storage.storage_class_name.clone(),
+            delete_claims_on_scale_down: spec.storage.delete_claims_on_scale_down,
+            delete_claims_on_delete: spec.storage.delete_claims_on_delete,
+        },
+        ports,
+        cluster_domain: spec.cluster_domain.clone(),
+        config: spec.config.clone(),
+        pod: spec.pod.clone(),
+    })
+}
+
+fn check_replicas(replicas: i32) -> Result<(), ValidationError> {
+    if !(1..=9).contains(&replicas) {
+        return Err(ValidationError::ReplicasOutOfRange { replicas });
+    }
+    if replicas % 2 == 0 {
+        return Err(ValidationError::EvenReplicas { replicas });
+    }
+    Ok(())
+}
+
+fn check_ports(ports: &Ports) -> Result<(), ValidationError> {
+    let named = [
+        ("kafka", ports.kafka),
+        ("raft", ports.raft),
+        ("http", ports.http),
+    ];
+    for (name, port) in named {
+        if !(1..=65535).contains(&port) {
+            return Err(ValidationError::InvalidPort { name, port });
+        }
+    }
+    for (i, (first, a)) in named.iter().enumerate() {
+        for (second, b) in &named[i + 1..] {
+            if a == b {
+                return Err(ValidationError::DuplicatePort {
+                    first,
+                    second,
+                    port: *a,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_resources(resources: &ResourceRequirements) -> Result<(), ValidationError> {
+    let maps = [
+        ("limits", &resources.limits),
+        ("requests", &resources.requests),
+    ];
+    for (kind, map) in maps {
+        for (key, value) in map.iter().flatten() {
+            parse_quantity(&value.0).map_err(|reason| ValidationError::InvalidResource {
+                field: format!("{kind}.{key}"),
+                value: value.0.clone(),
+                reason,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+impl ValidatedCluster {
+    /// Name of the headless Service that gives every pod a stable DNS name.
+    pub fn headless_service_name(&self) -> String {
+        format!("{}-headless", self.name)
+    }
+    /// Name of the client (bootstrap) Service.
+    pub fn client_service_name(&self) -> String {
+        self.name.clone()
+    }
+    /// Name of the broker ConfigMap.
+    pub fn config_map_name(&self) -> String {
+        format!("{}-config", self.name)
+    }
+    /// Name of the pod with this ordinal.
+    pub fn pod_name(&self, ordinal: i32) -> String {
+        format!("{}-{ordinal}", self.name)
+    }
+    /// `<ns>.svc.<clusterDomain>` suffix shared by every DNS name.
+    fn svc_suffix(&self) -> String {
+        format!("{}.svc.{}", self.namespace, self.cluster_domain)
+    }
+    /// Stable DNS name of the pod with this ordinal.
+    pub fn pod_fqdn(&self, ordinal: i32) -> String {
+        format!(
+            "{}.{}.{}",
+            self.pod_name(ordinal),
+            self.headless_service_name(),
+            self.svc_suffix()
+        )
+    }
+    /// Raft node id of the pod with this ordinal.
+    pub fn node_id(ordinal: i32) -> u64 {
+        u64::try_from(ordinal).unwrap_or(0) + 1
+    }
+    /// Raft URL of the pod with this ordinal.
+    pub fn peer_url(&self, ordinal: i32) -> String {
+        format!("http://{}:{}", self.pod_fqdn(ordinal), self.ports.raft)
+    }
+    /// Base URL of the broker's HTTP API on the pod with this ordinal.
+    pub fn http_url(&self, ordinal: i32) -> String {
+        format!("http://{}:{}", self.pod_fqdn(ordinal), self.ports.http)
+    }
+    /// The `--peers` value: every initial voter as `<id>@<raft url>`.
+    pub fn peers_arg(&self) -> String {
+        (0..self.initial_replicas)
+            .map(|ordinal| format!("{}@{}", Self::node_id(ordinal), self.peer_url(ordinal)))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+    /// The `--advertised-host` value, expanded by the kubelet from `POD_NAME`.
+    pub fn advertised_host_arg(&self) -> String {
+        format!(
+            "$(POD_NAME).{}.{}",
+            self.headless_service_name(),
+            self.svc_suffix()
+        )
+    }
+    /// Kafka bootstrap address of the client Service.
+    pub fn bootstrap_servers(&self) -> String {
+        format!(
+            "{}.{}:{}",
+            self.client_service_name(),
+            self.svc_suffix(),
+            self.ports.kafka
+        )
+    }
+    /// The owner reference every built object carries.
+    pub fn owner_reference(&self) -> OwnerReference {
+        OwnerReference {
+            api_version: format!("{GROUP}/{VERSION}"),
+            kind: <ChronikCluster as Resource>::kind(&()).to_string(),
+            name: self.name.clone(),
+            uid: self.uid.clone(),
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+        }
+    }
+}
+
+/// Majority of `voters`: how many must be up for the cluster to commit.
+pub fn quorum(voters: i32) -> i32 {
+    voters / 2 + 1
+}
+
+fn is_dns_label(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes[0].is_ascii_lowercase()
+        && bytes[bytes.len() - 1] != b'-'
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+}
+
+fn is_dns_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+/// Parse a Kubernetes quantity (`10Gi`, `500m`, `1e3`, `1.5G`) into its value.
+pub fn parse_quantity(s: &str) -> Result<f64, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty".to_string());
+    }
+    const SUFFIXES: [(&str, f64); 14] = [
+        ("Ki", 1024.0),
+        ("Mi", 1_048_576.0),
+        ("Gi", 1_073_741_824.0),
+        ("Ti", 1_099_511_627_776.0),
+        ("Pi", 1_125_899_906_842_624.0),
+        ("Ei", 1_152_921_504_606_846_976.0),
+        ("n", 1e-9),
+        ("u", 1e-6),
+        ("m", 1e-3),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+    ];
+    let (number, factor) = SUFFIXES
+        .iter()
+        .find_map(|(suffix, factor)| s.strip_suffix(suffix).map(|n| (n, *factor)))
+        .or_else(|| s.strip_suffix('E').map(|n| (n, 1e18)))
+        .unwrap_or((s, 1.0));
+    let valid_chars = number
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | '+' | '-' | 'e' | 'E'));
+    if !valid_chars {
+        return Err(format!("unknown unit in {s:?}"));
+    }
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{number:?} is not a number"))?;
+    if !value.is_finite() || value < 0.0 {
+        return Err("must be a finite, non-negative number".to_string());
+    }
+    Ok(value * factor)
+}
+
+/// True when both strings are quantities of the same value (`1Gi` == `1024Mi`).
+pub fn same_quantity(a: &str, b: &str) -> bool {
+    match (parse_quantity(a), parse_quantity(b)) {
+        (Ok(x), Ok(y)) => (x - y).abs() <= f64::EPSILON * x.abs().max(y.abs()).max(1.0),
+        _ => a == b,
+    }
+}

@@ -9,9 +9,12 @@ pub struct TestArgs {
     /// Skip fmt and clippy.
     #[arg(long)]
     no_lint: bool,
+    /// Skip building the container images and the tests that run them.
+    #[arg(long)]
+    no_images: bool,
 }
 
-pub fn run_all(args: &TestArgs) -> Result<()> {
+pub fn run(args: TestArgs) -> Result<()> {
     crate::deps::ensure_all()?;
     if !args.no_lint {
         sh(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
@@ -27,9 +30,24 @@ pub fn run_all(args: &TestArgs) -> Result<()> {
     // Integration tests start clusters of real processes; one at a time keeps
     // elections honest on a 2-core machine.
     sh(Command::new("cargo").args(["test", "--workspace", "--", "--test-threads=1"]))?;
+    if !args.no_images {
+        let options = crate::images::ImageOptions {
+            release: false,
+            ..crate::images::ImageOptions::default()
+        };
+        crate::images::build_images(&options)?;
+        // The image tests are #[ignore]d in a plain `cargo test` because they
+        // need the images this step just built.
+        sh(Command::new("cargo").args([
+            "test",
+            "-p",
+            "chronik-operator",
+            "--test",
+            "image",
+            "--",
+            "--ignored",
+            "--test-threads=1",
+        ]))?;
+    }
     Ok(())
-}
-
-pub fn run(args: TestArgs) -> Result<()> {
-    run_all(&args)
 }

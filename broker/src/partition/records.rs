@@ -1,0 +1,37 @@
+//! Rewrites base offsets of stored record batches when they are read.
+
+use bytes::BytesMut;
+
+/// Bytes of a v2 batch header before `lastOffsetDelta`.
+const LAST_OFFSET_DELTA_AT: usize = 23;
+/// Bytes of the base offset and length fields.
+const LOG_OVERHEAD: usize = 12;
+
+fn read_i32(data: &[u8], at: usize) -> Option<i32> {
+    let bytes: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
+    Some(i32::from_be_bytes(bytes))
+}
+
+/// Appends the record batches in `data` to `out` with base offsets running
+/// from `base` (the CRC does not cover the base offset). `data` was validated
+/// when produced; a truncated tail is left out rather than trusted.
+pub fn rewrite_base_offsets(data: &[u8], base: i64, out: &mut BytesMut) {
+    let mut pos = 0usize;
+    let mut next = base;
+    while pos + LOG_OVERHEAD <= data.len() {
+        let Some(len) = read_i32(data, pos + 8).and_then(|l| usize::try_from(l).ok()) else {
+            return;
+        };
+        let end = pos + LOG_OVERHEAD + len;
+        let Some(delta) = read_i32(data, pos + LAST_OFFSET_DELTA_AT) else {
+            return;
+        };
+        if end > data.len() {
+            return;
+        }
+        out.extend_from_slice(&next.to_be_bytes());
+        out.extend_from_slice(&data[pos + 8..end]);
+        next += i64::from(delta) + 1;
+        pos = end;
+    }
+}

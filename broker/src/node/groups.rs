@@ -11,7 +11,7 @@ use raft::eraftpb::Message;
 use std::collections::BTreeMap;
 
 /// Ticks between two attempts to register this broker's Kafka address.
-const REGISTER_EVERY_TICKS: u64 = 20;
+const REGISTER_EVERY_TICKS: u64 = 5;
 
 impl NodeActor {
     /// Steps a peer's message into its group; a group unknown here (not

@@ -1,6 +1,7 @@
 //! A cluster of real `chronik-broker` processes for integration tests.
 #![allow(dead_code)]
 
+pub mod kafka;
 pub mod netns;
 
 use serde_json::Value;

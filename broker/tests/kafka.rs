@@ -72,7 +72,7 @@ async fn kafka_kill9_of_a_partition_leader_loses_no_acknowledged_record() {
             "6",
         ],
     );
-    let (leader, _) = read_line_with(&mut child, "LEADER");
+    let (leader, rest) = read_line_with(&mut child, "LEADER");
     let leader: u64 = leader.parse().expect("leader id");
     tokio::time::sleep(2 * SEC).await;
     c.kill9(leader);
@@ -80,7 +80,8 @@ async fn kafka_kill9_of_a_partition_leader_loses_no_acknowledged_record() {
         .await
         .expect("join")
         .expect("script output");
-    let out = check("durability.py failover", &output);
+    check("durability.py failover", &output);
+    let out = rest.join().expect("script output");
     assert!(out.contains("read back exactly once"), "{out}");
 }
 

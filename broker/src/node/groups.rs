@@ -57,10 +57,13 @@ impl NodeActor {
             g.raw.tick();
             g.publish_leader();
         }
-        if self.tick_count % super::reconcile::RECONCILE_EVERY_TICKS == 0 {
+        if self
+            .tick_count
+            .is_multiple_of(super::reconcile::RECONCILE_EVERY_TICKS)
+        {
             self.reconcile_groups();
         }
-        if self.tick_count % REGISTER_EVERY_TICKS == 0 {
+        if self.tick_count.is_multiple_of(REGISTER_EVERY_TICKS) {
             self.register_kafka_addr();
         }
     }

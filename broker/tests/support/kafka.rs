@@ -66,8 +66,12 @@ pub fn spawn_script(script: &str, args: &[&str]) -> Child {
         .unwrap_or_else(|e| panic!("cannot run {script}: {e}"))
 }
 
-/// Reads the child's stdout until a line starting with `prefix`; returns the rest.
-pub fn read_line_with(child: &mut Child, prefix: &str) -> (String, Vec<String>) {
+/// Reads the child's stdout until a line starting with `prefix`; returns the
+/// rest of that line and a thread collecting the remaining output.
+pub fn read_line_with(
+    child: &mut Child,
+    prefix: &str,
+) -> (String, std::thread::JoinHandle<String>) {
     let stdout = child.stdout.take().expect("piped stdout");
     let mut reader = BufReader::new(stdout);
     let mut seen = Vec::new();
@@ -79,14 +83,12 @@ pub fn read_line_with(child: &mut Child, prefix: &str) -> (String, Vec<String>) 
         if let Some(rest) = line.trim().strip_prefix(prefix) {
             let rest = rest.trim().to_string();
             // Keep draining stdout so the script never blocks on a full pipe.
-            std::thread::spawn(move || {
-                let mut sink = String::new();
-                while reader.read_line(&mut sink).unwrap_or(0) > 0 {
-                    print!("{sink}");
-                    sink.clear();
-                }
+            let rest_of_output = std::thread::spawn(move || {
+                let mut all = String::new();
+                while reader.read_line(&mut all).unwrap_or(0) > 0 {}
+                all
             });
-            return (rest, seen);
+            return (rest, rest_of_output);
         }
         seen.push(line.clone());
     }

@@ -440,6 +440,51 @@ mod tests {
     }
 
     #[test]
+    fn partitions_get_fresh_groups_and_kafka_state_survives_a_snapshot() {
+        let mut sm = MetaStateMachine::default();
+        sm.set_voters(vec![1, 2, 3]);
+        sm.apply(1, &commands::create_topic("a", 2, BTreeMap::new()))
+            .unwrap();
+        sm.set_voters(vec![1, 2, 3, 4]);
+        sm.apply(2, &commands::create_partitions("a", 3)).unwrap();
+        let groups = &sm.topics()["a"].groups;
+        assert_eq!(
+            groups.iter().map(|g| g.group_id).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+        assert_eq!(groups[2].voters, [1, 2, 3, 4]);
+        assert_eq!(
+            sm.apply(3, &commands::create_partitions("a", 3)).unwrap(),
+            ApplyOutcome::Rejected(CommandRejection::PartitionCount {
+                name: "a".into(),
+                current: 3,
+                requested: 3
+            })
+        );
+        sm.apply(4, &commands::register_broker(2, "h2:9092"))
+            .unwrap();
+        let offset = StoredOffset {
+            offset: 42,
+            leader_epoch: -1,
+            metadata: None,
+        };
+        sm.apply(
+            5,
+            &commands::commit_offsets("g", vec![encode_offset("a", 1, &offset)]),
+        )
+        .unwrap();
+        sm.apply(6, &commands::delete_topic("a")).unwrap();
+        sm.apply(7, &commands::create_topic("b", 1, BTreeMap::new()))
+            .unwrap();
+        assert_eq!(sm.topics()["b"].groups[0].group_id, 4, "ids are not reused");
+        let mut restored = MetaStateMachine::restore(&sm.snapshot()).unwrap();
+        restored.set_voters(vec![1, 2, 3, 4]);
+        assert_eq!(restored, sm);
+        assert_eq!(restored.brokers()[&2], "h2:9092");
+        assert_eq!(restored.offsets()["g"][&("a".to_string(), 1)], offset);
+    }
+
+    #[test]
     fn garbage_entry_is_a_decode_error_not_a_panic() {
         let mut sm = MetaStateMachine::default();
         assert!(matches!(

@@ -35,3 +35,34 @@ pub fn rewrite_base_offsets(data: &[u8], base: i64, out: &mut BytesMut) {
         pos = end;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fake batch: only the fields the rewrite reads are meaningful.
+    fn batch(last_offset_delta: i32, body: usize) -> Vec<u8> {
+        let mut b = vec![0u8; LOG_OVERHEAD + body];
+        b[8..12].copy_from_slice(&(body as i32).to_be_bytes());
+        b[LAST_OFFSET_DELTA_AT..LAST_OFFSET_DELTA_AT + 4]
+            .copy_from_slice(&last_offset_delta.to_be_bytes());
+        b
+    }
+
+    fn base_at(data: &[u8], at: usize) -> i64 {
+        i64::from_be_bytes(data[at..at + 8].try_into().unwrap())
+    }
+
+    #[test]
+    fn base_offsets_run_on_across_batches_and_a_torn_tail_is_dropped() {
+        let mut data = batch(2, 60);
+        data.extend(batch(0, 70));
+        let whole = data.len();
+        data.extend(&batch(4, 80)[..30]);
+        let mut out = BytesMut::new();
+        rewrite_base_offsets(&data, 100, &mut out);
+        assert_eq!(out.len(), whole);
+        assert_eq!(base_at(&out, 0), 100);
+        assert_eq!(base_at(&out, LOG_OVERHEAD + 60), 103);
+    }
+}

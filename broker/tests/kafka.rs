@@ -198,3 +198,53 @@ async fn kafka_partition_groups_follow_metadata_membership() {
     );
     assert!(out.contains("OK verified 2000"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_kcat_sees_every_broker_and_reads_every_partition() {
+    let c = three_node_cluster().await;
+    let out = run_script(
+        "durability.py",
+        &[
+            "produce",
+            "--bootstrap",
+            &c.kafka(1),
+            "--topic",
+            "kc",
+            "--count",
+            "300",
+        ],
+    );
+    assert!(out.contains("OK produced 300"), "{out}");
+    let kcat = |args: &[&str]| {
+        let output = std::process::Command::new("timeout")
+            .arg("60")
+            .arg("kcat")
+            .args(args)
+            .output()
+            .expect("kcat is required: apt-get install -y kcat");
+        check("kcat", &output)
+    };
+    let listing = kcat(&["-b", &c.kafka(3), "-L", "-J"]);
+    let md: serde_json::Value = serde_json::from_str(listing.trim()).expect("kcat -J output");
+    assert_eq!(md["brokers"].as_array().map(Vec::len), Some(3), "{md}");
+    let topic = md["topics"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["topic"] == "kc"))
+        .expect("topic kc listed");
+    for p in topic["partitions"].as_array().expect("partitions") {
+        let leader = p["leader"].as_i64().unwrap_or(-1);
+        assert!((1..=3).contains(&leader), "partition without leader: {p}");
+    }
+    let consumed = kcat(&[
+        "-b",
+        &c.kafka(2),
+        "-C",
+        "-t",
+        "kc",
+        "-o",
+        "beginning",
+        "-e",
+        "-q",
+    ]);
+    assert_eq!(consumed.lines().count(), 300, "{consumed}");
+}

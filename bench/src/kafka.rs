@@ -15,6 +15,8 @@ pub struct KafkaResult {
     pub errors: u64,
     pub msgs_per_s: f64,
     pub mb_per_s: f64,
+    /// Rate of the latency phase (half the measured throughput).
+    pub latency_rate: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
 }
@@ -66,6 +68,7 @@ pub async fn run(args: &RaftArgs, dir: &Path, members: usize) -> Result<KafkaRes
         errors: v["errors"].as_u64().unwrap_or(0),
         msgs_per_s: f("msgs_per_s"),
         mb_per_s: f("mb_per_s"),
+        latency_rate: f("latency_rate"),
         p50_ms: f("p50_ms"),
         p99_ms: f("p99_ms"),
     })
@@ -74,33 +77,36 @@ pub async fn run(args: &RaftArgs, dir: &Path, members: usize) -> Result<KafkaRes
 /// Prints Kafka figures next to etcd's.
 pub fn print(args: &RaftArgs, kafka: &[KafkaResult], etcd: &crate::load::LoadResult) {
     println!(
-        "\nloopback, fsync on, {} B values, {} s each; Kafka: one confluent-kafka producer, acks=all, 3 partitions; etcd: {} concurrent 1-put writers\n",
+        "\nloopback, fsync on, {} B values, {} s each; Kafka: one confluent-kafka producer, acks=all, \
+         3 partitions, latency at half the measured throughput; etcd: {} concurrent 1-put writers\n",
         args.payload, args.seconds, args.concurrency
     );
     println!(
-        "{:<22} {:>10} {:>12} {:>10} {:>8} {:>10} {:>10}",
-        "system", "acked", "writes/s", "MB/s", "errors", "p50 ms", "p99 ms"
+        "{:<22} {:>10} {:>12} {:>10} {:>8} {:>12} {:>10} {:>10}",
+        "system", "acked", "writes/s", "MB/s", "errors", "lat. at /s", "p50 ms", "p99 ms"
     );
     for k in kafka {
         println!(
-            "{:<22} {:>10} {:>12.0} {:>10.1} {:>8} {:>10.2} {:>10.2}",
+            "{:<22} {:>10} {:>12.0} {:>10.1} {:>8} {:>12.0} {:>10.2} {:>10.2}",
             format!("chronik kafka x{}", k.members),
             k.acked,
             k.msgs_per_s,
             k.mb_per_s,
             k.errors,
+            k.latency_rate,
             k.p50_ms,
             k.p99_ms
         );
     }
     let etcd_rate = etcd.per_second();
     println!(
-        "{:<22} {:>10} {:>12.0} {:>10.1} {:>8} {:>10.2} {:>10.2}",
+        "{:<22} {:>10} {:>12.0} {:>10.1} {:>8} {:>12.0} {:>10.2} {:>10.2}",
         "etcd x3 (puts)",
         etcd.committed,
         etcd_rate,
         etcd_rate * args.payload as f64 / 1e6,
         etcd.errors,
+        etcd_rate,
         etcd.percentile_ms(0.5),
         etcd.percentile_ms(0.99)
     );

@@ -248,3 +248,69 @@ async fn kafka_kcat_sees_every_broker_and_reads_every_partition() {
     ]);
     assert_eq!(consumed.lines().count(), 300, "{consumed}");
 }
+
+/// Leader of `topic`/`partition` as kcat (librdkafka) sees it through `via`.
+fn kcat_leader(c: &TestCluster, via: u64, topic: &str, partition: i64) -> Option<i64> {
+    let output = std::process::Command::new("timeout")
+        .args(["20", "kcat", "-b", &c.kafka(via), "-L", "-J", "-t", topic])
+        .output()
+        .ok()?;
+    let md: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+    md["topics"][0]["partitions"]
+        .as_array()?
+        .iter()
+        .find(|p| p["partition"].as_i64() == Some(partition))?["leader"]
+        .as_i64()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_a_broker_that_lost_its_disk_is_refilled_and_leads_again() {
+    let mut c = three_node_cluster().await;
+    let out = run_script(
+        "durability.py",
+        &[
+            "produce",
+            "--bootstrap",
+            &c.kafka(1),
+            "--topic",
+            "refill",
+            "--count",
+            "3000",
+        ],
+    );
+    assert!(out.contains("OK produced 3000"), "{out}");
+    c.kill9(3);
+    std::fs::remove_dir_all(c.data_dir(3)).expect("wipe node 3");
+    c.spawn(3);
+    c.wait_groups_converged(&[1, 2, 3], 3, 20 * SEC).await;
+    // Partition 2's preferred leader is node 3: once node 3 is refilled and
+    // caught up, leadership moves back to it and it serves the reads.
+    let deadline = std::time::Instant::now() + 40 * SEC;
+    loop {
+        let leader = kcat_leader(&c, 1, "refill", 2);
+        if leader == Some(3) {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let mut statuses = Vec::new();
+            for id in 1..=3 {
+                statuses.push(c.status(id).await);
+            }
+            panic!("node 3 did not take partition 2 back (leader {leader:?}): {statuses:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let out = run_script(
+        "durability.py",
+        &[
+            "verify",
+            "--bootstrap",
+            &c.kafka(3),
+            "--topic",
+            "refill",
+            "--count",
+            "3000",
+        ],
+    );
+    assert!(out.contains("OK verified 3000"), "{out}");
+}

@@ -210,6 +210,7 @@ impl NodeActor {
             Some(known) => {
                 tracing::warn!(peer = id, old = %known, new = %incarnation, "peer restarted with a new incarnation (wiped disk?)");
                 self.incarnations.insert(id, incarnation);
+                self.forget_progress(id);
             }
             None => {
                 self.incarnations.insert(id, incarnation);

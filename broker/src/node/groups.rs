@@ -6,8 +6,10 @@ use super::group::{AppendReply, GroupSpec, PartitionGroup};
 use super::status::GroupsSummary;
 use super::METADATA_GROUP;
 use crate::state_machine::commands;
+use crate::storage::RaftStore;
 use chronik_kafka::BackendError;
-use raft::eraftpb::Message;
+use raft::eraftpb::{Message, MessageType};
+use raft::RawNode;
 use std::collections::BTreeMap;
 
 /// Ticks between two attempts to register this broker's Kafka address.
@@ -16,10 +18,12 @@ const REGISTER_EVERY_TICKS: u64 = 5;
 impl NodeActor {
     /// Steps a peer's message into its group; a group unknown here (not
     /// created yet, or deleted) drops it and Raft retries.
-    pub(super) fn step(&mut self, group: u64, m: Message) {
+    pub(super) fn step(&mut self, group: u64, mut m: Message) {
         let result = if group == METADATA_GROUP {
+            clamp_heartbeat(&self.raw, &mut m);
             self.raw.step(m)
         } else if let Some(g) = self.groups.get_mut(&group) {
+            clamp_heartbeat(&g.raw, &mut m);
             g.raw.step(m)
         } else {
             tracing::trace!(group, "message for an unknown group dropped");
@@ -28,6 +32,21 @@ impl NodeActor {
         // Messages from unknown or removed nodes are refused by raft itself.
         if let Err(e) = result {
             tracing::debug!(group, error = %e, "raft refused a message");
+        }
+    }
+
+    /// A peer came back with a new incarnation (wiped disk): every group this
+    /// node leads forgets what it believed the peer had stored, so it probes
+    /// the peer's log from the start (entries or a snapshot) instead of
+    /// ignoring its rejections as stale.
+    pub(super) fn forget_progress(&mut self, peer: u64) {
+        let rafts =
+            std::iter::once(&mut self.raw).chain(self.groups.values_mut().map(|g| &mut g.raw));
+        for raw in rafts {
+            if let Some(pr) = raw.raft.mut_prs().get_mut(peer) {
+                pr.matched = 0;
+                pr.become_probe();
+            }
         }
     }
 
@@ -62,6 +81,12 @@ impl NodeActor {
             .is_multiple_of(super::reconcile::RECONCILE_EVERY_TICKS)
         {
             self.reconcile_groups();
+        }
+        if self
+            .tick_count
+            .is_multiple_of(super::balance::BALANCE_EVERY_TICKS)
+        {
+            self.balance_leaders();
         }
         if self.tick_count.is_multiple_of(REGISTER_EVERY_TICKS) {
             self.register_kafka_addr();
@@ -121,12 +146,10 @@ impl NodeActor {
             }
             let mut g =
                 PartitionGroup::open(self.id, self.registry.engine().clone(), &spec, self.ticks)?;
-            // Spread initial leadership deterministically: partition p is
-            // first campaigned for by the p-th initial voter.
-            let designated = spec
-                .voters
-                .get(usize::try_from(spec.partition).unwrap_or(0) % spec.voters.len().max(1));
-            if designated == Some(&self.id) && g.raw.raft.term == 0 {
+            // Spread initial leadership deterministically: the preferred
+            // leader campaigns first (see `balance`).
+            let designated = super::balance::preferred_leader(&spec.voters, spec.partition);
+            if designated == Some(self.id) && g.raw.raft.term == 0 {
                 g.raw.campaign()?;
             }
             self.registry.insert(g.shared.clone());
@@ -173,5 +196,15 @@ impl NodeActor {
             }
         }
         summary
+    }
+}
+
+/// A heartbeat carries `min(match, commit)` as the leader knows it. A follower
+/// that lost its disk has less than the leader believes; raft-rs would abort
+/// on a commit index beyond its log, so such a heartbeat advances nothing
+/// (the leader re-probes the follower once it sees its new incarnation).
+fn clamp_heartbeat(raw: &RawNode<RaftStore>, m: &mut Message) {
+    if m.get_msg_type() == MessageType::MsgHeartbeat && m.commit > raw.raft.raft_log.last_index() {
+        m.commit = raw.raft.raft_log.committed;
     }
 }

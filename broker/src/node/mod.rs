@@ -3,6 +3,7 @@
 
 mod actor;
 mod apply;
+mod balance;
 mod group;
 mod groups;
 mod membership;

@@ -314,3 +314,36 @@ async fn kafka_a_broker_that_lost_its_disk_is_refilled_and_leads_again() {
     );
     assert!(out.contains("OK verified 3000"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_acks_1_is_answered_after_the_leaders_fsync_and_replicated() {
+    let c = three_node_cluster().await;
+    let out = run_script(
+        "durability.py",
+        &[
+            "produce",
+            "--bootstrap",
+            &c.kafka(1),
+            "--topic",
+            "one",
+            "--count",
+            "3000",
+            "--acks",
+            "1",
+        ],
+    );
+    assert!(out.contains("OK produced 3000"), "{out}");
+    let out = run_script(
+        "durability.py",
+        &[
+            "verify",
+            "--bootstrap",
+            &c.kafka(2),
+            "--topic",
+            "one",
+            "--count",
+            "3000",
+        ],
+    );
+    assert!(out.contains("OK verified 3000"), "{out}");
+}

@@ -10,7 +10,7 @@ use crate::node::{NodeError, NodeHandle};
 use crate::partition::{PartitionRegistry, PartitionShared};
 use crate::state_machine::{commands, encode_offset, CommandRejection, StoredOffset};
 use chronik_kafka::backend::{
-    AppendOutcome, AppendRequest, BackendResult, ClusterView, CommittedOffset, GroupOffset,
+    Acks, AppendOutcome, AppendRequest, BackendResult, ClusterView, CommittedOffset, GroupOffset,
     OffsetSpec, ProducerIdentity, ReadRequest, ReadResult, TimestampOffset, TopicInfo,
     TopicPartition, TopicSpec,
 };
@@ -173,11 +173,13 @@ impl Backend for RaftBackend {
 
     async fn append(&self, request: AppendRequest) -> BackendResult<AppendOutcome> {
         let shared = self.led_partition(&request.partition)?;
-        // acks=1 is answered like acks=all: offsets are assigned when the
-        // entry applies, which needs the commit (see docs/kafka-raft.md).
+        // acks=1 (and 0) is answered after the leader's fsync, before the
+        // entry commits; offsets are assigned when it applies, so the answer
+        // carries base offset -1 (see docs/kafka-raft.md).
+        let local_ack = request.acks != Acks::All;
         let base_offset = self
             .node
-            .append(shared.group_id, request.records.to_vec())
+            .append(shared.group_id, request.records.to_vec(), local_ack)
             .await?;
         let log_start_offset = shared.index().log_start_offset();
         Ok(AppendOutcome {

@@ -165,7 +165,12 @@ impl NodeActor {
                     self.step(group, m);
                 }
             }
-            NodeMsg::Append { group, data, reply } => self.append(group, data, reply),
+            NodeMsg::Append {
+                group,
+                data,
+                local_ack,
+                reply,
+            } => self.append(group, data, local_ack, reply),
             NodeMsg::PeerSeen {
                 id,
                 url,

@@ -37,7 +37,10 @@ pub struct PartitionGroup {
     pub shared: Arc<PartitionShared>,
     producers: ProducerStateTable,
     applied: u64,
+    /// `acks=all` produces, answered when their entry applies.
     pending: BTreeMap<u64, (u64, AppendReply)>,
+    /// `acks=1`/`acks=0` produces, answered when their entry is on local disk.
+    pending_local: BTreeMap<u64, (u64, AppendReply)>,
 }
 
 /// Raft settings shared by every group of this node.
@@ -92,6 +95,7 @@ impl PartitionGroup {
             producers: ProducerStateTable::new(),
             applied,
             pending: BTreeMap::new(),
+            pending_local: BTreeMap::new(),
         })
     }
 
@@ -108,8 +112,11 @@ impl PartitionGroup {
         }
     }
 
-    /// Proposes produced record batches; `reply` is answered when the entry applies.
-    pub fn propose(&mut self, data: Vec<u8>, reply: AppendReply) {
+    /// Proposes produced record batches. With `local_ack` (`acks=1`/`0`)
+    /// `reply` is answered once the entry is on the leader's disk, with base
+    /// offset `-1` (offsets are assigned when the entry applies); otherwise
+    /// once the entry is committed and applied, with its base offset.
+    pub fn propose(&mut self, data: Vec<u8>, reply: AppendReply, local_ack: bool) {
         if !self.is_leader() {
             let _ = reply.send(Err(self.not_leader()));
             return;
@@ -118,7 +125,12 @@ impl PartitionGroup {
             Ok(()) => {
                 let index = self.raw.raft.raft_log.last_index();
                 let term = self.raw.raft.term;
-                if let Some((_, old)) = self.pending.insert(index, (term, reply)) {
+                let waiting = if local_ack {
+                    &mut self.pending_local
+                } else {
+                    &mut self.pending
+                };
+                if let Some((_, old)) = waiting.insert(index, (term, reply)) {
                     let _ = old.send(Err(self.not_leader()));
                 }
             }
@@ -137,8 +149,26 @@ impl PartitionGroup {
     /// Fails every waiting produce (leadership lost for good or shutdown).
     pub fn fail_pending(&mut self) {
         let err = self.not_leader();
-        for (_, (_, reply)) in std::mem::take(&mut self.pending) {
+        let all = std::mem::take(&mut self.pending)
+            .into_values()
+            .chain(std::mem::take(&mut self.pending_local).into_values());
+        for (_, reply) in all {
             let _ = reply.send(Err(err.clone()));
+        }
+    }
+
+    /// Answers the `acks=1` produces whose entries reached the local disk:
+    /// called after the fsync of a ready that held every unstable entry.
+    pub fn persisted(&mut self) {
+        let last = self.raw.raft.raft_log.last_index();
+        while let Some(first) = self.pending_local.first_entry() {
+            if *first.key() > last {
+                break;
+            }
+            let index = *first.key();
+            let (term, reply) = first.remove();
+            let same = self.raw.raft.raft_log.term(index).is_ok_and(|t| t == term);
+            let _ = reply.send(if same { Ok(-1) } else { Err(self.not_leader()) });
         }
     }
 

@@ -51,7 +51,13 @@ impl NodeActor {
     }
 
     /// Proposes produced record batches to a partition group.
-    pub(super) fn append(&mut self, group: u64, data: Vec<u8>, reply: AppendReply) {
+    pub(super) fn append(
+        &mut self,
+        group: u64,
+        data: Vec<u8>,
+        local_ack: bool,
+        reply: AppendReply,
+    ) {
         if self.shutdown.is_some() {
             let _ = reply.send(Err(BackendError::Unavailable {
                 reason: "broker shutting down",
@@ -59,7 +65,7 @@ impl NodeActor {
             return;
         }
         match self.groups.get_mut(&group) {
-            Some(g) => g.propose(data, reply),
+            Some(g) => g.propose(data, reply, local_ack),
             None => {
                 let _ = reply.send(Err(BackendError::Unavailable {
                     reason: "partition group not created on this broker yet",

@@ -57,6 +57,8 @@ pub(crate) enum NodeMsg {
     Append {
         group: u64,
         data: Vec<u8>,
+        /// Answer once on the leader's disk (`acks=1`/`0`) instead of applied.
+        local_ack: bool,
         reply: group::AppendReply,
     },
     /// A peer announced itself (URL and incarnation).
@@ -165,18 +167,25 @@ impl NodeHandle {
     }
 
     /// Proposes produced record batches to partition group `group`; resolves
-    /// with the base offset once the entry is committed and applied.
+    /// with the base offset once the entry is committed and applied, or with
+    /// `-1` once it is on the leader's disk when `local_ack` is set.
     pub async fn append(
         &self,
         group: u64,
         data: Vec<u8>,
+        local_ack: bool,
     ) -> Result<i64, chronik_kafka::BackendError> {
         let unavailable = chronik_kafka::BackendError::Unavailable {
             reason: "broker shutting down",
         };
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(NodeMsg::Append { group, data, reply })
+            .send(NodeMsg::Append {
+                group,
+                data,
+                local_ack,
+                reply,
+            })
             .await
             .map_err(|_| unavailable.clone())?;
         rx.await.map_err(|_| unavailable)?

@@ -144,6 +144,7 @@ impl NodeActor {
         if !ready.persisted_messages().is_empty() {
             self.transport.send(id, ready.take_persisted_messages());
         }
+        g.persisted();
         let mut grew = g.apply(ready.take_committed_entries())?;
         let mut light = g.raw.advance(ready);
         if let Some(commit) = light.commit_index() {

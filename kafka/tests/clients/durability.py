@@ -2,7 +2,7 @@
 
 Modes:
   produce   create the topic, produce --count records (seq 0..count-1) with
-            acks=all and an idempotent producer; print OK when all are acknowledged.
+            --acks (all: idempotent producer); print OK when all are acknowledged.
   verify    consume everything and check each of seq 0..count-1 exactly once,
             in order per partition.
   failover  produce idempotently with retries for --seconds, printing
@@ -32,13 +32,14 @@ def leader_of(bootstrap, topic, partition):
     fail(f"no leader for {topic}-{partition}")
 
 
-def producer(bootstrap):
+def producer(bootstrap, acks="all"):
     from confluent_kafka import Producer
 
     return Producer({
         "bootstrap.servers": bootstrap,
-        "acks": "all",
-        "enable.idempotence": True,
+        "acks": acks,
+        # Idempotence requires acks=all.
+        "enable.idempotence": acks == "all",
         "linger.ms": 5,
         "message.timeout.ms": 60000,
         "retry.backoff.ms": 100,
@@ -110,11 +111,12 @@ def main():
     parser.add_argument("--count", type=int, default=10000)
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--acks", default="all", choices=["all", "1", "0"])
     args = parser.parse_args()
 
     if args.mode == "produce":
         create_topic(args.bootstrap.split(",")[0], args.topic, args.partitions)
-        p, acked, errors = producer(args.bootstrap), [], []
+        p, acked, errors = producer(args.bootstrap, args.acks), [], []
         for seq in range(args.count):
             send(p, args.topic, seq, acked, errors)
         p.flush(60)

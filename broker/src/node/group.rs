@@ -24,8 +24,11 @@ const MAX_COMMITTED_PER_READY: u64 = 16 * 1024 * 1024;
 
 /// What a partition group is built from.
 pub struct GroupSpec {
+    /// Raft group id.
     pub group_id: u64,
+    /// Topic of the partition.
     pub topic: String,
+    /// Partition index.
     pub partition: i32,
     /// The group's initial voters (the metadata voters at creation).
     pub voters: Vec<u64>,
@@ -33,7 +36,9 @@ pub struct GroupSpec {
 
 /// A partition's Raft group.
 pub struct PartitionGroup {
+    /// The group's Raft node.
     pub raw: RawNode<RaftStore>,
+    /// What the read path sees of the partition.
     pub shared: Arc<PartitionShared>,
     producers: ProducerStateTable,
     applied: u64,

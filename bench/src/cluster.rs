@@ -27,6 +27,8 @@ impl System {
 
 pub struct Member {
     pub http: String,
+    /// Kafka listener ("host:port"); empty for etcd.
+    pub kafka: String,
     child: Option<Child>,
 }
 
@@ -44,7 +46,12 @@ fn free_port() -> Result<u16> {
 
 impl Cluster {
     pub async fn start(system: System, args: &RaftArgs, dir: &Path) -> Result<Self> {
-        let ports: Vec<(u16, u16)> = (0..3)
+        Self::start_n(system, args, dir, 3).await
+    }
+
+    /// Starts `n` members.
+    pub async fn start_n(system: System, args: &RaftArgs, dir: &Path, n: usize) -> Result<Self> {
+        let ports: Vec<(u16, u16)> = (0..n)
             .map(|_| Ok((free_port()?, free_port()?)))
             .collect::<Result<_>>()?;
         let mut members = Vec::new();
@@ -56,6 +63,7 @@ impl Cluster {
                     .map(|(i, (raft, _))| format!("{}@http://127.0.0.1:{raft}", i + 1))
                     .collect();
                 for (i, (raft, http)) in ports.iter().enumerate() {
+                    let kafka = format!("127.0.0.1:{}", free_port()?);
                     let child = Command::new(&args.broker_bin)
                         .args([
                             "--node-id",
@@ -69,7 +77,7 @@ impl Cluster {
                         .arg("--http-addr")
                         .arg(format!("127.0.0.1:{http}"))
                         .arg("--kafka-addr")
-                        .arg(format!("127.0.0.1:{}", free_port()?))
+                        .arg(&kafka)
                         .arg("--data-dir")
                         .arg(dir.join(format!("chronik-{i}")))
                         .env("RUST_LOG", "warn")
@@ -78,6 +86,7 @@ impl Cluster {
                         .with_context(|| format!("start {}", args.broker_bin.display()))?;
                     members.push(Member {
                         http: format!("http://127.0.0.1:{http}"),
+                        kafka,
                         child: Some(child),
                     });
                 }
@@ -108,6 +117,7 @@ impl Cluster {
                         .with_context(|| format!("start {}", args.etcd_bin.display()))?;
                     members.push(Member {
                         http: format!("http://127.0.0.1:{client}"),
+                        kafka: String::new(),
                         child: Some(child),
                     });
                 }

@@ -1,7 +1,10 @@
 //! `chronik-bench raft`: 3-node Chronik vs 3-member etcd on loopback, same
 //! client, same payloads, same concurrency, measured in one run.
+//! `chronik-bench kafka`: Kafka produce through confluent-kafka on 3 and 1
+//! brokers, next to 3-member etcd puts measured in the same run.
 
 mod cluster;
+mod kafka;
 mod load;
 mod report;
 
@@ -21,6 +24,8 @@ struct Cli {
 enum Cmd {
     /// Replicated writes: committed proposals/s, commit latency, failover, idle RSS.
     Raft(RaftArgs),
+    /// Kafka produce (acks=all, 1 KiB) on 3 and 1 brokers next to 3-member etcd puts.
+    Kafka(RaftArgs),
 }
 
 /// Settings shared by both systems.
@@ -47,7 +52,28 @@ pub struct RaftArgs {
 async fn main() -> Result<()> {
     match Cli::parse().cmd {
         Cmd::Raft(args) => raft(args).await,
+        Cmd::Kafka(args) => kafka_bench(args).await,
     }
+}
+
+async fn kafka_bench(args: RaftArgs) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut results = Vec::new();
+    for members in [3, 1] {
+        eprintln!(
+            "== chronik kafka: {members} broker(s), {}s of produce",
+            args.seconds
+        );
+        results.push(kafka::run(&args, dir.path(), members).await?);
+    }
+    eprintln!("== etcd: starting 3 members");
+    let mut c = cluster::Cluster::start(cluster::System::Etcd, &args, dir.path()).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let leader = c.leader().await?;
+    let etcd = load::run(&c, leader, &args, Duration::from_secs(args.seconds)).await;
+    c.stop();
+    kafka::print(&args, &results, &etcd);
+    Ok(())
 }
 
 async fn raft(args: RaftArgs) -> Result<()> {

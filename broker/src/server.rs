@@ -3,8 +3,10 @@
 use crate::admin::AdminService;
 use crate::cli::NodeConfig;
 use crate::http::{router, HttpState};
+use crate::kafka::RaftBackend;
 use crate::metrics::Metrics;
 use crate::node::{NodeActor, NodeHandle, NodeParts, NodeStatus, METADATA_GROUP};
+use crate::partition::PartitionRegistry;
 use crate::state_machine::MetaStateMachine;
 use crate::storage::{LogEngine, MetaError, MetaFile, RaftStore, StorageError};
 use crate::transport::{RaftService, Transport};
@@ -49,6 +51,8 @@ pub struct Broker {
     pub handle: NodeHandle,
     pub raft_addr: SocketAddr,
     pub http_addr: SocketAddr,
+    pub kafka_addr: SocketAddr,
+    kafka_stop: watch::Sender<bool>,
     node_task: tokio::task::JoinHandle<Result<(), crate::node::actor_error::FatalError>>,
 }
 
@@ -59,6 +63,7 @@ impl Broker {
         let (meta, fresh) = MetaFile::open_or_create(&cfg.data_dir, &cfg.cluster_id, cfg.node_id)?;
         tracing::info!(node_id = cfg.node_id, cluster_id = %meta.cluster_id, incarnation = %meta.incarnation, fresh, "data directory opened");
         let engine = Arc::new(LogEngine::open(&cfg.data_dir.join("raft"))?);
+        let registry = Arc::new(PartitionRegistry::new(cfg.node_id, engine.clone()));
         let mut store = RaftStore::open(engine, METADATA_GROUP)?;
         let initial_members: Vec<(u64, String)> = cfg
             .initial_peers
@@ -85,17 +90,12 @@ impl Broker {
         };
         state.advance(snap.get_metadata().index);
 
-        let raft_cfg = raft::Config {
-            id: cfg.node_id,
-            election_tick: ELECTION_TICKS,
-            heartbeat_tick: HEARTBEAT_TICKS,
-            applied: snap.get_metadata().index,
-            max_size_per_msg: 1024 * 1024,
-            max_inflight_msgs: 256,
-            check_quorum: true,
-            pre_vote: true,
-            ..Default::default()
-        };
+        let raft_cfg = crate::node::raft_config(
+            cfg.node_id,
+            snap.get_metadata().index,
+            ELECTION_TICKS,
+            HEARTBEAT_TICKS,
+        );
         raft_cfg.validate()?;
         let raw = RawNode::new(&raft_cfg, store, &crate::logging::raft_logger())?;
 
@@ -118,6 +118,8 @@ impl Broker {
         for (id, url) in &initial_members {
             transport.set_address(*id, url);
         }
+        let kafka_listener = bind("kafka", cfg.kafka_addr).await?;
+        let kafka_addr = local_addr("kafka", cfg.kafka_addr, &kafka_listener)?;
         let actor = NodeActor::new(
             NodeParts {
                 node_id: cfg.node_id,
@@ -129,6 +131,9 @@ impl Broker {
                 metrics: metrics.clone(),
                 tick: cfg.tick,
                 snapshot_interval: cfg.snapshot_interval,
+                registry: registry.clone(),
+                kafka_addr: format!("{}:{}", cfg.advertised_host, kafka_addr.port()),
+                ticks: (ELECTION_TICKS, HEARTBEAT_TICKS),
             },
             status_tx,
         );
@@ -162,12 +167,31 @@ impl Broker {
                 tracing::error!(error = %e, "HTTP server stopped");
             }
         });
-        tracing::info!(%raft_addr, %http_addr, url = %cfg.self_url, "broker started");
+        let backend = RaftBackend::new(handle.clone(), registry, meta.cluster_id.clone());
+        let frontend = chronik_kafka::Broker::new(
+            Arc::new(backend),
+            chronik_kafka::FrontendConfig {
+                default_partitions: 1,
+                default_replication_factor: 3,
+            },
+        );
+        let (kafka_stop, mut kafka_stop_rx) = watch::channel(false);
+        tokio::spawn(chronik_kafka::serve(
+            kafka_listener,
+            Arc::new(frontend),
+            chronik_kafka::ServerConfig::default(),
+            async move {
+                let _ = kafka_stop_rx.wait_for(|stop| *stop).await;
+            },
+        ));
+        tracing::info!(%raft_addr, %http_addr, %kafka_addr, url = %cfg.self_url, "broker started");
         Ok(Self {
             handle,
             raft_addr,
             http_addr,
+            kafka_addr,
             node_task,
+            kafka_stop,
         })
     }
 
@@ -180,6 +204,7 @@ impl Broker {
             _ = shutdown_signal() => {}
         }
         tracing::info!("shutting down: handing off leadership");
+        self.kafka_stop.send_replace(true);
         if tokio::time::timeout(SHUTDOWN_GRACE, self.handle.shutdown())
             .await
             .is_err()

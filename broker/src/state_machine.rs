@@ -15,7 +15,30 @@ pub struct TopicInfo {
     pub partitions: u32,
     pub config: BTreeMap<String, String>,
     pub created_index: u64,
+    /// The Raft group of each partition, by partition index.
+    pub groups: Vec<PartitionGroupInfo>,
 }
+
+/// The Raft group replicating one partition.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PartitionGroupInfo {
+    /// Raft group id (never reused).
+    pub group_id: u64,
+    /// The metadata group's voters when the partition was created: the
+    /// group's initial configuration on every node.
+    pub voters: Vec<u64>,
+}
+
+/// A committed consumer group offset as stored in the metadata group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredOffset {
+    pub offset: i64,
+    pub leader_epoch: i32,
+    pub metadata: Option<String>,
+}
+
+/// Committed offsets by group, then (topic, partition).
+pub type OffsetMap = BTreeMap<String, BTreeMap<(String, i32), StoredOffset>>;
 
 /// The outcome of applying one command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +58,12 @@ pub enum CommandRejection {
     UnknownTopic(String),
     #[error("a topic needs at least one partition")]
     NoPartitions,
+    #[error("topic {name:?} has {current} partitions; cannot grow to {requested}")]
+    PartitionCount {
+        name: String,
+        current: u32,
+        requested: u32,
+    },
     #[error("the command is empty or of an unknown kind")]
     Empty,
 }
@@ -59,6 +88,12 @@ pub struct MetaStateMachine {
     members: BTreeMap<u64, String>,
     topics: BTreeMap<String, TopicInfo>,
     kv: BTreeMap<String, Vec<u8>>,
+    next_group_id: u64,
+    brokers: BTreeMap<u64, String>,
+    offsets: OffsetMap,
+    /// The metadata group's voters as of the entry being applied (set by the
+    /// applier from Raft's configuration; not part of the snapshot).
+    voters: Vec<u64>,
 }
 
 impl MetaStateMachine {
@@ -91,6 +126,25 @@ impl MetaStateMachine {
         Ok(self.apply_command(index, cmd))
     }
 
+    /// Sets the metadata group's voters used for partitions created next.
+    pub fn set_voters(&mut self, voters: Vec<u64>) {
+        self.voters = voters;
+    }
+
+    fn new_groups(&mut self, count: u32) -> Vec<PartitionGroupInfo> {
+        (0..count)
+            .map(|_| {
+                self.next_group_id = self.next_group_id.max(1);
+                let group_id = self.next_group_id;
+                self.next_group_id += 1;
+                PartitionGroupInfo {
+                    group_id,
+                    voters: self.voters.clone(),
+                }
+            })
+            .collect()
+    }
+
     fn apply_command(&mut self, index: u64, cmd: meta::Command) -> ApplyOutcome {
         let rejected = |r| ApplyOutcome::Rejected(r);
         match cmd.cmd {
@@ -102,13 +156,44 @@ impl MetaStateMachine {
                 if self.topics.contains_key(&t.name) {
                     return rejected(CommandRejection::TopicExists(t.name));
                 }
+                let groups = self.new_groups(t.partitions);
                 let info = TopicInfo {
                     name: t.name.clone(),
                     partitions: t.partitions,
                     config: t.config.into_iter().collect(),
                     created_index: index,
+                    groups,
                 };
                 self.topics.insert(t.name, info);
+                ApplyOutcome::Done
+            }
+            Some(Cmd::CreatePartitions(c)) => {
+                let Some(current) = self.topics.get(&c.name).map(|t| t.partitions) else {
+                    return rejected(CommandRejection::UnknownTopic(c.name));
+                };
+                if c.total <= current {
+                    return rejected(CommandRejection::PartitionCount {
+                        name: c.name,
+                        current,
+                        requested: c.total,
+                    });
+                }
+                let groups = self.new_groups(c.total - current);
+                if let Some(t) = self.topics.get_mut(&c.name) {
+                    t.partitions = c.total;
+                    t.groups.extend(groups);
+                }
+                ApplyOutcome::Done
+            }
+            Some(Cmd::RegisterBroker(b)) => {
+                self.brokers.insert(b.node_id, b.kafka_addr);
+                ApplyOutcome::Done
+            }
+            Some(Cmd::CommitOffsets(c)) => {
+                let group = self.offsets.entry(c.group).or_default();
+                for o in c.offsets {
+                    group.insert((o.topic.clone(), o.partition), stored_offset(&o));
+                }
                 ApplyOutcome::Done
             }
             Some(Cmd::DeleteTopic(t)) => match self.topics.remove(&t.name) {
@@ -146,6 +231,16 @@ impl MetaStateMachine {
         &self.topics
     }
 
+    /// Kafka listener address ("host:port") of each registered broker.
+    pub fn brokers(&self) -> &BTreeMap<u64, String> {
+        &self.brokers
+    }
+
+    /// Committed consumer group offsets.
+    pub fn offsets(&self) -> &OffsetMap {
+        &self.offsets
+    }
+
     /// A value of the key/value map.
     pub fn get(&self, key: &str) -> Option<&[u8]> {
         self.kv.get(key).map(Vec::as_slice)
@@ -171,9 +266,30 @@ impl MetaStateMachine {
                     partitions: t.partitions,
                     config: t.config.clone().into_iter().collect(),
                     created_index: t.created_index,
+                    groups: t
+                        .groups
+                        .iter()
+                        .map(|g| meta::PartitionGroup {
+                            group_id: g.group_id,
+                            voters: g.voters.clone(),
+                        })
+                        .collect(),
                 })
                 .collect(),
             kv: self.kv.clone().into_iter().collect(),
+            next_group_id: self.next_group_id,
+            brokers: self.brokers.clone().into_iter().collect(),
+            offsets: self
+                .offsets
+                .iter()
+                .map(|(group, offsets)| meta::GroupOffsets {
+                    group: group.clone(),
+                    offsets: offsets
+                        .iter()
+                        .map(|((topic, partition), o)| encode_offset(topic, *partition, o))
+                        .collect(),
+                })
+                .collect(),
         };
         snap.encode_to_vec()
     }
@@ -193,12 +309,55 @@ impl MetaStateMachine {
                         partitions: t.partitions,
                         config: t.config.into_iter().collect(),
                         created_index: t.created_index,
+                        groups: t
+                            .groups
+                            .into_iter()
+                            .map(|g| PartitionGroupInfo {
+                                group_id: g.group_id,
+                                voters: g.voters,
+                            })
+                            .collect(),
                     };
                     (t.name, info)
                 })
                 .collect(),
             kv: snap.kv.into_iter().collect(),
+            next_group_id: snap.next_group_id,
+            brokers: snap.brokers.into_iter().collect(),
+            offsets: snap
+                .offsets
+                .into_iter()
+                .map(|g| {
+                    let offsets = g
+                        .offsets
+                        .iter()
+                        .map(|o| ((o.topic.clone(), o.partition), stored_offset(o)))
+                        .collect();
+                    (g.group, offsets)
+                })
+                .collect(),
+            voters: Vec::new(),
         })
+    }
+}
+
+fn stored_offset(o: &meta::GroupOffset) -> StoredOffset {
+    StoredOffset {
+        offset: o.offset,
+        leader_epoch: o.leader_epoch,
+        metadata: o.has_metadata.then(|| o.metadata.clone()),
+    }
+}
+
+/// Encodes one committed offset for a command or snapshot.
+pub fn encode_offset(topic: &str, partition: i32, o: &StoredOffset) -> meta::GroupOffset {
+    meta::GroupOffset {
+        topic: topic.to_string(),
+        partition,
+        offset: o.offset,
+        leader_epoch: o.leader_epoch,
+        has_metadata: o.metadata.is_some(),
+        metadata: o.metadata.clone().unwrap_or_default(),
     }
 }
 
@@ -219,6 +378,30 @@ pub mod commands {
     pub fn delete_topic(name: &str) -> Vec<u8> {
         encode(Cmd::DeleteTopic(meta::DeleteTopic {
             name: name.to_string(),
+        }))
+    }
+
+    /// Encodes growing a topic to `total` partitions.
+    pub fn create_partitions(name: &str, total: u32) -> Vec<u8> {
+        encode(Cmd::CreatePartitions(meta::CreatePartitions {
+            name: name.to_string(),
+            total,
+        }))
+    }
+
+    /// Encodes a broker's Kafka address registration.
+    pub fn register_broker(node_id: u64, kafka_addr: &str) -> Vec<u8> {
+        encode(Cmd::RegisterBroker(meta::RegisterBroker {
+            node_id,
+            kafka_addr: kafka_addr.to_string(),
+        }))
+    }
+
+    /// Encodes a consumer group's offset commit.
+    pub fn commit_offsets(group: &str, offsets: Vec<meta::GroupOffset>) -> Vec<u8> {
+        encode(Cmd::CommitOffsets(meta::CommitOffsets {
+            group: group.to_string(),
+            offsets,
         }))
     }
 
@@ -254,6 +437,51 @@ mod tests {
         assert_eq!(restored.applied(), 7);
         assert_eq!(restored.topics()["orders"].created_index, 5);
         assert_eq!(restored.get("k"), Some(&b"v"[..]));
+    }
+
+    #[test]
+    fn partitions_get_fresh_groups_and_kafka_state_survives_a_snapshot() {
+        let mut sm = MetaStateMachine::default();
+        sm.set_voters(vec![1, 2, 3]);
+        sm.apply(1, &commands::create_topic("a", 2, BTreeMap::new()))
+            .unwrap();
+        sm.set_voters(vec![1, 2, 3, 4]);
+        sm.apply(2, &commands::create_partitions("a", 3)).unwrap();
+        let groups = &sm.topics()["a"].groups;
+        assert_eq!(
+            groups.iter().map(|g| g.group_id).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+        assert_eq!(groups[2].voters, [1, 2, 3, 4]);
+        assert_eq!(
+            sm.apply(3, &commands::create_partitions("a", 3)).unwrap(),
+            ApplyOutcome::Rejected(CommandRejection::PartitionCount {
+                name: "a".into(),
+                current: 3,
+                requested: 3
+            })
+        );
+        sm.apply(4, &commands::register_broker(2, "h2:9092"))
+            .unwrap();
+        let offset = StoredOffset {
+            offset: 42,
+            leader_epoch: -1,
+            metadata: None,
+        };
+        sm.apply(
+            5,
+            &commands::commit_offsets("g", vec![encode_offset("a", 1, &offset)]),
+        )
+        .unwrap();
+        sm.apply(6, &commands::delete_topic("a")).unwrap();
+        sm.apply(7, &commands::create_topic("b", 1, BTreeMap::new()))
+            .unwrap();
+        assert_eq!(sm.topics()["b"].groups[0].group_id, 4, "ids are not reused");
+        let mut restored = MetaStateMachine::restore(&sm.snapshot()).unwrap();
+        restored.set_voters(vec![1, 2, 3, 4]);
+        assert_eq!(restored, sm);
+        assert_eq!(restored.brokers()[&2], "h2:9092");
+        assert_eq!(restored.offsets()["g"][&("a".to_string(), 1)], offset);
     }
 
     #[test]

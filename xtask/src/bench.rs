@@ -1,4 +1,4 @@
-//! `cargo xtask bench raft`: builds release binaries and runs chronik-bench.
+//! `cargo xtask bench raft|kafka`: builds release binaries and runs chronik-bench.
 
 use crate::run::run as sh;
 use anyhow::Result;
@@ -6,7 +6,7 @@ use std::process::Command;
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// Which benchmark (raft).
+    /// Which benchmark (raft, kafka).
     #[arg(default_value = "raft")]
     which: String,
     /// Extra arguments for chronik-bench (e.g. --seconds 20).

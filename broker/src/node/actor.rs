@@ -1,13 +1,15 @@
 //! The task that owns the `RawNode`: mailbox, ticks and the ready loop.
 
 use super::apply::Applier;
+use super::group::PartitionGroup;
 use super::membership::{MembershipView, Plan};
 use super::proposals::{Pending, Waiter};
 use super::status::{now_ms, MemberRole, MemberStatus, NodeStatus};
 use super::{Membership, MembershipChange, MembershipError, NodeError, NodeMsg};
 use crate::metrics::{Metrics, OutcomeLabel};
+use crate::partition::PartitionRegistry;
 use crate::state_machine::MetaStateMachine;
-use crate::storage::{RaftStore, StorageError, WriteBatch};
+use crate::storage::{RaftStore, StorageError};
 use crate::transport::Transport;
 use raft::{RawNode, StateRole};
 use std::collections::BTreeMap;
@@ -43,6 +45,12 @@ pub struct NodeParts {
     pub metrics: Arc<Metrics>,
     pub tick: Duration,
     pub snapshot_interval: u64,
+    /// Partitions shared with the Kafka read path.
+    pub registry: Arc<PartitionRegistry>,
+    /// This broker's Kafka address ("host:port") as clients reach it.
+    pub kafka_addr: String,
+    /// Election and heartbeat ticks of every group.
+    pub ticks: (usize, usize),
 }
 
 struct PendingTransfer {
@@ -53,17 +61,26 @@ struct PendingTransfer {
 
 /// The node task.
 pub struct NodeActor {
-    id: u64,
-    raw: RawNode<RaftStore>,
-    applier: Applier,
-    transport: Transport,
-    metrics: Arc<Metrics>,
-    pending: Pending,
+    pub(super) id: u64,
+    /// The metadata group (group 0).
+    pub(super) raw: RawNode<RaftStore>,
+    pub(super) applier: Applier,
+    pub(super) transport: Transport,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) pending: Pending,
     transfer: Option<PendingTransfer>,
     incarnations: BTreeMap<u64, String>,
     status_tx: watch::Sender<NodeStatus>,
     tick: Duration,
-    shutdown: Option<oneshot::Sender<()>>,
+    pub(super) shutdown: Option<oneshot::Sender<()>>,
+    /// Partition groups by group id.
+    pub(super) groups: BTreeMap<u64, PartitionGroup>,
+    pub(super) registry: Arc<PartitionRegistry>,
+    /// Set when metadata applied something: partition groups are re-synced.
+    pub(super) meta_changed: bool,
+    pub(super) ticks: (usize, usize),
+    pub(super) kafka_addr: String,
+    pub(super) tick_count: u64,
 }
 
 impl NodeActor {
@@ -87,6 +104,12 @@ impl NodeActor {
             status_tx,
             tick: parts.tick,
             shutdown: None,
+            groups: BTreeMap::new(),
+            registry: parts.registry,
+            meta_changed: true,
+            ticks: parts.ticks,
+            kafka_addr: parts.kafka_addr,
+            tick_count: 0,
         }
     }
 
@@ -99,10 +122,12 @@ impl NodeActor {
         if cs.voters == [self.id] {
             self.raw.campaign()?;
         }
+        self.sync_partition_groups()?;
         loop {
             tokio::select! {
                 _ = ticker.tick() => {
                     self.raw.tick();
+                    self.tick_groups();
                     self.check_transfer();
                     self.publish_status();
                 }
@@ -123,6 +148,9 @@ impl NodeActor {
             }
         }
         self.pending.fail_all(NodeError::ShuttingDown);
+        for g in self.groups.values_mut() {
+            g.fail_pending();
+        }
         self.publish_status();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -133,42 +161,38 @@ impl NodeActor {
     fn handle(&mut self, msg: NodeMsg) -> Result<(), FatalError> {
         match msg {
             NodeMsg::Raft(msgs) => {
-                for mut m in msgs {
-                    // A heartbeat carries the commit index the leader believes
-                    // this node can hold. After a wiped disk that belief is
-                    // stale and raft-rs would panic on a commit beyond the log;
-                    // the real commit index arrives with the next append.
-                    let last = self.raw.raft.raft_log.last_index();
-                    if m.get_msg_type() == raft::eraftpb::MessageType::MsgHeartbeat
-                        && m.commit > last
-                    {
-                        tracing::warn!(
-                            from = m.from,
-                            commit = m.commit,
-                            last,
-                            "heartbeat beyond the local log (wiped disk?); clamping"
-                        );
-                        m.commit = last;
-                    }
-                    // Messages from unknown or removed nodes are refused by raft itself.
-                    if let Err(e) = self.raw.step(m) {
-                        tracing::debug!(error = %e, "raft refused a message");
-                    }
+                for (group, m) in msgs {
+                    self.step(group, m);
                 }
             }
+            NodeMsg::Append {
+                group,
+                data,
+                local_ack,
+                reply,
+            } => self.append(group, data, local_ack, reply),
             NodeMsg::PeerSeen {
                 id,
                 url,
                 incarnation,
             } => self.peer_seen(id, url, incarnation),
-            NodeMsg::Unreachable(id) => self.raw.report_unreachable(id),
-            NodeMsg::SnapshotDelivered { to, ok } => {
+            NodeMsg::Unreachable(id) => {
+                self.raw.report_unreachable(id);
+                for g in self.groups.values_mut() {
+                    g.raw.report_unreachable(id);
+                }
+            }
+            NodeMsg::SnapshotDelivered { group, to, ok } => {
                 let status = if ok {
                     raft::SnapshotStatus::Finish
                 } else {
                     raft::SnapshotStatus::Failure
                 };
-                self.raw.report_snapshot(to, status);
+                if group == super::METADATA_GROUP {
+                    self.raw.report_snapshot(to, status);
+                } else if let Some(g) = self.groups.get_mut(&group) {
+                    g.raw.report_snapshot(to, status);
+                }
             }
             NodeMsg::Propose { data, reply } => self.propose(data, reply),
             NodeMsg::ChangeMembership { change, reply } => self.change_membership(change, reply),
@@ -179,6 +203,7 @@ impl NodeActor {
                 if self.raw.raft.state == StateRole::Leader && self.transfer.is_none() {
                     self.start_transfer(0, None);
                 }
+                self.hand_off_partitions();
             }
         }
         Ok(())
@@ -190,12 +215,7 @@ impl NodeActor {
             Some(known) => {
                 tracing::warn!(peer = id, old = %known, new = %incarnation, "peer restarted with a new incarnation (wiped disk?)");
                 self.incarnations.insert(id, incarnation);
-                // What the leader knew of the peer's log is gone with its disk:
-                // probe it from scratch (a lower match index is always safe).
-                if let Some(pr) = self.raw.raft.mut_prs().get_mut(id) {
-                    pr.matched = 0;
-                    pr.become_probe();
-                }
+                self.forget_progress(id);
             }
             None => {
                 self.incarnations.insert(id, incarnation);
@@ -375,125 +395,7 @@ impl NodeActor {
         }
     }
 
-    /// The ready loop, in the order raft-rs documents.
-    fn on_ready(&mut self) -> Result<(), FatalError> {
-        if !self.raw.has_ready() {
-            return Ok(());
-        }
-        let mut ready = self.raw.ready();
-        if ready.ss().is_some() {
-            self.on_soft_state_change();
-        }
-        // 1. Messages that need no persistence go out at once.
-        if !ready.messages().is_empty() {
-            self.transport.send(ready.take_messages());
-        }
-        let mut batch = WriteBatch::default();
-        // 2. A snapshot from the leader replaces state and log.
-        if !ready.snapshot().is_empty() {
-            let snap = ready.snapshot().clone();
-            tracing::info!(
-                index = snap.get_metadata().index,
-                "applying snapshot from leader"
-            );
-            self.applier.restore(&snap)?;
-            self.raw.mut_store().apply_snapshot(&mut batch, snap)?;
-            self.sync_addresses();
-        }
-        // 3. Entries and hard state reach disk (one fsync) before ...
-        self.raw.mut_store().append(&mut batch, ready.entries())?;
-        if let Some(hs) = ready.hs() {
-            self.raw
-                .mut_store()
-                .set_hard_state(&mut batch, hs.clone())?;
-        }
-        let started = Instant::now();
-        self.raw.mut_store().write(batch, true)?;
-        self.metrics
-            .fsync_seconds
-            .observe(started.elapsed().as_secs_f64());
-        // 4. ... the messages that depend on them are sent.
-        if !ready.persisted_messages().is_empty() {
-            self.transport.send(ready.take_persisted_messages());
-        }
-        let committed = ready.take_committed_entries();
-        self.apply(committed)?;
-        // 5. Advance; the light ready carries what the advance produced.
-        let mut light = self.raw.advance(ready);
-        if let Some(commit) = light.commit_index() {
-            let mut batch = WriteBatch::default();
-            self.raw.mut_store().set_commit(&mut batch, commit)?;
-            self.raw.mut_store().write(batch, false)?;
-        }
-        self.transport.send(light.take_messages());
-        self.apply(light.take_committed_entries())?;
-        self.raw.advance_apply();
-        self.applier.maybe_snapshot(&mut self.raw)?;
-        Ok(())
-    }
-
-    fn apply(&mut self, entries: Vec<raft::eraftpb::Entry>) -> Result<(), FatalError> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let outcomes = self.applier.apply(&mut self.raw, entries)?;
-        if outcomes.membership_changed {
-            self.sync_addresses();
-        }
-        for done in outcomes.applied {
-            let Some(waiter) = self.pending.take(done.index, done.term) else {
-                continue;
-            };
-            match waiter {
-                Waiter::Command(tx) => {
-                    let outcome = if done.rejection.is_none() {
-                        "committed"
-                    } else {
-                        "rejected"
-                    };
-                    self.metrics
-                        .proposals
-                        .get_or_create(&OutcomeLabel { outcome })
-                        .inc();
-                    let _ = tx.send(match done.rejection {
-                        None => Ok(done.index),
-                        Some(r) => Err(r.into()),
-                    });
-                }
-                Waiter::Membership(tx) => {
-                    let _ = tx.send(match done.conf_error {
-                        None => Ok(self.build_status().membership()),
-                        Some(e) => Err(MembershipError::Apply(e).into()),
-                    });
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Points the transport at the replicated member URLs.
-    fn sync_addresses(&mut self) {
-        let members: Vec<(u64, String)> = self
-            .applier
-            .state()
-            .members()
-            .iter()
-            .map(|(id, url)| (*id, url.clone()))
-            .collect();
-        for (id, url) in &members {
-            if *id != self.id {
-                self.transport.set_address(*id, url);
-            }
-        }
-        let conf = self.raw.raft.prs().conf().to_conf_state();
-        self.transport.retain(|id| {
-            conf.voters.contains(&id)
-                || conf.learners.contains(&id)
-                || members.iter().any(|(m, _)| *m == id)
-        });
-    }
-
-    fn on_soft_state_change(&mut self) {
+    pub(super) fn on_soft_state_change(&mut self) {
         let r = &self.raw.raft;
         tracing::info!(term = r.term, leader = r.leader_id, role = ?r.state, "raft role changed");
         if r.state != StateRole::Leader && !self.pending.is_empty() {
@@ -504,7 +406,7 @@ impl NodeActor {
         self.publish_status();
     }
 
-    fn build_status(&self) -> NodeStatus {
+    pub(super) fn build_status(&self) -> NodeStatus {
         let r = &self.raw.raft;
         let conf = r.prs().conf().to_conf_state();
         let is_leader = r.state == StateRole::Leader;
@@ -551,6 +453,7 @@ impl NodeActor {
             leader_url: members_urls.get(&r.leader_id).cloned().unwrap_or_default(),
             members,
             loop_heartbeat_ms: now_ms(),
+            groups: self.groups_summary(),
         }
     }
 

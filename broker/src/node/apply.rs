@@ -57,6 +57,12 @@ impl Applier {
     ) -> Result<Outcomes, FatalError> {
         let mut out = Outcomes::default();
         let mut conf_batch = WriteBatch::default();
+        let voters = |raw: &RawNode<RaftStore>| {
+            let mut v = raw.raft.prs().conf().to_conf_state().voters;
+            v.sort_unstable();
+            v
+        };
+        self.state.set_voters(voters(raw));
         for entry in entries {
             let index = entry.index;
             if index <= self.state.applied() {
@@ -77,6 +83,7 @@ impl Applier {
                 EntryType::EntryConfChange | EntryType::EntryConfChangeV2 => {
                     applied.conf_error = self.apply_conf_change(raw, &entry, &mut conf_batch)?;
                     out.membership_changed = true;
+                    self.state.set_voters(voters(raw));
                     self.state.advance(index);
                 }
             }
@@ -144,7 +151,7 @@ impl Applier {
     }
 }
 
-fn decode_conf_change(entry: &Entry) -> Result<ConfChangeV2, FatalError> {
+pub(super) fn decode_conf_change(entry: &Entry) -> Result<ConfChangeV2, FatalError> {
     let bad = |e: protobuf::ProtobufError| FatalError::Raft(raft::Error::CodecError(e));
     match entry.get_entry_type() {
         EntryType::EntryConfChangeV2 => {

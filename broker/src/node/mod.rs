@@ -3,17 +3,23 @@
 
 mod actor;
 mod apply;
+mod balance;
+mod group;
+mod groups;
 mod membership;
 mod proposals;
+mod ready;
+mod reconcile;
 mod status;
 
 pub use actor::{NodeActor, NodeParts};
+pub use group::raft_config;
 /// The error that stops the Raft task.
 pub mod actor_error {
     pub use super::actor::FatalError;
 }
 pub use membership::{MembershipChange, MembershipError};
-pub use status::{MemberRole, MemberStatus, Membership, NodeStatus};
+pub use status::{GroupsSummary, MemberRole, MemberStatus, Membership, NodeStatus};
 
 use crate::state_machine::{CommandRejection, TopicInfo};
 use raft::eraftpb::Message;
@@ -45,8 +51,16 @@ pub enum NodeError {
 
 /// What the node's mailbox accepts.
 pub(crate) enum NodeMsg {
-    /// Raft messages from a peer (already checked by the transport).
-    Raft(Vec<Message>),
+    /// Raft messages from a peer by group (already checked by the transport).
+    Raft(Vec<(u64, Message)>),
+    /// Produced record batches for a partition group.
+    Append {
+        group: u64,
+        data: Vec<u8>,
+        /// Answer once on the leader's disk (`acks=1`/`0`) instead of applied.
+        local_ack: bool,
+        reply: group::AppendReply,
+    },
     /// A peer announced itself (URL and incarnation).
     PeerSeen {
         id: u64,
@@ -55,6 +69,7 @@ pub(crate) enum NodeMsg {
     },
     Unreachable(u64),
     SnapshotDelivered {
+        group: u64,
         to: u64,
         ok: bool,
     },
@@ -149,6 +164,31 @@ impl NodeHandle {
         })))
         .await?;
         rx.await.map_err(|_| NodeError::ShuttingDown)
+    }
+
+    /// Proposes produced record batches to partition group `group`; resolves
+    /// with the base offset once the entry is committed and applied, or with
+    /// `-1` once it is on the leader's disk when `local_ack` is set.
+    pub async fn append(
+        &self,
+        group: u64,
+        data: Vec<u8>,
+        local_ack: bool,
+    ) -> Result<i64, chronik_kafka::BackendError> {
+        let unavailable = chronik_kafka::BackendError::Unavailable {
+            reason: "broker shutting down",
+        };
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(NodeMsg::Append {
+                group,
+                data,
+                local_ack,
+                reply,
+            })
+            .await
+            .map_err(|_| unavailable.clone())?;
+        rx.await.map_err(|_| unavailable)?
     }
 
     /// The local topic registry.

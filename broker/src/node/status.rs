@@ -31,6 +31,18 @@ pub struct Membership {
     pub members: Vec<MemberStatus>,
 }
 
+/// Partition groups on this node, for operators waiting for convergence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct GroupsSummary {
+    /// Partition groups known locally.
+    pub total: usize,
+    /// Groups this node leads.
+    pub led: usize,
+    /// Groups whose configuration (as known here) differs from the metadata
+    /// group's; 0 means every local group matches the metadata membership.
+    pub unconverged: usize,
+}
+
 /// Everything `/v1/status` reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NodeStatus {
@@ -47,6 +59,8 @@ pub struct NodeStatus {
     /// Raft URL of the leader, when known.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub leader_url: String,
+    /// Partition groups on this node.
+    pub groups: GroupsSummary,
     /// Milliseconds since the Unix epoch when the Raft loop last ran.
     #[serde(skip)]
     pub loop_heartbeat_ms: u64,
@@ -67,6 +81,7 @@ impl NodeStatus {
             members: Vec::new(),
             leader_url: String::new(),
             loop_heartbeat_ms: now_ms(),
+            groups: GroupsSummary::default(),
         }
     }
 

@@ -118,7 +118,9 @@ impl LogEngine {
         Some(u64::from_le_bytes(arr))
     }
 
-    pub(super) fn entry(&self, group: u64, index: u64) -> Result<Option<Entry>, StorageError> {
+    /// The entry at `index` of `group`, if stored (thread-safe; used by the
+    /// Kafka read path).
+    pub fn entry(&self, group: u64, index: u64) -> Result<Option<Entry>, StorageError> {
         self.inner
             .get_entry::<EntryExt>(group, index)
             .map_err(StorageError::Engine)
@@ -136,6 +138,13 @@ impl LogEngine {
             .fetch_entries_to::<EntryExt>(group, low, high, max_size, out)
             .map(|_| ())
             .map_err(StorageError::Engine)
+    }
+
+    /// Drops everything stored for `group` (a deleted partition).
+    pub fn remove_group(&self, group: u64) -> Result<(), StorageError> {
+        let mut batch = raft_engine::LogBatch::default();
+        batch.add_command(group, raft_engine::Command::Clean);
+        self.write(&mut batch, true)
     }
 
     pub(super) fn first_index(&self, group: u64) -> Option<u64> {

@@ -137,6 +137,16 @@ impl RaftStore {
         self.write(batch, true)
     }
 
+    /// Persists only an initial configuration (no entries, no snapshot): how
+    /// partition groups start. Their logs are never compacted, so a member
+    /// added later replicates the whole log from index 1 on top of the same
+    /// initial configuration, which every node knows from the metadata group.
+    pub fn initialize(&mut self, conf_state: ConfState) -> Result<(), StorageError> {
+        let mut batch = WriteBatch::default();
+        self.set_conf_state(&mut batch, conf_state, 0)?;
+        self.write(batch, true)
+    }
+
     /// Queues entries for append; a conflicting tail is replaced.
     pub fn append(
         &mut self,

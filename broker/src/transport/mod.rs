@@ -34,7 +34,7 @@ pub(crate) struct Shared {
 
 struct PeerHandle {
     url: String,
-    queue: mpsc::Sender<Message>,
+    queue: mpsc::Sender<(u64, Message)>,
 }
 
 /// Outgoing side of the transport, owned by the Raft task.
@@ -84,8 +84,8 @@ impl Transport {
         self.peers.retain(|id, _| keep(*id));
     }
 
-    /// Queues messages to their peers without blocking.
-    pub fn send(&mut self, msgs: Vec<Message>) {
+    /// Queues messages of `group` to their peers without blocking.
+    pub fn send(&mut self, group: u64, msgs: Vec<Message>) {
         for msg in msgs {
             let to = msg.to;
             let Some(peer) = self.peers.get(&to) else {
@@ -93,7 +93,7 @@ impl Transport {
                 let _ = self.shared.mailbox.try_send(NodeMsg::Unreachable(to));
                 continue;
             };
-            if peer.queue.try_send(msg).is_err() {
+            if peer.queue.try_send((group, msg)).is_err() {
                 self.shared
                     .metrics
                     .peer_dropped_messages

@@ -35,7 +35,12 @@ enum LinkError {
 }
 
 /// Runs until the queue's sender is dropped (peer removed or URL changed).
-pub(super) async fn run(id: u64, url: String, mut queue: mpsc::Receiver<Message>, shared: Shared) {
+pub(super) async fn run(
+    id: u64,
+    url: String,
+    mut queue: mpsc::Receiver<(u64, Message)>,
+    shared: Shared,
+) {
     let mut backoff = MIN_BACKOFF;
     loop {
         match stream_to(id, &url, &mut queue, &shared).await {
@@ -54,7 +59,7 @@ pub(super) async fn run(id: u64, url: String, mut queue: mpsc::Receiver<Message>
         let deadline = tokio::time::Instant::now() + backoff;
         loop {
             match tokio::time::timeout_at(deadline, queue.recv()).await {
-                Ok(Some(m)) => report_if_snapshot(&m, &shared, false),
+                Ok(Some((g, m))) => report_if_snapshot(g, &m, &shared, false),
                 Ok(None) => return,
                 Err(_) => break,
             }
@@ -66,11 +71,13 @@ pub(super) async fn run(id: u64, url: String, mut queue: mpsc::Receiver<Message>
     }
 }
 
-fn report_if_snapshot(m: &Message, shared: &Shared, ok: bool) {
+fn report_if_snapshot(group: u64, m: &Message, shared: &Shared, ok: bool) {
     if m.get_msg_type() == MessageType::MsgSnapshot {
-        let _ = shared
-            .mailbox
-            .try_send(NodeMsg::SnapshotDelivered { to: m.to, ok });
+        let _ = shared.mailbox.try_send(NodeMsg::SnapshotDelivered {
+            group,
+            to: m.to,
+            ok,
+        });
     }
 }
 
@@ -87,9 +94,9 @@ async fn connect(url: &str) -> Result<RaftTransportClient<Channel>, LinkError> {
         .max_encoding_message_size(MAX_GRPC_MESSAGE))
 }
 
-fn envelope(m: &Message) -> RaftEnvelope {
+fn envelope(group: u64, m: &Message) -> RaftEnvelope {
     RaftEnvelope {
-        group_id: crate::node::METADATA_GROUP,
+        group_id: group,
         // Serialising a well-formed in-memory message cannot fail.
         message: m.write_to_bytes().unwrap_or_default(),
     }
@@ -99,7 +106,7 @@ fn envelope(m: &Message) -> RaftEnvelope {
 async fn stream_to(
     id: u64,
     url: &str,
-    queue: &mut mpsc::Receiver<Message>,
+    queue: &mut mpsc::Receiver<(u64, Message)>,
     shared: &Shared,
 ) -> Result<(), LinkError> {
     let mut client = connect(url).await?;
@@ -119,11 +126,11 @@ async fn stream_to(
                 let Some(m) = m else { return Ok(()) };
                 let mut batch = Vec::with_capacity(16);
                 let mut pending = Some(m);
-                while let Some(m) = pending.take() {
+                while let Some((g, m)) = pending.take() {
                     if m.get_msg_type() == MessageType::MsgSnapshot {
-                        send_snapshot(client.clone(), m, shared.clone());
+                        send_snapshot(client.clone(), g, m, shared.clone());
                     } else {
-                        batch.push(envelope(&m));
+                        batch.push(envelope(g, &m));
                     }
                     if batch.len() < MAX_BATCH {
                         pending = queue.try_recv().ok();
@@ -165,12 +172,12 @@ async fn stream_to(
 }
 
 /// Snapshots go on a unary call so their delivery can be reported to Raft.
-fn send_snapshot(mut client: RaftTransportClient<Channel>, m: Message, shared: Shared) {
+fn send_snapshot(mut client: RaftTransportClient<Channel>, group: u64, m: Message, shared: Shared) {
     tokio::spawn(async move {
         let to = m.to;
         let req = SnapshotRequest {
             sender: Some(shared.sender.clone()),
-            message: Some(envelope(&m)),
+            message: Some(envelope(group, &m)),
         };
         let ok = match client.snapshot(req).await {
             Ok(reply) => reply.into_inner().refused.is_empty(),
@@ -181,7 +188,7 @@ fn send_snapshot(mut client: RaftTransportClient<Channel>, m: Message, shared: S
         };
         let _ = shared
             .mailbox
-            .send(NodeMsg::SnapshotDelivered { to, ok })
+            .send(NodeMsg::SnapshotDelivered { group, to, ok })
             .await;
     });
 }

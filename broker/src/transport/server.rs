@@ -1,7 +1,7 @@
 //! Incoming side of the transport: the `RaftTransport` gRPC service.
 
 use crate::metrics::Metrics;
-use crate::node::{NodeMsg, METADATA_GROUP};
+use crate::node::NodeMsg;
 use chronik_proto::raft::raft_transport_server::{RaftTransport, RaftTransportServer};
 use chronik_proto::raft::{
     BatchAck, RaftBatch, RaftEnvelope, SenderInfo, SnapshotReply, SnapshotRequest,
@@ -22,8 +22,6 @@ enum Refusal {
     NoSender,
     #[error("sender belongs to cluster {theirs:?}, this node to {ours:?}")]
     OtherCluster { theirs: String, ours: String },
-    #[error("message for unknown raft group {0}")]
-    UnknownGroup(u64),
     #[error("undecodable raft message: {0}")]
     Decode(#[source] protobuf::ProtobufError),
     #[error("message claims to be from node {claimed}, stream is from node {sender}")]
@@ -71,13 +69,12 @@ impl RaftService {
         Ok(())
     }
 
-    fn decode(sender: u64, envelopes: &[RaftEnvelope]) -> Result<Vec<Message>, Refusal> {
+    /// Decodes envelopes into (group, message); groups unknown locally are
+    /// dropped later by the node (Raft retries).
+    fn decode(sender: u64, envelopes: &[RaftEnvelope]) -> Result<Vec<(u64, Message)>, Refusal> {
         envelopes
             .iter()
             .map(|e| {
-                if e.group_id != METADATA_GROUP {
-                    return Err(Refusal::UnknownGroup(e.group_id));
-                }
                 let m = Message::parse_from_bytes(&e.message).map_err(Refusal::Decode)?;
                 if m.from != sender {
                     return Err(Refusal::Spoofed {
@@ -85,7 +82,7 @@ impl RaftService {
                         sender,
                     });
                 }
-                Ok(m)
+                Ok((e.group_id, m))
             })
             .collect()
     }

@@ -1,6 +1,7 @@
 //! A cluster of real `chronik-broker` processes for integration tests.
 #![allow(dead_code)]
 
+pub mod kafka;
 pub mod netns;
 
 use serde_json::Value;
@@ -11,10 +12,34 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_chronik-broker");
 
-/// A free TCP port on `ip` (the socket is closed again; a small race is accepted).
+/// Ports handed out below the kernel's ephemeral range (32768-60999 by
+/// default), so that the outgoing connections of a running cluster can never
+/// take a port a node is about to bind (a restarted or added node binds its
+/// ports long after they were picked).
+const PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A free TCP port on `ip` (the socket is closed again; a small race with
+/// other processes is accepted).
 pub fn free_port(ip: &str) -> u16 {
-    let l = std::net::TcpListener::bind((ip, 0)).expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    // Start at a per-process pseudo-random offset; never repeat a port within
+    // one test process.
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let seed = (std::process::id() as u64 ^ uuid::Uuid::new_v4().as_u64_pair().0) as u16;
+    let _ = NEXT.compare_exchange(
+        0,
+        seed % (PORTS.end - PORTS.start) + 1,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..(PORTS.end - PORTS.start) {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let port = PORTS.start + n % (PORTS.end - PORTS.start);
+        if std::net::TcpListener::bind((ip, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {PORTS:?} on {ip}");
 }
 
 /// Where and how one node runs.

@@ -74,6 +74,7 @@ def main():
     parser.add_argument("--topic", required=True)
     parser.add_argument("--count", type=int, default=10000)
     parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument("--consume-bootstrap", help="consume from these brokers (default: --bootstrap)")
     args = parser.parse_args()
 
     create_topic(args.bootstrap, args.topic, args.partitions)
@@ -82,7 +83,7 @@ def main():
     if len(used) != args.partitions:
         fail(f"records landed in partitions {sorted(used)}, expected {args.partitions}")
 
-    records = consume(args.bootstrap, args.topic, args.count, args.partitions)
+    records = consume(args.consume_bootstrap or args.bootstrap, args.topic, args.count, args.partitions)
     if len(records) != args.count:
         fail(f"consumed {len(records)} of {args.count}")
     last_seq = {}

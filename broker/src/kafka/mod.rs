@@ -1,0 +1,291 @@
+//! The Kafka front end's [`Backend`] over Chronik's Raft groups: partitions
+//! are partition groups (produce = propose, offsets assigned at apply, fetch
+//! reads committed entries from raft-engine), while topics, broker addresses
+//! and consumer group offsets live in the metadata group.
+
+mod read;
+mod topics;
+
+use crate::node::{NodeError, NodeHandle};
+use crate::partition::{PartitionRegistry, PartitionShared};
+use crate::state_machine::{commands, encode_offset, CommandRejection, StoredOffset};
+use chronik_kafka::backend::{
+    Acks, AppendOutcome, AppendRequest, BackendResult, ClusterView, CommittedOffset, GroupOffset,
+    OffsetSpec, ProducerIdentity, ReadRequest, ReadResult, TimestampOffset, TopicInfo,
+    TopicPartition, TopicSpec,
+};
+use chronik_kafka::{Backend, BackendError};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Bits of a producer id below the node id (see [`RaftBackend::init_producer_id`]).
+const PRODUCER_ID_NODE_SHIFT: u32 = 40;
+
+/// [`Backend`] over this broker's Raft groups.
+pub struct RaftBackend {
+    node: NodeHandle,
+    registry: Arc<PartitionRegistry>,
+    cluster_id: String,
+    next_producer_id: AtomicI64,
+}
+
+impl RaftBackend {
+    /// A backend talking to the node task through `node`.
+    pub fn new(node: NodeHandle, registry: Arc<PartitionRegistry>, cluster_id: String) -> Self {
+        let node_part = i64::try_from(registry.node_id()).unwrap_or(0) << PRODUCER_ID_NODE_SHIFT;
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(0))
+            .unwrap_or(0);
+        let low = millis & ((1i64 << PRODUCER_ID_NODE_SHIFT) - 1);
+        Self {
+            node,
+            registry,
+            cluster_id,
+            next_producer_id: AtomicI64::new(node_part | low),
+        }
+    }
+
+    fn led_partition(&self, tp: &TopicPartition) -> BackendResult<Arc<PartitionShared>> {
+        let shared = self.registry.get(&tp.topic, tp.partition).ok_or_else(|| {
+            BackendError::UnknownTopic {
+                topic: tp.topic.clone(),
+            }
+        })?;
+        if shared.leader() != self.registry.node_id() {
+            return Err(BackendError::NotLeader {
+                topic: tp.topic.clone(),
+                partition: tp.partition,
+                leader: leader_i32(shared.leader()),
+            });
+        }
+        Ok(shared)
+    }
+}
+
+fn leader_i32(id: u64) -> i32 {
+    if id == 0 {
+        -1
+    } else {
+        i32::try_from(id).unwrap_or(-1)
+    }
+}
+
+/// Maps a metadata proposal failure to what the Kafka front end reports.
+fn meta_error(e: NodeError) -> BackendError {
+    match e {
+        NodeError::Rejected(CommandRejection::TopicExists(topic)) => {
+            BackendError::TopicAlreadyExists { topic }
+        }
+        NodeError::Rejected(CommandRejection::UnknownTopic(topic)) => {
+            BackendError::UnknownTopic { topic }
+        }
+        NodeError::Rejected(CommandRejection::PartitionCount {
+            name,
+            current,
+            requested,
+        }) => BackendError::InvalidPartitions {
+            topic: name,
+            current: i32::try_from(current).unwrap_or(i32::MAX),
+            requested: i32::try_from(requested).unwrap_or(i32::MAX),
+        },
+        NodeError::NotLeader { .. } => BackendError::Unavailable {
+            reason: "this broker does not lead the metadata group",
+        },
+        NodeError::Timeout(_) => BackendError::Unavailable {
+            reason: "the metadata group did not commit in time",
+        },
+        _ => BackendError::Unavailable {
+            reason: "the metadata group refused the request",
+        },
+    }
+}
+
+fn unavailable(_: NodeError) -> BackendError {
+    BackendError::Unavailable {
+        reason: "the broker is shutting down",
+    }
+}
+
+impl Backend for RaftBackend {
+    fn node_id(&self) -> i32 {
+        i32::try_from(self.registry.node_id()).unwrap_or(-1)
+    }
+
+    async fn cluster(&self) -> BackendResult<ClusterView> {
+        let brokers = self
+            .node
+            .query(|sm| sm.brokers().clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(topics::cluster_view(
+            &self.cluster_id,
+            self.node.status().leader_id,
+            &brokers,
+        ))
+    }
+
+    async fn list_topics(&self) -> BackendResult<Vec<TopicInfo>> {
+        let topics = self.node.topics().await.map_err(unavailable)?;
+        Ok(topics
+            .values()
+            .map(|t| topics::topic_info(t, &self.registry))
+            .collect())
+    }
+
+    async fn create_topic(&self, spec: TopicSpec) -> BackendResult<TopicInfo> {
+        let partitions =
+            u32::try_from(spec.partitions).map_err(|_| BackendError::InvalidPartitions {
+                topic: spec.name.clone(),
+                current: 0,
+                requested: spec.partitions,
+            })?;
+        let cmd = commands::create_topic(&spec.name, partitions, spec.configs.clone());
+        self.node.propose(cmd).await.map_err(meta_error)?;
+        let topics = self.node.topics().await.map_err(unavailable)?;
+        topics
+            .get(&spec.name)
+            .map(|t| topics::topic_info(t, &self.registry))
+            .ok_or(BackendError::UnknownTopic { topic: spec.name })
+    }
+
+    async fn delete_topic(&self, name: &str) -> BackendResult<()> {
+        self.node
+            .propose(commands::delete_topic(name))
+            .await
+            .map(|_| ())
+            .map_err(meta_error)
+    }
+
+    async fn create_partitions(&self, name: &str, total_count: i32) -> BackendResult<()> {
+        let total = u32::try_from(total_count).map_err(|_| BackendError::InvalidPartitions {
+            topic: name.to_string(),
+            current: 0,
+            requested: total_count,
+        })?;
+        self.node
+            .propose(commands::create_partitions(name, total))
+            .await
+            .map(|_| ())
+            .map_err(meta_error)
+    }
+
+    async fn append(&self, request: AppendRequest) -> BackendResult<AppendOutcome> {
+        let shared = self.led_partition(&request.partition)?;
+        // acks=1 (and 0) is answered after the leader's fsync, before the
+        // entry commits; offsets are assigned when it applies, so the answer
+        // carries base offset -1 (see docs/kafka-raft.md).
+        let local_ack = request.acks != Acks::All;
+        let base_offset = self
+            .node
+            .append(shared.group_id, request.records.to_vec(), local_ack)
+            .await?;
+        let log_start_offset = shared.index().log_start_offset();
+        Ok(AppendOutcome {
+            base_offset,
+            log_start_offset,
+        })
+    }
+
+    async fn read(&self, request: ReadRequest) -> BackendResult<ReadResult> {
+        let shared = self.led_partition(&request.partition)?;
+        read::read(&self.registry, &shared, &request)
+    }
+
+    fn data_changes(&self) -> watch::Receiver<u64> {
+        self.registry.subscribe()
+    }
+
+    async fn list_offset(
+        &self,
+        partition: TopicPartition,
+        spec: OffsetSpec,
+    ) -> BackendResult<TimestampOffset> {
+        let shared = self.led_partition(&partition)?;
+        Ok(read::list_offset(&shared, spec))
+    }
+
+    /// Producer ids are allocated locally without consensus: the node id in
+    /// the high bits, a millisecond clock at start-up plus a counter below,
+    /// so ids are unique across brokers and restarts (given a sane clock).
+    async fn init_producer_id(
+        &self,
+        existing: Option<ProducerIdentity>,
+    ) -> BackendResult<ProducerIdentity> {
+        if let Some(id) = existing {
+            return Ok(ProducerIdentity {
+                producer_id: id.producer_id,
+                producer_epoch: id.producer_epoch.saturating_add(1),
+            });
+        }
+        Ok(ProducerIdentity {
+            producer_id: self.next_producer_id.fetch_add(1, Ordering::Relaxed),
+            producer_epoch: 0,
+        })
+    }
+
+    /// Every group is coordinated by the metadata leader, which commits offsets.
+    async fn group_coordinator(&self, _group: &str) -> BackendResult<i32> {
+        let leader = self.node.status().leader_id;
+        if leader == 0 {
+            return Err(BackendError::Unavailable {
+                reason: "no metadata leader",
+            });
+        }
+        Ok(leader_i32(leader))
+    }
+
+    async fn commit_offsets(&self, group: &str, offsets: Vec<GroupOffset>) -> BackendResult<()> {
+        let encoded = offsets
+            .iter()
+            .map(|o| {
+                encode_offset(
+                    &o.partition.topic,
+                    o.partition.partition,
+                    &StoredOffset {
+                        offset: o.committed.offset,
+                        leader_epoch: o.committed.leader_epoch,
+                        metadata: o.committed.metadata.clone(),
+                    },
+                )
+            })
+            .collect();
+        self.node
+            .propose(commands::commit_offsets(group, encoded))
+            .await
+            .map(|_| ())
+            .map_err(meta_error)
+    }
+
+    async fn fetch_offsets(
+        &self,
+        group: &str,
+        partitions: Option<Vec<TopicPartition>>,
+    ) -> BackendResult<Vec<GroupOffset>> {
+        let group = group.to_string();
+        let committed = self
+            .node
+            .query(move |sm| sm.offsets().get(&group).cloned().unwrap_or_default())
+            .await
+            .map_err(unavailable)?;
+        let to_offset = |(topic, partition): &(String, i32), o: &StoredOffset| GroupOffset {
+            partition: TopicPartition::new(topic.clone(), *partition),
+            committed: CommittedOffset {
+                offset: o.offset,
+                leader_epoch: o.leader_epoch,
+                metadata: o.metadata.clone(),
+            },
+        };
+        Ok(match partitions {
+            None => committed.iter().map(|(k, o)| to_offset(k, o)).collect(),
+            Some(wanted) => wanted
+                .into_iter()
+                .filter_map(|tp| {
+                    let key = (tp.topic, tp.partition);
+                    committed.get(&key).map(|o| to_offset(&key, o))
+                })
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,259 @@
+//! One partition's Raft group inside the node task: its `RawNode`, the
+//! applier that assigns offsets, and the produce requests waiting for their
+//! entries to apply.
+
+use super::actor::FatalError;
+use super::apply::decode_conf_change;
+use crate::partition::PartitionShared;
+use crate::storage::{LogEngine, RaftStore, WriteBatch};
+use chronik_kafka::batch;
+use chronik_kafka::idempotence::{ProducerStateTable, SequenceCheck};
+use chronik_kafka::BackendError;
+use raft::eraftpb::{ConfState, Entry, EntryType};
+use raft::{RawNode, StateRole};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// Answer to a produce: the base offset (original one for a duplicate).
+pub type AppendReply = oneshot::Sender<Result<i64, BackendError>>;
+
+/// Largest amount of committed entries handed over per `Ready` (bounds
+/// memory when a restarted node replays a long partition log).
+const MAX_COMMITTED_PER_READY: u64 = 16 * 1024 * 1024;
+
+/// What a partition group is built from.
+pub struct GroupSpec {
+    /// Raft group id.
+    pub group_id: u64,
+    /// Topic of the partition.
+    pub topic: String,
+    /// Partition index.
+    pub partition: i32,
+    /// The group's initial voters (the metadata voters at creation).
+    pub voters: Vec<u64>,
+}
+
+/// A partition's Raft group.
+pub struct PartitionGroup {
+    /// The group's Raft node.
+    pub raw: RawNode<RaftStore>,
+    /// What the read path sees of the partition.
+    pub shared: Arc<PartitionShared>,
+    producers: ProducerStateTable,
+    applied: u64,
+    /// `acks=all` produces, answered when their entry applies.
+    pending: BTreeMap<u64, (u64, AppendReply)>,
+    /// `acks=1`/`acks=0` produces, answered when their entry is on local disk.
+    pending_local: BTreeMap<u64, (u64, AppendReply)>,
+}
+
+/// Raft settings shared by every group of this node.
+pub fn raft_config(
+    id: u64,
+    applied: u64,
+    election_tick: usize,
+    heartbeat_tick: usize,
+) -> raft::Config {
+    raft::Config {
+        id,
+        election_tick,
+        heartbeat_tick,
+        applied,
+        max_size_per_msg: 1024 * 1024,
+        max_inflight_msgs: 256,
+        max_committed_size_per_ready: MAX_COMMITTED_PER_READY,
+        check_quorum: true,
+        pre_vote: true,
+        ..Default::default()
+    }
+}
+
+impl PartitionGroup {
+    /// Opens the group, initialising it with its initial voters when nothing
+    /// is stored yet. A node outside them waits for the leader to add it.
+    pub fn open(
+        node_id: u64,
+        engine: Arc<LogEngine>,
+        spec: &GroupSpec,
+        ticks: (usize, usize),
+    ) -> Result<Self, FatalError> {
+        let mut store = RaftStore::open(engine, spec.group_id)?;
+        if store.is_empty() {
+            // Every node, member or not, starts from the initial voters; a
+            // node outside them replays the conf changes that add it.
+            store.initialize(ConfState {
+                voters: spec.voters.clone(),
+                ..Default::default()
+            })?;
+        }
+        let applied = store.latest_snapshot().get_metadata().index;
+        let cfg = raft_config(node_id, applied, ticks.0, ticks.1);
+        let raw = RawNode::new(&cfg, store, &crate::logging::raft_logger())?;
+        Ok(Self {
+            raw,
+            shared: Arc::new(PartitionShared::new(
+                &spec.topic,
+                spec.partition,
+                spec.group_id,
+            )),
+            producers: ProducerStateTable::new(),
+            applied,
+            pending: BTreeMap::new(),
+            pending_local: BTreeMap::new(),
+        })
+    }
+
+    /// Whether this node leads the group.
+    pub fn is_leader(&self) -> bool {
+        self.raw.raft.state == StateRole::Leader
+    }
+
+    fn not_leader(&self) -> BackendError {
+        BackendError::NotLeader {
+            topic: self.shared.topic.clone(),
+            partition: self.shared.partition,
+            leader: i32::try_from(self.raw.raft.leader_id).unwrap_or(-1),
+        }
+    }
+
+    /// Proposes produced record batches. With `local_ack` (`acks=1`/`0`)
+    /// `reply` is answered once the entry is on the leader's disk, with base
+    /// offset `-1` (offsets are assigned when the entry applies); otherwise
+    /// once the entry is committed and applied, with its base offset.
+    pub fn propose(&mut self, data: Vec<u8>, reply: AppendReply, local_ack: bool) {
+        if !self.is_leader() {
+            let _ = reply.send(Err(self.not_leader()));
+            return;
+        }
+        match self.raw.propose(Vec::new(), data) {
+            Ok(()) => {
+                let index = self.raw.raft.raft_log.last_index();
+                let term = self.raw.raft.term;
+                let waiting = if local_ack {
+                    &mut self.pending_local
+                } else {
+                    &mut self.pending
+                };
+                if let Some((_, old)) = waiting.insert(index, (term, reply)) {
+                    let _ = old.send(Err(self.not_leader()));
+                }
+            }
+            Err(_) => {
+                let _ = reply.send(Err(self.not_leader()));
+            }
+        }
+    }
+
+    /// Publishes leadership to the read path.
+    pub fn publish_leader(&self) {
+        self.shared
+            .set_leader(self.raw.raft.leader_id, self.raw.raft.term);
+    }
+
+    /// Fails every waiting produce (leadership lost for good or shutdown).
+    pub fn fail_pending(&mut self) {
+        let err = self.not_leader();
+        let all = std::mem::take(&mut self.pending)
+            .into_values()
+            .chain(std::mem::take(&mut self.pending_local).into_values());
+        for (_, reply) in all {
+            let _ = reply.send(Err(err.clone()));
+        }
+    }
+
+    /// Answers the `acks=1` produces whose entries reached the local disk:
+    /// called after the fsync of a ready that held every unstable entry.
+    pub fn persisted(&mut self) {
+        let last = self.raw.raft.raft_log.last_index();
+        while let Some(first) = self.pending_local.first_entry() {
+            if *first.key() > last {
+                break;
+            }
+            let index = *first.key();
+            let (term, reply) = first.remove();
+            let same = self.raw.raft.raft_log.term(index).is_ok_and(|t| t == term);
+            let _ = reply.send(if same { Ok(-1) } else { Err(self.not_leader()) });
+        }
+    }
+
+    /// Applies committed entries; returns whether records were added.
+    pub fn apply(&mut self, entries: Vec<Entry>) -> Result<bool, FatalError> {
+        let mut grew = false;
+        let mut conf_batch = WriteBatch::default();
+        for entry in entries {
+            if entry.index <= self.applied {
+                continue;
+            }
+            self.applied = entry.index;
+            let result = match entry.get_entry_type() {
+                EntryType::EntryNormal if entry.get_data().is_empty() => None,
+                EntryType::EntryNormal => {
+                    let r = self.apply_records(&entry);
+                    grew |= r.is_ok();
+                    Some(r)
+                }
+                EntryType::EntryConfChange | EntryType::EntryConfChangeV2 => {
+                    let cc = decode_conf_change(&entry)?;
+                    if entry.index > self.raw.store().conf_index() {
+                        match self.raw.apply_conf_change(&cc) {
+                            Ok(cs) => self.raw.mut_store().set_conf_state(
+                                &mut conf_batch,
+                                cs,
+                                entry.index,
+                            )?,
+                            Err(e) => {
+                                tracing::warn!(group = self.shared.group_id, error = %e, "conf change refused")
+                            }
+                        }
+                    }
+                    None
+                }
+            };
+            self.resolve(entry.index, entry.term, result);
+        }
+        self.raw.mut_store().write(conf_batch, false)?;
+        Ok(grew)
+    }
+
+    /// Assigns offsets to one produced entry, deterministically on every replica.
+    fn apply_records(&mut self, entry: &Entry) -> Result<i64, BackendError> {
+        let data = bytes::Bytes::copy_from_slice(entry.get_data());
+        let Ok(batches) = batch::validate(&data) else {
+            return Err(BackendError::Unavailable {
+                reason: "stored entry is not a valid record set",
+            });
+        };
+        match self.producers.check(&batches)? {
+            SequenceCheck::Duplicate { base_offset } => Ok(base_offset),
+            SequenceCheck::Append => {
+                let offsets: i64 = batches.iter().map(|b| b.offset_count()).sum();
+                let max_ts = batches.iter().map(|b| b.max_timestamp).max().unwrap_or(-1);
+                let base = self
+                    .shared
+                    .index_mut()
+                    .push(entry.index, offsets, max_ts, data.len());
+                self.producers.record(&batches, base);
+                Ok(base)
+            }
+        }
+    }
+
+    fn resolve(&mut self, index: u64, term: u64, result: Option<Result<i64, BackendError>>) {
+        while let Some(first) = self.pending.first_entry() {
+            if *first.key() >= index {
+                break;
+            }
+            let (_, reply) = first.remove();
+            let _ = reply.send(Err(self.not_leader()));
+        }
+        let Some((t, reply)) = self.pending.remove(&index) else {
+            return;
+        };
+        let answer = match result {
+            Some(r) if t == term => r,
+            _ => Err(self.not_leader()),
+        };
+        let _ = reply.send(answer);
+    }
+}

@@ -1,0 +1,144 @@
+//! Partition groups follow the metadata group's membership: the leader of
+//! each partition group moves its configuration one step at a time toward the
+//! metadata configuration (add learner, promote once caught up, remove).
+
+use super::actor::NodeActor;
+use raft::eraftpb::{ConfChangeSingle, ConfChangeType, ConfChangeV2, ConfState};
+
+/// Ticks between two reconciliation passes.
+pub const RECONCILE_EVERY_TICKS: u64 = 10;
+/// A learner this close to the leader's commit index counts as caught up.
+const CAUGHT_UP_SLACK: u64 = 64;
+
+/// Whether two configurations have the same voters and learners.
+pub fn same_members(a: &ConfState, b: &ConfState) -> bool {
+    let sorted = |v: &[u64]| {
+        let mut v = v.to_vec();
+        v.sort_unstable();
+        v
+    };
+    sorted(&a.voters) == sorted(&b.voters) && sorted(&a.learners) == sorted(&b.learners)
+}
+
+/// The next step toward `target`, if any.
+enum Step {
+    Change(u64, ConfChangeType),
+    TransferAway,
+}
+
+fn next_step(
+    own: u64,
+    conf: &ConfState,
+    target: &ConfState,
+    caught_up: impl Fn(u64) -> bool,
+) -> Option<Step> {
+    let in_group = |id: &u64| conf.voters.contains(id) || conf.learners.contains(id);
+    let in_target = |id: &u64| target.voters.contains(id) || target.learners.contains(id);
+    if let Some(id) = target
+        .voters
+        .iter()
+        .chain(&target.learners)
+        .find(|id| !in_group(id))
+    {
+        return Some(Step::Change(*id, ConfChangeType::AddLearnerNode));
+    }
+    if let Some(id) = conf
+        .learners
+        .iter()
+        .find(|id| target.voters.contains(id) && caught_up(**id))
+    {
+        return Some(Step::Change(*id, ConfChangeType::AddNode));
+    }
+    if let Some(id) = conf
+        .voters
+        .iter()
+        .chain(&conf.learners)
+        .find(|id| !in_target(id))
+    {
+        if *id == own {
+            return Some(Step::TransferAway);
+        }
+        return Some(Step::Change(*id, ConfChangeType::RemoveNode));
+    }
+    None
+}
+
+impl NodeActor {
+    /// One reconciliation pass over the partition groups this node leads.
+    pub(super) fn reconcile_groups(&mut self) {
+        let target = self.raw.raft.prs().conf().to_conf_state();
+        if target.voters.is_empty() {
+            return;
+        }
+        for g in self.groups.values_mut() {
+            if !g.is_leader() || g.raw.raft.has_pending_conf() {
+                continue;
+            }
+            let conf = g.raw.raft.prs().conf().to_conf_state();
+            let committed = g.raw.raft.raft_log.committed;
+            let prs = g.raw.raft.prs();
+            let caught_up = |id: u64| {
+                prs.get(id)
+                    .is_some_and(|p| p.matched + CAUGHT_UP_SLACK >= committed)
+            };
+            match next_step(self.id, &conf, &target, caught_up) {
+                None => {}
+                Some(Step::TransferAway) => {
+                    let best = conf.voters.iter().find(|id| **id != self.id).copied();
+                    if let Some(to) = best {
+                        g.raw.transfer_leader(to);
+                    }
+                }
+                Some(Step::Change(node_id, change_type)) => {
+                    let mut single = ConfChangeSingle {
+                        node_id,
+                        ..Default::default()
+                    };
+                    single.set_change_type(change_type);
+                    let mut cc = ConfChangeV2::default();
+                    cc.mut_changes().push(single);
+                    tracing::info!(group = g.shared.group_id, node_id, change = ?change_type, "partition group follows the metadata membership");
+                    if let Err(e) = g.raw.propose_conf_change(Vec::new(), cc) {
+                        tracing::debug!(error = %e, "partition conf change not proposed");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cs(voters: &[u64], learners: &[u64]) -> ConfState {
+        ConfState {
+            voters: voters.to_vec(),
+            learners: learners.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn steps_add_then_promote_then_remove() {
+        let target = cs(&[1, 2, 4], &[]);
+        let step = next_step(1, &cs(&[1, 2, 3], &[]), &target, |_| true);
+        assert!(matches!(
+            step,
+            Some(Step::Change(4, ConfChangeType::AddLearnerNode))
+        ));
+        let step = next_step(1, &cs(&[1, 2, 3], &[4]), &target, |_| false);
+        assert!(matches!(
+            step,
+            Some(Step::Change(3, ConfChangeType::RemoveNode))
+        ));
+        let step = next_step(1, &cs(&[1, 2, 3], &[4]), &target, |_| true);
+        assert!(matches!(
+            step,
+            Some(Step::Change(4, ConfChangeType::AddNode))
+        ));
+        let step = next_step(3, &cs(&[1, 2, 3, 4], &[]), &target, |_| true);
+        assert!(matches!(step, Some(Step::TransferAway)));
+        assert!(next_step(1, &target, &target, |_| true).is_none());
+    }
+}

@@ -1,0 +1,349 @@
+//! Kafka clients against a Raft-replicated cluster of real broker processes
+//! on loopback: replicated produce/consume, consumer groups, leader kill with
+//! an idempotent producer, whole-cluster restart, membership changes.
+
+mod support;
+
+use std::time::Duration;
+use support::kafka::{check, read_line_with, run_script, spawn_script};
+use support::{free_port, NodeSpec, TestCluster};
+
+const SEC: Duration = Duration::from_secs(1);
+
+async fn three_node_cluster() -> TestCluster {
+    let c = TestCluster::start(3);
+    c.wait_leader(&[1, 2, 3], 10 * SEC).await;
+    c
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_10000_records_acks_all_consumed_from_another_broker() {
+    let c = three_node_cluster().await;
+    let out = run_script(
+        "produce_consume.py",
+        &[
+            "--bootstrap",
+            &c.kafka(1),
+            "--consume-bootstrap",
+            &c.kafka(2),
+            "--topic",
+            "orders",
+            "--count",
+            "10000",
+        ],
+    );
+    assert!(out.contains("OK produced and consumed 10000"), "{out}");
+    c.wait_groups_converged(&[1, 2, 3], 3, 5 * SEC).await;
+    let led: u64 = {
+        let mut sum = 0;
+        for id in 1..=3 {
+            sum += c.groups(id).await.expect("status")["led"]
+                .as_u64()
+                .unwrap_or(0);
+        }
+        sum
+    };
+    assert_eq!(led, 3, "each partition group has exactly one leader");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_consumer_group_splits_commits_and_resumes() {
+    let c = three_node_cluster().await;
+    let out = run_script(
+        "consumer_group.py",
+        &["--bootstrap", &c.kafka(2), "--topic", "grouped"],
+    );
+    assert!(out.contains("OK group split and resume"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_kill9_of_a_partition_leader_loses_no_acknowledged_record() {
+    let mut c = three_node_cluster().await;
+    let bootstrap = c.kafka_list(&[1, 2, 3]);
+    let mut child = spawn_script(
+        "durability.py",
+        &[
+            "failover",
+            "--bootstrap",
+            &bootstrap,
+            "--topic",
+            "failover",
+            "--seconds",
+            "6",
+        ],
+    );
+    let (leader, rest) = read_line_with(&mut child, "LEADER");
+    let leader: u64 = leader.parse().expect("leader id");
+    tokio::time::sleep(2 * SEC).await;
+    c.kill9(leader);
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("script output");
+    check("durability.py failover", &output);
+    let out = rest.join().expect("script output");
+    assert!(out.contains("read back exactly once"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_whole_cluster_restart_keeps_committed_records() {
+    let mut c = three_node_cluster().await;
+    let out = run_script(
+        "durability.py",
+        &[
+            "produce",
+            "--bootstrap",
+            &c.kafka(1),
+            "--topic",
+            "kept",
+            "--count",
+            "5000",
+        ],
+    );
+    assert!(out.contains("OK produced 5000"), "{out}");
+    for id in 1..=3 {
+        c.kill9(id);
+    }
+    c.start_all();
+    c.wait_leader(&[1, 2, 3], 10 * SEC).await;
+    c.wait_groups_converged(&[1, 2, 3], 3, 10 * SEC).await;
+    let out = run_script(
+        "durability.py",
+        &[
+            "verify",
+            "--bootstrap",
+            &c.kafka(3),
+            "--topic",
+            "kept",
+            "--count",
+            "5000",
+        ],
+    );
+    assert!(out.contains("OK verified 5000"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_partition_groups_follow_metadata_membership() {
+    let mut c = three_node_cluster().await;
+    let out = run_script(
+        "durability.py",
+        &[
+            "produce",
+            "--bootstrap",
+            &c.kafka(1),
+            "--topic",
+            "moved",
+            "--count",
+            "2000",
+        ],
+    );
+    assert!(out.contains("OK produced 2000"), "{out}");
+    let spec = NodeSpec {
+        id: 4,
+        ip: "127.0.0.1".into(),
+        raft_port: free_port("127.0.0.1"),
+        http_port: free_port("127.0.0.1"),
+        kafka_port: free_port("127.0.0.1"),
+        netns: None,
+    };
+    let url4 = spec.raft_url();
+    c.spawn_extra(spec);
+    let leader = c.wait_leader(&[1, 2, 3], 10 * SEC).await;
+    let http = c.specs[&leader].http();
+    let r = c
+        .client
+        .post(format!("{http}/v1/members"))
+        .json(&serde_json::json!({"id": 4, "url": url4}))
+        .send()
+        .await
+        .expect("add learner");
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    // The learner joins every partition group and catches up.
+    c.wait_groups_converged(&[1, 2, 3, 4], 3, 20 * SEC).await;
+    let r = c
+        .client
+        .post(format!("{http}/v1/members/4/promote"))
+        .send()
+        .await
+        .expect("promote");
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    c.wait_groups_converged(&[1, 2, 3, 4], 3, 20 * SEC).await;
+    // Remove a member that is not the metadata leader; partition groups follow.
+    let victim = (1..=3).find(|id| *id != leader).expect("a follower");
+    let r = c
+        .client
+        .delete(format!("{http}/v1/members/{victim}"))
+        .send()
+        .await
+        .expect("remove");
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    let remaining: Vec<u64> = [1, 2, 3, 4]
+        .into_iter()
+        .filter(|id| *id != victim)
+        .collect();
+    c.wait_groups_converged(&remaining, 3, 20 * SEC).await;
+    c.kill9(victim);
+    // With the victim gone, every record is still served by the new membership.
+    let out = run_script(
+        "durability.py",
+        &[
+            "verify",
+            "--bootstrap",
+            &c.kafka_list(&remaining),
+            "--topic",
+            "moved",
+            "--count",
+            "2000",
+        ],
+    );
+    assert!(out.contains("OK verified 2000"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_kcat_sees_every_broker_and_reads_every_partition() {
+    let c = three_node_cluster().await;
+    let out = run_script(
+        "durability.py",
+        &[
+            "produce",
+            "--bootstrap",
+            &c.kafka(1),
+            "--topic",
+            "kc",
+            "--count",
+            "300",
+        ],
+    );
+    assert!(out.contains("OK produced 300"), "{out}");
+    let kcat = |args: &[&str]| {
+        let output = std::process::Command::new("timeout")
+            .arg("60")
+            .arg("kcat")
+            .args(args)
+            .output()
+            .expect("kcat is required: apt-get install -y kcat");
+        check("kcat", &output)
+    };
+    let listing = kcat(&["-b", &c.kafka(3), "-L", "-J"]);
+    let md: serde_json::Value = serde_json::from_str(listing.trim()).expect("kcat -J output");
+    assert_eq!(md["brokers"].as_array().map(Vec::len), Some(3), "{md}");
+    let topic = md["topics"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["topic"] == "kc"))
+        .expect("topic kc listed");
+    for p in topic["partitions"].as_array().expect("partitions") {
+        let leader = p["leader"].as_i64().unwrap_or(-1);
+        assert!((1..=3).contains(&leader), "partition without leader: {p}");
+    }
+    let consumed = kcat(&[
+        "-b",
+        &c.kafka(2),
+        "-C",
+        "-t",
+        "kc",
+        "-o",
+        "beginning",
+        "-e",
+        "-q",
+    ]);
+    assert_eq!(consumed.lines().count(), 300, "{consumed}");
+}
+
+/// Leader of `topic`/`partition` as kcat (librdkafka) sees it through `via`.
+fn kcat_leader(c: &TestCluster, via: u64, topic: &str, partition: i64) -> Option<i64> {
+    let output = std::process::Command::new("timeout")
+        .args(["20", "kcat", "-b", &c.kafka(via), "-L", "-J", "-t", topic])
+        .output()
+        .ok()?;
+    let md: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+    md["topics"][0]["partitions"]
+        .as_array()?
+        .iter()
+        .find(|p| p["partition"].as_i64() == Some(partition))?["leader"]
+        .as_i64()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_a_broker_that_lost_its_disk_is_refilled_and_leads_again() {
+    let mut c = three_node_cluster().await;
+    let out = run_script(
+        "durability.py",
+        &[
+            "produce",
+            "--bootstrap",
+            &c.kafka(1),
+            "--topic",
+            "refill",
+            "--count",
+            "3000",
+        ],
+    );
+    assert!(out.contains("OK produced 3000"), "{out}");
+    c.kill9(3);
+    std::fs::remove_dir_all(c.data_dir(3)).expect("wipe node 3");
+    c.spawn(3);
+    c.wait_groups_converged(&[1, 2, 3], 3, 20 * SEC).await;
+    // Partition 2's preferred leader is node 3: once node 3 is refilled and
+    // caught up, leadership moves back to it and it serves the reads.
+    let deadline = std::time::Instant::now() + 40 * SEC;
+    loop {
+        let leader = kcat_leader(&c, 1, "refill", 2);
+        if leader == Some(3) {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let mut statuses = Vec::new();
+            for id in 1..=3 {
+                statuses.push(c.status(id).await);
+            }
+            panic!("node 3 did not take partition 2 back (leader {leader:?}): {statuses:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let out = run_script(
+        "durability.py",
+        &[
+            "verify",
+            "--bootstrap",
+            &c.kafka(3),
+            "--topic",
+            "refill",
+            "--count",
+            "3000",
+        ],
+    );
+    assert!(out.contains("OK verified 3000"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_acks_1_is_answered_after_the_leaders_fsync_and_replicated() {
+    let c = three_node_cluster().await;
+    let out = run_script(
+        "durability.py",
+        &[
+            "produce",
+            "--bootstrap",
+            &c.kafka(1),
+            "--topic",
+            "one",
+            "--count",
+            "3000",
+            "--acks",
+            "1",
+        ],
+    );
+    assert!(out.contains("OK produced 3000"), "{out}");
+    let out = run_script(
+        "durability.py",
+        &[
+            "verify",
+            "--bootstrap",
+            &c.kafka(2),
+            "--topic",
+            "one",
+            "--count",
+            "3000",
+        ],
+    );
+    assert!(out.contains("OK verified 3000"), "{out}");
+}

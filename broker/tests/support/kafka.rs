@@ -1,0 +1,135 @@
+//! Kafka client helpers: the Python client scripts of `kafka/tests/clients`
+//! run against a [`TestCluster`]'s Kafka listeners on loopback.
+
+use super::TestCluster;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Directory of the client scripts.
+pub fn clients_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kafka/tests/clients")
+}
+
+fn require_python_clients() {
+    let ok = Command::new("python3")
+        .args(["-c", "import kafka, confluent_kafka"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "python3 with kafka-python and confluent-kafka is required: \
+         run `pip install kafka-python confluent-kafka`"
+    );
+}
+
+fn script_command(script: &str, args: &[&str]) -> Command {
+    require_python_clients();
+    let mut cmd = Command::new("timeout");
+    cmd.arg("120")
+        .arg("python3")
+        .arg(clients_dir().join(script))
+        .args(args)
+        .current_dir(clients_dir())
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Panics with the script's output unless it succeeded; returns stdout.
+pub fn check(what: &str, output: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status
+    );
+    stdout
+}
+
+/// Runs a client script to completion.
+pub fn run_script(script: &str, args: &[&str]) -> String {
+    let output = script_command(script, args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
+    check(script, &output)
+}
+
+/// Starts a client script with piped output.
+pub fn spawn_script(script: &str, args: &[&str]) -> Child {
+    script_command(script, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {script}: {e}"))
+}
+
+/// Reads the child's stdout until a line starting with `prefix`; returns the
+/// rest of that line and a thread collecting the remaining output.
+pub fn read_line_with(
+    child: &mut Child,
+    prefix: &str,
+) -> (String, std::thread::JoinHandle<String>) {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut reader = BufReader::new(stdout);
+    let mut seen = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line).expect("read script output");
+        assert!(n > 0, "script ended before printing {prefix:?}: {seen:?}");
+        if let Some(rest) = line.trim().strip_prefix(prefix) {
+            let rest = rest.trim().to_string();
+            // Keep draining stdout so the script never blocks on a full pipe.
+            let rest_of_output = std::thread::spawn(move || {
+                let mut all = String::new();
+                while reader.read_line(&mut all).unwrap_or(0) > 0 {}
+                all
+            });
+            return (rest, rest_of_output);
+        }
+        seen.push(line.clone());
+    }
+}
+
+impl TestCluster {
+    /// Kafka bootstrap address of node `id`.
+    pub fn kafka(&self, id: u64) -> String {
+        let s = &self.specs[&id];
+        format!("{}:{}", s.ip, s.kafka_port)
+    }
+
+    /// Kafka bootstrap list of the given nodes.
+    pub fn kafka_list(&self, ids: &[u64]) -> String {
+        ids.iter()
+            .map(|id| self.kafka(*id))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The `groups` summary of `/v1/status` on node `id`.
+    pub async fn groups(&self, id: u64) -> Option<Value> {
+        Some(self.status(id).await?["groups"].clone())
+    }
+
+    /// Waits until every node in `ids` has `total` partition groups, all
+    /// matching the metadata membership.
+    pub async fn wait_groups_converged(&self, ids: &[u64], total: u64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        for id in ids {
+            loop {
+                let g = self.groups(*id).await.unwrap_or(Value::Null);
+                if g["total"].as_u64() == Some(total) && g["unconverged"].as_u64() == Some(0) {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "node {id}: groups {g} did not converge to {total} within {timeout:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}

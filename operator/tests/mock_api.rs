@@ -311,6 +311,7 @@ fn three_node_answers(brokers: &FakeBrokers, leader: u64, down: &[u64]) {
                 applied_index: 10,
                 members,
                 leader_url: None,
+                groups: None,
             }),
         );
     }

@@ -11,6 +11,9 @@ use std::time::Duration;
 use chronik_operator::controller::{reconcile, Context};
 use chronik_operator::crd::{ChronikCluster, ClusterPhase, MemberRole};
 use chronik_operator::leader::{LeaderElector, LeaseConfig};
+use chronik_operator::lifecycle::admin::AdminError;
+use chronik_operator::lifecycle::executor::{Executed, MembershipApi};
+use chronik_operator::lifecycle::{Action, Addresses};
 use chronik_operator::metrics::Metrics;
 use chronik_operator::status::{BrokerError, BrokerMember, BrokerStatus, BrokerStatusSource};
 use futures::future::BoxFuture;
@@ -43,6 +46,8 @@ struct FakeState {
     race_after_get: Option<String>,
     /// PATCHes of this path are refused with 422.
     refuse_patch: Option<String>,
+    /// Paths deleted.
+    deleted: Vec<String>,
 }
 
 /// A minimal API server: GET, server-side apply PATCH (stores the applied
@@ -135,6 +140,26 @@ impl FakeApi {
                 let mut st = state.lock().unwrap();
                 st.calls.push(call.clone());
                 let response = match call.method.as_str() {
+                    "GET" if path.ends_with("/pods") => {
+                        // A list: every stored pod under this path.
+                        let prefix = format!("{path}/");
+                        let items: Vec<Value> = st
+                            .objects
+                            .iter()
+                            .filter(|(k, _)| k.starts_with(&prefix))
+                            .map(|(_, v)| v.clone())
+                            .collect();
+                        ok(&json!({"kind": "PodList", "apiVersion": "v1",
+                            "metadata": {"resourceVersion": "1"}, "items": items}))
+                    }
+                    "DELETE" => {
+                        let removed = st.objects.remove(&path);
+                        st.deleted.push(path.clone());
+                        match removed {
+                            Some(v) => ok(&v),
+                            None => not_found(),
+                        }
+                    }
                     "GET" => {
                         let response = match st.objects.get(&path) {
                             Some(v) => ok(v),
@@ -317,12 +342,38 @@ fn three_node_answers(brokers: &FakeBrokers, leader: u64, down: &[u64]) {
     }
 }
 
+/// Records membership actions instead of calling brokers.
+#[derive(Default)]
+struct FakeMembership {
+    actions: Mutex<Vec<(u64, Action)>>,
+}
+
+impl MembershipApi for FakeMembership {
+    fn execute(
+        &self,
+        _addresses: Arc<dyn Addresses>,
+        leader: u64,
+        action: Action,
+    ) -> BoxFuture<'static, Result<Executed, AdminError>> {
+        self.actions.lock().unwrap().push((leader, action));
+        Box::pin(async { Ok(Executed::NotABrokerAction) })
+    }
+}
+
 fn context(client: Client, brokers: Arc<FakeBrokers>) -> (Arc<Context>, Arc<Metrics>) {
+    let (ctx, metrics, _) = context_with_membership(client, brokers);
+    (ctx, metrics)
+}
+
+fn context_with_membership(
+    client: Client,
+    brokers: Arc<FakeBrokers>,
+) -> (Arc<Context>, Arc<Metrics>, Arc<FakeMembership>) {
     let metrics = Arc::new(Metrics::new());
-    (
-        Arc::new(Context::new(client, brokers, metrics.clone())),
-        metrics,
-    )
+    let membership = Arc::new(FakeMembership::default());
+    let mut ctx = Context::new(client, brokers, metrics.clone());
+    ctx.membership = membership.clone();
+    (Arc::new(ctx), metrics, membership)
 }
 
 const NS: &str = "/namespaces/streams";
@@ -382,7 +433,11 @@ async fn create_then_idempotent_second_pass_makes_zero_writes() {
     let calls = api.take_calls();
     let writes: Vec<_> = calls.iter().filter(|c| c.is_write()).collect();
     assert!(writes.is_empty(), "second pass wrote: {writes:?}");
-    assert_eq!(calls.len(), 5, "one GET per owned object: {calls:?}");
+    assert_eq!(
+        calls.len(),
+        7,
+        "the StatefulSet and pod list for planning, then one GET per owned object: {calls:?}"
+    );
 
     let text = metrics.encode().unwrap();
     assert!(
@@ -658,7 +713,7 @@ async fn lost_status_does_not_change_the_peer_list() {
     let client = api.start();
     let brokers = Arc::new(FakeBrokers::default());
     three_node_answers(&brokers, 1, &[]);
-    let (ctx, _) = context(client, brokers);
+    let (ctx, _, membership) = context_with_membership(client, brokers);
     api.store_cluster(&common::cluster("orders", 3));
     reconcile(Arc::new(api.cluster("orders")), ctx.clone())
         .await
@@ -681,7 +736,18 @@ async fn lost_status_does_not_change_the_peer_list() {
         sts["spec"]["template"], template_before,
         "pod template must not change"
     );
-    assert_eq!(sts["spec"]["replicas"], 5);
+    // Scaling starts with a learner; the StatefulSet grows after it.
+    assert_eq!(sts["spec"]["replicas"], 3);
+    assert_eq!(
+        membership.actions.lock().unwrap().clone(),
+        vec![(
+            1,
+            Action::AddLearner {
+                id: 4,
+                url: raft_url(4)
+            }
+        )]
+    );
     assert_eq!(
         api.cluster("orders").status.unwrap().initial_replicas,
         Some(3)

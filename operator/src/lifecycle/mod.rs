@@ -15,13 +15,16 @@
 //! next pod only when the previous one is Ready and caught up.
 
 pub mod admin;
+pub mod conditions;
 pub mod executor;
 mod observe;
 mod plan;
 mod roll;
 mod scale;
+mod workload;
 
 pub use observe::{
     raft_view, Addresses, PlanInput, PlannerSettings, PodView, RaftMember, RaftView, WorkloadView,
 };
 pub use plan::{plan, Action, Plan, PlanState};
+pub use workload::{workload_view, REVISION_LABEL};

@@ -108,30 +108,28 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 .to_string(),
         };
     }
-    let Some(raft) = input.raft else {
-        // Creation: the initial voters bootstrap themselves from --peers.
-        let (replicas, state, reason, message) = match current {
-            None => (
-                Some(input.desired_replicas),
-                PlanState::Progressing,
-                "Creating",
-                "creating the StatefulSet".to_string(),
-            ),
-            Some(_) => (
-                None,
-                PlanState::Progressing,
-                "NoLeader",
-                "no Raft leader known: membership changes and rolls wait".to_string(),
-            ),
-        };
+    if current.is_none() {
+        // Creation: the initial voters bootstrap themselves from --peers;
+        // nothing for the lifecycle to do (status follows the StatefulSet).
         return Plan {
             action: None,
-            statefulset_replicas: replicas.or(current),
+            statefulset_replicas: Some(input.desired_replicas),
+            operation: None,
+            pdb_min_available: pdb,
+            state: PlanState::Done,
+            reason: "Creating".to_string(),
+            message: "creating the StatefulSet".to_string(),
+        };
+    }
+    let Some(raft) = input.raft else {
+        return Plan {
+            action: None,
+            statefulset_replicas: current,
             operation: input.recorded.cloned(),
             pdb_min_available: pdb,
-            state,
-            reason: reason.to_string(),
-            message,
+            state: PlanState::Progressing,
+            reason: "NoLeader".to_string(),
+            message: "no Raft leader known: membership changes and rolls wait".to_string(),
         };
     };
     let sts_target = scale::statefulset_target(input, raft);

@@ -94,8 +94,19 @@ impl Step {
 
 /// The single next step towards the spec.
 pub fn plan(input: &PlanInput<'_>) -> Plan {
+    let mut plan = next_step(input);
+    // The budget matches the pods there will be after this step.
+    let pods = plan
+        .statefulset_replicas
+        .or(input.workload.statefulset_replicas)
+        .unwrap_or(input.desired_replicas);
+    plan.pdb_min_available = pdb_min_available(input, pods);
+    plan
+}
+
+fn next_step(input: &PlanInput<'_>) -> Plan {
     let current = input.workload.statefulset_replicas;
-    let pdb = pdb_min_available(input);
+    let pdb = 0;
     if input.paused {
         return Plan {
             action: None,
@@ -208,11 +219,7 @@ fn finish(input: &PlanInput<'_>, step: Step, sts_target: i32, pdb: i32) -> Plan 
 /// `minAvailable` that lets at most `voters - quorum(voters)` pods go: the
 /// quorum of the current voters plus every pod that is not a voter (learners,
 /// members on their way out).
-fn pdb_min_available(input: &PlanInput<'_>) -> i32 {
-    let pods = input
-        .workload
-        .statefulset_replicas
-        .unwrap_or(input.desired_replicas);
+fn pdb_min_available(input: &PlanInput<'_>, pods: i32) -> i32 {
     let voters = input
         .raft
         .map(|r| i32::try_from(r.voters().count()).unwrap_or(i32::MAX))

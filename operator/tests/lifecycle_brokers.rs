@@ -416,6 +416,26 @@ async fn scale_3_to_5_to_3_through_the_executor_with_crashes() {
     );
     h.actions.clear();
 
+    // Make a leaving member the leader: it must hand leadership off first.
+    let (_, raft) = h.observe().await;
+    let leader = raft.expect("leader").leader_id;
+    Executor::new(Duration::from_secs(10))
+        .run(
+            h.set.addresses.clone(),
+            leader,
+            &Action::TransferLeader {
+                from: leader,
+                to: 5,
+            },
+        )
+        .await
+        .expect("transfer to member 5");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h.observe().await.1.map(|r| r.leader_id) != Some(5) {
+        assert!(Instant::now() < deadline, "member 5 never became leader");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // 5 → 3, every second step lost to a crash.
     h.converge(3, 2).await;
     h.assert_membership(&voters(1..=3)).await;
@@ -429,6 +449,14 @@ async fn scale_3_to_5_to_3_through_the_executor_with_crashes() {
         })
         .collect();
     assert_eq!(removed, [5, 4]);
+    assert!(
+        matches!(
+            h.actions.first(),
+            Some(Action::TransferLeader { from: 5, .. })
+        ),
+        "leadership leaves member 5 before it is removed: {:?}",
+        h.actions
+    );
 
     // A step repeated by an operator that crashed after carrying it out but
     // before recording the next one changes nothing on the broker.

@@ -106,6 +106,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
 
 fn next_step(input: &PlanInput<'_>) -> Plan {
     let current = input.workload.statefulset_replicas;
+    // Filled in by `plan` once the StatefulSet's replicas are known.
     let pdb = 0;
     if input.paused {
         return Plan {

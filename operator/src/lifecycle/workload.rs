@@ -66,3 +66,49 @@ fn pod_view(ordinal: i32, pod: &Pod) -> PodView {
         failure,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pods_become_views() {
+        let sts: StatefulSet = serde_json::from_value(json!({
+            "spec": {"replicas": 3, "selector": {}, "serviceName": "c-headless",
+                "template": {}},
+            "status": {"replicas": 3, "updateRevision": "c-abc"}
+        }))
+        .expect("sts");
+        let pod = |name: &str, ready: &str, waiting: Option<&str>, deleting: bool| {
+            let mut p = json!({"metadata": {"name": name,
+                "labels": {REVISION_LABEL: "c-old"}},
+                "status": {"conditions": [{"type": "Ready", "status": ready}]}});
+            if let Some(reason) = waiting {
+                p["status"]["containerStatuses"] = json!([{"name": "broker", "ready": false,
+                    "restartCount": 1, "image": "i", "imageID": "",
+                    "state": {"waiting": {"reason": reason}}}]);
+            }
+            if deleting {
+                p["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+            }
+            serde_json::from_value::<Pod>(p).expect("pod")
+        };
+        let pods = [
+            pod("c-0", "True", None, false),
+            pod("c-2", "False", Some("ImagePullBackOff"), false),
+            pod("c-1", "False", Some("ContainerCreating"), true),
+            pod("other-0", "True", None, false),
+        ];
+        let view = workload_view("c", Some(&sts), &pods);
+        assert_eq!(view.statefulset_replicas, Some(3));
+        assert_eq!(view.update_revision.as_deref(), Some("c-abc"));
+        assert_eq!(view.pods.len(), 3);
+        assert!(view.pod_ready(1));
+        let p2 = view.pod(3).expect("c-2");
+        assert_eq!(p2.failure.as_deref(), Some("ImagePullBackOff"));
+        let p1 = view.pod(2).expect("c-1");
+        assert!(p1.terminating && p1.failure.is_none() && !p1.ready);
+        assert_eq!(p1.revision.as_deref(), Some("c-old"));
+    }
+}

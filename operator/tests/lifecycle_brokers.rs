@@ -1,8 +1,8 @@
 //! The lifecycle planner and executor against real `chronik-broker`
 //! processes on loopback: the test plays Kubernetes (a "StatefulSet" of
-//! processes, pod readiness from `/readyz`) and scales 3 → 5 → 3 through the
-//! operator's planner and executor, checking the brokers' membership after
-//! every step. The executor "crashes" (is dropped and recreated from the
+//! processes, pod readiness from `/readyz`) and scales 3 → 5 → 3, then rolls
+//! all pods onto a new template revision, through the operator's planner and
+//! executor, checking the brokers' membership after every step. The executor "crashes" (is dropped and recreated from the
 //! recorded status) between steps, and repeated steps are idempotent.
 //!
 //! Needs `cargo build -p chronik-broker` first (or `CHRONIK_BROKER_BIN`).
@@ -75,6 +75,10 @@ struct ProcessSet {
     peers: String,
     cluster_id: String,
     children: BTreeMap<u64, Child>,
+    /// Pod template revision each process was started with.
+    revisions: BTreeMap<u64, String>,
+    /// The "StatefulSet's" current template revision.
+    update_revision: String,
 }
 
 impl ProcessSet {
@@ -103,6 +107,8 @@ impl ProcessSet {
             peers,
             cluster_id: "lifecycle-test".to_string(),
             children: BTreeMap::new(),
+            revisions: BTreeMap::new(),
+            update_revision: "r1".to_string(),
         }
     }
 
@@ -120,6 +126,7 @@ impl ProcessSet {
                 let _ = child.kill();
                 let _ = child.wait();
             }
+            self.revisions.remove(&id);
         }
         for id in 1..=replicas {
             if !self.children.contains_key(&id) {
@@ -153,6 +160,7 @@ impl ProcessSet {
             .spawn()
             .expect("spawn chronik-broker");
         self.children.insert(id, child);
+        self.revisions.insert(id, self.update_revision.clone());
     }
 
     fn replicas(&self) -> i32 {
@@ -202,13 +210,13 @@ impl Harness {
                 ordinal: i32::try_from(*id - 1).expect("ordinal"),
                 ready,
                 terminating: false,
-                revision: None,
+                revision: self.set.revisions.get(id).cloned(),
                 failure: None,
             });
         }
         let workload = WorkloadView {
             statefulset_replicas: Some(self.set.replicas()),
-            update_revision: None,
+            update_revision: Some(self.set.update_revision.clone()),
             pods,
         };
         (workload, raft_view(&answers))
@@ -253,7 +261,25 @@ impl Harness {
             if let Some(replicas) = p.statefulset_replicas {
                 self.set.scale(replicas);
             }
-            if let (Some(action), Some(raft)) = (&p.action, &raft) {
+            if let (Some(Action::DeletePod { pod }), Some(raft)) = (&p.action, &raft) {
+                // The StatefulSet (OnDelete) recreates the pod from the new
+                // template with the same data directory.
+                let id = pod
+                    .strip_prefix("c-")
+                    .and_then(|o| o.parse::<u64>().ok())
+                    .expect("pod name")
+                    + 1;
+                assert_ne!(
+                    id, raft.leader_id,
+                    "the leader is restarted only after a transfer"
+                );
+                if let Some(mut child) = self.set.children.remove(&id) {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+                self.set.spawn(id);
+                self.actions.push(Action::DeletePod { pod: pod.clone() });
+            } else if let (Some(action), Some(raft)) = (&p.action, &raft) {
                 // A fresh executor each step: it keeps nothing between steps.
                 let executor = Executor::new(Duration::from_secs(10));
                 // Ask a follower first now and then, to exercise the 421 redirect.
@@ -286,7 +312,9 @@ impl Harness {
                             .collect();
                         self.assert_membership(&expected).await;
                     }
-                    Ok(Executed::NotABrokerAction) => panic!("no pod deletion in this test"),
+                    Ok(Executed::NotABrokerAction) => {
+                        unreachable!("pod deletions are handled above")
+                    }
                     Err(e) => panic!("{}: {e}", p.message),
                 }
             }
@@ -473,4 +501,40 @@ async fn scale_3_to_5_to_3_through_the_executor_with_crashes() {
         .expect("removing an absent member is a no-op");
     assert!(matches!(again, Executed::Membership(_)));
     h.assert_membership(&voters(1..=3)).await;
+
+    // A roll (new pod template): followers first, the leader last after a
+    // transfer, each restart gated on Ready and caught up; crashes lose
+    // every third step.
+    let (_, raft) = h.observe().await;
+    let leader = raft.expect("leader").leader_id;
+    h.set.update_revision = "r2".to_string();
+    h.actions.clear();
+    h.converge(3, 3).await;
+    assert!(
+        h.set.revisions.values().all(|r| r == "r2"),
+        "{:?}",
+        h.set.revisions
+    );
+    h.assert_membership(&voters(1..=3)).await;
+    let deleted: Vec<String> = h
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::DeletePod { pod } => Some(pod.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(deleted.len(), 3, "each pod restarted once: {:?}", h.actions);
+    assert_eq!(
+        deleted.last().map(String::as_str),
+        Some(format!("c-{}", leader - 1).as_str()),
+        "the leader's pod last: {:?}",
+        h.actions
+    );
+    let transfer = h
+        .actions
+        .iter()
+        .position(|a| matches!(a, Action::TransferLeader { from, .. } if *from == leader))
+        .expect("leadership transferred before the leader restarts");
+    assert_eq!(transfer, h.actions.len() - 2, "{:?}", h.actions);
 }

@@ -1,4 +1,7 @@
-//! The reconcile loop: validate → build → apply → status.
+//! The reconcile loop: validate → observe → plan → build → apply → status
+//! (the planned step recorded) → carry out the step.
+
+mod observe;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,8 +19,14 @@ use kube::{Api, Client, Resource, ResourceExt};
 use tracing::{info, warn};
 
 use crate::apply::{Applier, ApplyError, ApplyOutcome, FIELD_MANAGER};
-use crate::build::{build_all, DesiredObjects, INITIAL_REPLICAS_ANNOTATION, MANAGED_BY};
+use crate::build::{build_all, DesiredObjects, MANAGED_BY};
 use crate::crd::{ChronikCluster, ChronikClusterStatus, ClusterPhase, GROUP, VERSION};
+use crate::lifecycle::admin::AdminError;
+use crate::lifecycle::conditions::{apply_plan, is_news};
+use crate::lifecycle::executor::{Executor, MembershipApi};
+use crate::lifecycle::{
+    plan, raft_view, workload_view, Plan, PlanInput, PlanState, PlannerSettings,
+};
 use crate::metrics::Metrics;
 use crate::status::{
     compute_status, fetch_all, problem_status, BrokerStatusSource, Problem, StatusInputs, DEGRADED,
@@ -35,6 +44,12 @@ pub struct Context {
     pub healthy_requeue: Duration,
     /// Requeue interval while it is not.
     pub unhealthy_requeue: Duration,
+    /// Requeue interval right after a lifecycle step was carried out.
+    pub step_requeue: Duration,
+    /// Carries out membership changes (the brokers' HTTP admin API).
+    pub membership: Arc<dyn MembershipApi>,
+    /// Tunables of the lifecycle planner.
+    pub planner: PlannerSettings,
 }
 
 impl Context {
@@ -55,6 +70,9 @@ impl Context {
             metrics,
             healthy_requeue: Duration::from_secs(30),
             unhealthy_requeue: Duration::from_secs(5),
+            step_requeue: Duration::from_secs(2),
+            membership: Arc::new(Executor::new(Duration::from_secs(10))),
+            planner: PlannerSettings::default(),
         }
     }
 }
@@ -86,6 +104,20 @@ pub enum ReconcileError {
     },
     #[error("ChronikCluster has no namespace")]
     NoNamespace,
+    #[error("membership change on {namespace}/{name}: {source}")]
+    Membership {
+        namespace: String,
+        name: String,
+        #[source]
+        source: AdminError,
+    },
+    #[error("deleting pod {namespace}/{pod} for a roll: {source}")]
+    DeletePod {
+        namespace: String,
+        pod: String,
+        #[source]
+        source: kube::Error,
+    },
 }
 
 impl ReconcileError {
@@ -97,6 +129,8 @@ impl ReconcileError {
             Self::Event { .. } => "Event",
             Self::Read { .. } => "Read",
             Self::NoNamespace => "NoNamespace",
+            Self::Membership { .. } => "Membership",
+            Self::DeletePod { .. } => "DeletePod",
         }
     }
 }
@@ -150,6 +184,7 @@ async fn reconcile_inner(
         }
     };
 
+    let live = observe::live_workload(ctx, &namespace, &name).await?;
     if cluster
         .status
         .as_ref()
@@ -158,12 +193,53 @@ async fn reconcile_inner(
     {
         // No latch in status (new cluster, or status lost): an existing
         // StatefulSet remembers the initial membership.
-        if let Some(n) = recorded_initial_replicas(ctx, &namespace, &name).await? {
+        if let Some(n) = observe::recorded_initial_replicas(live.statefulset.as_ref()) {
             validated.initial_replicas = n;
         }
     }
-    let desired = build_all(&validated);
-    let statefulset = match apply_all(ctx, &desired, &namespace, &name).await {
+
+    // Ask every pod that exists or should exist.
+    let workload = workload_view(&name, live.statefulset.as_ref(), &live.pods);
+    let highest_pod = workload
+        .pods
+        .iter()
+        .map(|p| p.ordinal + 1)
+        .max()
+        .unwrap_or(0);
+    let pods = workload
+        .statefulset_replicas
+        .unwrap_or(0)
+        .max(validated.replicas)
+        .max(highest_pod);
+    let answers = fetch_all(ctx.brokers.as_ref(), &validated, pods).await;
+    let raft = raft_view(&answers);
+    let recorded = cluster.status.as_ref().and_then(|s| s.operation.as_ref());
+    let now = Timestamp::now();
+    let plan = plan(&PlanInput {
+        desired_replicas: validated.replicas,
+        paused: validated.paused,
+        addresses: &validated,
+        workload: &workload,
+        raft: raft.as_ref(),
+        recorded,
+        settings: &ctx.planner,
+        now,
+    });
+
+    let mut desired = build_all(&validated);
+    desired.set_lifecycle(plan.statefulset_replicas, plan.pdb_min_available);
+    // Paused: the workload (StatefulSet and the configuration its pods read)
+    // stays as it is once it exists.
+    let freeze_workload = plan.state == PlanState::Paused && live.statefulset.is_some();
+    let statefulset = match apply_all(
+        ctx,
+        &desired,
+        live.statefulset.as_ref().filter(|_| freeze_workload),
+        &namespace,
+        &name,
+    )
+    .await
+    {
         Ok(sts) => sts,
         Err(error) => {
             // Make the failure visible on the resource, then retry with backoff.
@@ -179,25 +255,30 @@ async fn reconcile_inner(
         }
     };
 
-    let pods = statefulset
-        .status
-        .as_ref()
-        .map(|s| s.replicas)
-        .unwrap_or(0)
-        .max(validated.replicas);
-    let answers = fetch_all(ctx.brokers.as_ref(), &validated, pods).await;
-    let status = compute_status(&StatusInputs {
+    let mut status = compute_status(&StatusInputs {
         cluster: &validated,
         statefulset: statefulset.status.as_ref(),
         brokers: &answers,
         previous: cluster.status.as_ref(),
-        now: Timestamp::now(),
+        now,
     });
-    let healthy = status
-        .conditions
-        .iter()
-        .any(|c| c.type_ == DEGRADED && c.status == "False");
+    apply_plan(&mut status, &plan, validated.generation, now);
+    if is_news(recorded, &plan) {
+        publish(ctx, cluster, &namespace, &name, &plan).await?;
+    }
+    let healthy = plan.state == PlanState::Done
+        && status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == DEGRADED && c.status == "False");
+    // The step is recorded before it is carried out.
     write_status(ctx, cluster, &namespace, &name, status).await?;
+
+    if let (Some(action), Some(raft)) = (&plan.action, &raft) {
+        info!(cluster = %name, %namespace, step = %plan.message, "lifecycle step");
+        observe::carry_out(ctx, &validated, raft.leader_id, action).await?;
+        return Ok(Action::requeue(ctx.step_requeue));
+    }
     Ok(Action::requeue(if healthy {
         ctx.healthy_requeue
     } else {
@@ -205,10 +286,42 @@ async fn reconcile_inner(
     }))
 }
 
+/// One Event per new lifecycle step: Normal, or Warning when it is stopped.
+async fn publish(
+    ctx: &Context,
+    cluster: &ChronikCluster,
+    namespace: &str,
+    name: &str,
+    plan: &Plan,
+) -> Result<(), ReconcileError> {
+    let event = Event {
+        type_: if plan.state == PlanState::Blocked {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        },
+        reason: plan.reason.clone(),
+        note: Some(plan.message.clone()),
+        action: "Lifecycle".to_string(),
+        secondary: None,
+    };
+    ctx.recorder
+        .publish(&event, &cluster.object_ref(&()))
+        .await
+        .map_err(|source| ReconcileError::Event {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            source,
+        })
+}
+
 /// Apply every desired object in order; returns the live StatefulSet.
+/// With `frozen` (paused), the ConfigMap and StatefulSet are not written and
+/// `frozen` is returned as the live StatefulSet.
 async fn apply_all(
     ctx: &Context,
     desired: &DesiredObjects,
+    frozen: Option<&StatefulSet>,
     namespace: &str,
     name: &str,
 ) -> Result<StatefulSet, ApplyError> {
@@ -218,7 +331,9 @@ async fn apply_all(
             changed.push(kind.to_string());
         }
     };
-    note("ConfigMap", ctx.applier.apply(&desired.config_map).await?.1);
+    if frozen.is_none() {
+        note("ConfigMap", ctx.applier.apply(&desired.config_map).await?.1);
+    }
     note(
         "Service",
         ctx.applier.apply(&desired.headless_service).await?.1,
@@ -227,8 +342,14 @@ async fn apply_all(
         "Service",
         ctx.applier.apply(&desired.client_service).await?.1,
     );
-    let (statefulset, outcome) = ctx.applier.apply(&desired.statefulset).await?;
-    note("StatefulSet", outcome);
+    let statefulset = match frozen {
+        Some(live) => live.clone(),
+        None => {
+            let (statefulset, outcome) = ctx.applier.apply(&desired.statefulset).await?;
+            note("StatefulSet", outcome);
+            statefulset
+        }
+    };
     note(
         "PodDisruptionBudget",
         ctx.applier.apply(&desired.pdb).await?.1,
@@ -237,29 +358,6 @@ async fn apply_all(
         info!(cluster = %name, %namespace, applied = ?changed, "applied objects");
     }
     Ok(statefulset)
-}
-
-/// The initial voter count annotated on an existing StatefulSet.
-async fn recorded_initial_replicas(
-    ctx: &Context,
-    namespace: &str,
-    name: &str,
-) -> Result<Option<i32>, ReconcileError> {
-    let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), namespace);
-    let existing = api
-        .get_opt(name)
-        .await
-        .map_err(|source| ReconcileError::Read {
-            what: format!("StatefulSet {namespace}/{name}"),
-            source,
-        })?;
-    Ok(existing
-        .and_then(|sts| {
-            sts.annotations()
-                .get(INITIAL_REPLICAS_ANNOTATION)
-                .and_then(|v| v.parse::<i32>().ok())
-        })
-        .filter(|n| (1..=9).contains(n)))
 }
 
 /// Write the status when it differs from the stored one.

@@ -111,6 +111,14 @@ pub struct ChronikClusterSpec {
     /// Overrides applied to the broker pods (scheduling, labels, service account).
     #[serde(default, skip_serializing_if = "PodOverrides::is_empty")]
     pub pod: PodOverrides,
+
+    /// Stop every change to the workload (default `false`). While paused the
+    /// operator neither changes Raft membership, nor scales or updates the
+    /// StatefulSet, nor restarts pods; it keeps reading the brokers and
+    /// updating `status`. An operation in flight (`status.operation`) resumes
+    /// where it stopped once this is set back to `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
 }
 
 /// When the kubelet pulls the broker image.
@@ -280,6 +288,73 @@ pub struct ChronikClusterStatus {
     /// Conditions `Available`, `Progressing` and `Degraded`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// The lifecycle step in flight (scale or roll), recorded before the step
+    /// is carried out so that a restarted operator resumes or completes it
+    /// instead of repeating or skipping it. Absent when the cluster matches
+    /// its spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<OperationStatus>,
+}
+
+/// What kind of lifecycle operation is in flight.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum OperationKind {
+    /// Raft membership and the StatefulSet grow or shrink towards `spec.replicas`.
+    Scale,
+    /// Pods are restarted one at a time onto a new pod template (image,
+    /// resources or configuration changed).
+    Roll,
+}
+
+/// One step of a lifecycle operation.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum OperationStep {
+    /// Add the member as a Raft learner through the leader's admin API.
+    AddLearner,
+    /// Grow the StatefulSet so that the new member's pod starts.
+    GrowStatefulSet,
+    /// Wait until the learner's pod is Ready and its log reached the leader's commit index.
+    CatchUp,
+    /// Promote the caught-up learner to voter.
+    Promote,
+    /// Move Raft leadership off a member that leaves or restarts.
+    TransferLeadership,
+    /// Remove the member from Raft (committed before its pod goes away).
+    RemoveMember,
+    /// Shrink the StatefulSet past members already removed from Raft.
+    ShrinkStatefulSet,
+    /// Delete the pod so that the StatefulSet recreates it from the new template.
+    RestartPod,
+    /// Wait until the restarted pod is Ready and caught up.
+    WaitReady,
+}
+
+/// The lifecycle step in flight.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationStatus {
+    /// `Scale` or `Roll`.
+    pub kind: OperationKind,
+    /// Number of brokers the operation is heading for (`spec.replicas` when it was recorded).
+    pub target_replicas: i32,
+    /// The step being carried out.
+    pub step: OperationStep,
+    /// Raft node id of the member being changed or restarted, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<u64>,
+    /// Pod being changed or restarted, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// StatefulSet revision a roll moves pods to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// When this step was first recorded (RFC 3339); a restarted pod that is
+    /// not Ready long after this stops the roll.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// Human-readable description, e.g. `adding member 4 as learner`.
+    #[serde(default)]
+    pub message: String,
 }
 
 /// Summary of a cluster's state.

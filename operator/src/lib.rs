@@ -11,6 +11,7 @@ pub mod build;
 pub mod controller;
 pub mod crd;
 pub mod leader;
+pub mod lifecycle;
 pub mod metrics;
 pub mod render;
 pub mod server;

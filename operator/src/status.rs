@@ -57,6 +57,22 @@ pub struct BrokerStatus {
     /// Raft URL of the leader, when known.
     #[serde(default)]
     pub leader_url: Option<String>,
+    /// Partition Raft groups led here and not yet converged; absent on
+    /// brokers without partition groups (= converged).
+    #[serde(default)]
+    pub groups: Option<GroupsStatus>,
+}
+
+/// `groups` of a broker's `/v1/status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupsStatus {
+    #[serde(default)]
+    pub total: u64,
+    #[serde(default)]
+    pub led: u64,
+    /// Groups whose membership has not followed the metadata group yet.
+    #[serde(default)]
+    pub unconverged: u64,
 }
 
 fn leader_id_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -392,6 +408,7 @@ pub fn compute_status(inputs: &StatusInputs<'_>) -> ChronikClusterStatus {
                 }),
         ),
         conditions: vec![available_cond, progressing_cond, degraded_cond],
+        operation: previous.and_then(|p| p.operation.clone()),
     }
 }
 

@@ -111,6 +111,8 @@ pub struct ValidatedCluster {
     pub cluster_domain: String,
     pub config: BTreeMap<String, String>,
     pub pod: PodOverrides,
+    /// `spec.paused`: no workload change while set.
+    pub paused: bool,
 }
 
 /// Check a ChronikCluster read from the API server (or a file, for `render`).
@@ -210,6 +212,7 @@ pub fn validate(cluster: &ChronikCluster) -> Result<ValidatedCluster, Validation
         cluster_domain: spec.cluster_domain.clone(),
         config: spec.config.clone(),
         pod: spec.pod.clone(),
+        paused: spec.paused,
     })
 }
 

@@ -434,6 +434,7 @@ mod status {
                 })
                 .collect(),
             leader_url: None,
+            groups: None,
         }
     }
 

@@ -86,6 +86,20 @@ pub fn build_all(cluster: &ValidatedCluster) -> DesiredObjects {
 }
 
 impl DesiredObjects {
+    /// Apply the lifecycle planner's decisions: the StatefulSet's replicas
+    /// follow Raft membership (`None` keeps `spec.replicas`), and the PDB's
+    /// `minAvailable` follows the current voters.
+    pub fn set_lifecycle(&mut self, statefulset_replicas: Option<i32>, pdb_min_available: i32) {
+        if let Some(replicas) = statefulset_replicas {
+            self.statefulset.spec.replicas = Some(replicas);
+        }
+        if let Some(spec) = self.pdb.spec.as_mut() {
+            spec.min_available = Some(
+                k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(pdb_min_available),
+            );
+        }
+    }
+
     /// The objects as JSON values in apply order (for `render`).
     pub fn to_values(&self) -> Result<Vec<serde_json::Value>, serde_json::Error> {
         Ok(vec![

@@ -70,7 +70,7 @@ pub fn build_statefulset(cluster: &ValidatedCluster, config_map: &ConfigMap) -> 
                 ..LabelSelector::default()
             },
             update_strategy: Some(StatefulSetUpdateStrategy {
-                type_: Some("RollingUpdate".to_string()),
+                type_: Some("OnDelete".to_string()),
                 ..StatefulSetUpdateStrategy::default()
             }),
             persistent_volume_claim_retention_policy: Some(

@@ -20,3 +20,4 @@ pub fn cluster(name: &str, replicas: i32) -> ChronikCluster {
         status: None,
     }
 }
+pub mod fake_api;

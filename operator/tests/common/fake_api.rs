@@ -1,0 +1,376 @@
+//! A fake API server (tower-test `mock::pair`, the kube-rs
+//! `ApiServerVerifier` pattern) that stores what is written, canned broker
+//! answers and a recording membership API, shared by the mock tests.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use chronik_operator::controller::Context;
+use chronik_operator::crd::ChronikCluster;
+use chronik_operator::lifecycle::admin::AdminError;
+use chronik_operator::lifecycle::executor::{Executed, MembershipApi};
+use chronik_operator::lifecycle::{Action, Addresses};
+use chronik_operator::metrics::Metrics;
+use chronik_operator::status::{BrokerError, BrokerMember, BrokerStatus, BrokerStatusSource};
+use futures::future::BoxFuture;
+use http::{Request, Response, StatusCode};
+use kube::client::Body;
+use kube::Client;
+use serde_json::{json, Value};
+
+/// One request the fake API server received.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+}
+
+impl Call {
+    pub fn is_write(&self) -> bool {
+        self.method != "GET"
+    }
+}
+
+#[derive(Default)]
+pub struct FakeState {
+    pub objects: BTreeMap<String, Value>,
+    pub calls: Vec<Call>,
+    pub events: Vec<Value>,
+    pub resource_version: u64,
+    /// After a GET of this path, another writer changes the object.
+    pub race_after_get: Option<String>,
+    /// PATCHes of this path are refused with 422.
+    pub refuse_patch: Option<String>,
+    /// Paths deleted.
+    pub deleted: Vec<String>,
+}
+
+/// A minimal API server: GET, server-side apply PATCH (stores the applied
+/// object plus server-set fields), status PATCH, event POST.
+#[derive(Clone, Default)]
+pub struct FakeApi {
+    pub state: Arc<Mutex<FakeState>>,
+}
+
+pub fn not_found() -> Response<Body> {
+    let body = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+        "reason": "NotFound", "code": 404, "message": "not found"});
+    Response::builder()
+        .status(StatusCode::NOT_FOUND)
+        .body(Body::from(serde_json::to_vec(&body).unwrap()))
+        .unwrap()
+}
+
+pub fn conflict() -> Response<Body> {
+    let body = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+        "reason": "Conflict", "code": 409, "message": "conflict"});
+    Response::builder()
+        .status(StatusCode::CONFLICT)
+        .body(Body::from(serde_json::to_vec(&body).unwrap()))
+        .unwrap()
+}
+
+pub fn ok(value: &Value) -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::OK)
+        .body(Body::from(serde_json::to_vec(value).unwrap()))
+        .unwrap()
+}
+
+/// What a real API server adds to an applied object.
+pub fn add_server_fields(path: &str, value: &mut Value, rv: u64) {
+    value["metadata"]["resourceVersion"] = json!(rv.to_string());
+    value["metadata"]["uid"] = json!(format!("uid-{rv}"));
+    if path.contains("/services/") {
+        let spec = &mut value["spec"];
+        if spec["clusterIP"].is_null() {
+            spec["clusterIP"] = json!("10.96.0.10");
+        }
+        spec["sessionAffinity"] = json!("None");
+    }
+    if path.contains("/statefulsets/") {
+        // Defaults and normalization a real API server applies.
+        if let Some(containers) = value["spec"]["template"]["spec"]["containers"].as_array_mut() {
+            for c in containers {
+                c["terminationMessagePath"] = json!("/dev/termination-log");
+                c["terminationMessagePolicy"] = json!("File");
+                for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
+                    if c[probe].is_object() {
+                        c[probe]["successThreshold"] = json!(1);
+                        c[probe]["httpGet"]["scheme"] = json!("HTTP");
+                    }
+                }
+                if c["resources"]["requests"]["cpu"] == "1000m" {
+                    c["resources"]["requests"]["cpu"] = json!("1");
+                }
+                if c["resources"]["requests"]["memory"] == "1024Mi" {
+                    c["resources"]["requests"]["memory"] = json!("1Gi");
+                }
+            }
+        }
+        value["spec"]["template"]["spec"]["restartPolicy"] = json!("Always");
+        value["spec"]["template"]["spec"]["dnsPolicy"] = json!("ClusterFirst");
+        value["spec"]["template"]["metadata"]["creationTimestamp"] = Value::Null;
+        let replicas = value["spec"]["replicas"].clone();
+        value["spec"]["revisionHistoryLimit"] = json!(10);
+        value["status"] = json!({"replicas": replicas, "readyReplicas": replicas,
+            "updatedReplicas": replicas, "availableReplicas": replicas});
+    }
+}
+
+impl FakeApi {
+    pub fn start(&self) -> Client {
+        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            while let Some((request, send)) = handle.next_request().await {
+                let (parts, body) = request.into_parts();
+                let bytes = body.collect_bytes().await.unwrap();
+                let path = parts.uri.path().to_string();
+                let call = Call {
+                    method: parts.method.to_string(),
+                    path: path.clone(),
+                    query: parts.uri.query().unwrap_or_default().to_string(),
+                };
+                let mut st = state.lock().unwrap();
+                st.calls.push(call.clone());
+                let response = match call.method.as_str() {
+                    "GET" if path.ends_with("/pods") => {
+                        // A list: every stored pod under this path.
+                        let prefix = format!("{path}/");
+                        let items: Vec<Value> = st
+                            .objects
+                            .iter()
+                            .filter(|(k, _)| k.starts_with(&prefix))
+                            .map(|(_, v)| v.clone())
+                            .collect();
+                        ok(&json!({"kind": "PodList", "apiVersion": "v1",
+                            "metadata": {"resourceVersion": "1"}, "items": items}))
+                    }
+                    "DELETE" => {
+                        let removed = st.objects.remove(&path);
+                        st.deleted.push(path.clone());
+                        match removed {
+                            Some(v) => ok(&v),
+                            None => not_found(),
+                        }
+                    }
+                    "GET" => {
+                        let response = match st.objects.get(&path) {
+                            Some(v) => ok(v),
+                            None => not_found(),
+                        };
+                        if st.race_after_get.as_deref() == Some(path.as_str()) {
+                            st.resource_version += 1;
+                            let rv = st.resource_version;
+                            if let Some(object) = st.objects.get_mut(&path) {
+                                object["metadata"]["resourceVersion"] = json!(rv.to_string());
+                            }
+                        }
+                        response
+                    }
+                    "PATCH" if path.ends_with("/status") => {
+                        let patch: Value = serde_json::from_slice(&bytes).unwrap();
+                        let main = path.trim_end_matches("/status").to_string();
+                        let object = st
+                            .objects
+                            .get_mut(&main)
+                            .expect("status of a stored object");
+                        object["status"] = patch["status"].clone();
+                        ok(&object.clone())
+                    }
+                    "PATCH" if st.refuse_patch.as_deref() == Some(path.as_str()) => {
+                        let body = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                            "reason": "Invalid", "code": 422,
+                            "message": "StatefulSet.apps \"orders\" is invalid: spec: Forbidden"});
+                        Response::builder()
+                            .status(StatusCode::UNPROCESSABLE_ENTITY)
+                            .body(Body::from(serde_json::to_vec(&body).unwrap()))
+                            .unwrap()
+                    }
+                    "PATCH" => {
+                        let mut value: Value = serde_json::from_slice(&bytes).unwrap();
+                        st.resource_version += 1;
+                        let rv = st.resource_version;
+                        add_server_fields(&path, &mut value, rv);
+                        st.objects.insert(path.clone(), value.clone());
+                        ok(&value)
+                    }
+                    "POST" if path.ends_with("/events") => {
+                        let value: Value = serde_json::from_slice(&bytes).unwrap();
+                        st.events.push(value.clone());
+                        ok(&value)
+                    }
+                    "POST" => {
+                        let mut value: Value = serde_json::from_slice(&bytes).unwrap();
+                        let name = value["metadata"]["name"].as_str().unwrap().to_string();
+                        let key = format!("{path}/{name}");
+                        if st.objects.contains_key(&key) {
+                            conflict()
+                        } else {
+                            st.resource_version += 1;
+                            value["metadata"]["resourceVersion"] =
+                                json!(st.resource_version.to_string());
+                            st.objects.insert(key, value.clone());
+                            ok(&value)
+                        }
+                    }
+                    "PUT" => {
+                        let mut value: Value = serde_json::from_slice(&bytes).unwrap();
+                        let current = st
+                            .objects
+                            .get(&path)
+                            .map(|o| o["metadata"]["resourceVersion"].clone());
+                        if current != Some(value["metadata"]["resourceVersion"].clone()) {
+                            conflict()
+                        } else {
+                            st.resource_version += 1;
+                            value["metadata"]["resourceVersion"] =
+                                json!(st.resource_version.to_string());
+                            st.objects.insert(path.clone(), value.clone());
+                            ok(&value)
+                        }
+                    }
+                    other => panic!("unexpected {other} {path}"),
+                };
+                send.send_response(response);
+            }
+        });
+        Client::new(service, "default")
+    }
+
+    pub fn store_cluster(&self, cluster: &ChronikCluster) {
+        let path = format!(
+            "/apis/chronik.io/v1alpha1/namespaces/streams/chronikclusters/{}",
+            cluster.metadata.name.as_deref().unwrap()
+        );
+        self.state
+            .lock()
+            .unwrap()
+            .objects
+            .insert(path, serde_json::to_value(cluster).unwrap());
+    }
+
+    pub fn cluster(&self, name: &str) -> ChronikCluster {
+        let path = format!("/apis/chronik.io/v1alpha1/namespaces/streams/chronikclusters/{name}");
+        serde_json::from_value(self.state.lock().unwrap().objects[&path].clone()).unwrap()
+    }
+
+    pub fn take_calls(&self) -> Vec<Call> {
+        std::mem::take(&mut self.state.lock().unwrap().calls)
+    }
+
+    pub fn object(&self, path: &str) -> Option<Value> {
+        self.state.lock().unwrap().objects.get(path).cloned()
+    }
+}
+
+/// Canned `/v1/status` answers by base URL.
+#[derive(Default)]
+pub struct FakeBrokers {
+    pub answers: Mutex<HashMap<String, Result<BrokerStatus, BrokerError>>>,
+}
+
+impl BrokerStatusSource for FakeBrokers {
+    fn fetch(&self, base_url: String) -> BoxFuture<'static, Result<BrokerStatus, BrokerError>> {
+        let answer = self
+            .answers
+            .lock()
+            .unwrap()
+            .get(&base_url)
+            .cloned()
+            .unwrap_or_else(|| {
+                Err(BrokerError::Unreachable {
+                    url: format!("{base_url}/v1/status"),
+                    message: "connection refused".to_string(),
+                })
+            });
+        Box::pin(async move { answer })
+    }
+}
+
+pub fn base_url(ordinal: u64) -> String {
+    format!("http://orders-{ordinal}.orders-headless.streams.svc.cluster.local:8080")
+}
+
+pub fn raft_url(id: u64) -> String {
+    format!(
+        "http://orders-{}.orders-headless.streams.svc.cluster.local:5001",
+        id - 1
+    )
+}
+
+/// Answers of a 3-node cluster led by node `leader`; `down` nodes do not answer.
+pub fn three_node_answers(brokers: &FakeBrokers, leader: u64, down: &[u64]) {
+    let mut answers = brokers.answers.lock().unwrap();
+    answers.clear();
+    for id in 1..=3u64 {
+        if down.contains(&id) {
+            continue;
+        }
+        let is_leader = id == leader;
+        let members = (1..=3u64)
+            .map(|m| BrokerMember {
+                id: m,
+                url: raft_url(m),
+                role: "voter".into(),
+                match_index: is_leader.then_some(if m == 3 { 7 } else { 10 }),
+                incarnation: Some(format!("inc-{m}")),
+            })
+            .collect();
+        answers.insert(
+            base_url(id - 1),
+            Ok(BrokerStatus {
+                node_id: id,
+                cluster_id: Some("6f1c1c9e-1111-2222-3333-444455556666".into()),
+                incarnation: Some(format!("inc-{id}")),
+                role: if is_leader { "leader" } else { "follower" }.into(),
+                leader_id: Some(leader),
+                term: 3,
+                commit_index: 10,
+                applied_index: 10,
+                members,
+                leader_url: None,
+                groups: None,
+            }),
+        );
+    }
+}
+
+/// Records membership actions instead of calling brokers.
+#[derive(Default)]
+pub struct FakeMembership {
+    pub actions: Mutex<Vec<(u64, Action)>>,
+}
+
+impl MembershipApi for FakeMembership {
+    fn execute(
+        &self,
+        _addresses: Arc<dyn Addresses>,
+        leader: u64,
+        action: Action,
+    ) -> BoxFuture<'static, Result<Executed, AdminError>> {
+        self.actions.lock().unwrap().push((leader, action));
+        Box::pin(async { Ok(Executed::NotABrokerAction) })
+    }
+}
+
+pub fn context(client: Client, brokers: Arc<FakeBrokers>) -> (Arc<Context>, Arc<Metrics>) {
+    let (ctx, metrics, _) = context_with_membership(client, brokers);
+    (ctx, metrics)
+}
+
+pub fn context_with_membership(
+    client: Client,
+    brokers: Arc<FakeBrokers>,
+) -> (Arc<Context>, Arc<Metrics>, Arc<FakeMembership>) {
+    let metrics = Arc::new(Metrics::new());
+    let membership = Arc::new(FakeMembership::default());
+    let mut ctx = Context::new(client, brokers, metrics.clone());
+    ctx.membership = membership.clone();
+    (Arc::new(ctx), metrics, membership)
+}
+
+pub const NS: &str = "/namespaces/streams";

@@ -22,8 +22,8 @@ pub struct DemoArgs {
 /// and a key through the leader, and prints every node's status.
 pub fn run(args: DemoArgs) -> Result<()> {
     crate::deps::ensure_all()?;
-    sh(Command::new("cargo").args(["build", "--release", "-p", "chronik-broker"]))?;
-    let bin = crate::run::root().join("target/release/chronik-broker");
+    sh(Command::new("cargo").args(["build", "-p", "chronik-broker"]))?;
+    let bin = crate::run::root().join("target/debug/chronik-broker");
     let mut child = Command::new(&bin)
         .args([
             "dev",
@@ -90,6 +90,8 @@ fn exercise(args: &DemoArgs) -> Result<()> {
         r#"{"name":"demo","partitions":3}"#,
     ]);
     println!("create topic demo: {}", created.unwrap_or_default());
+    let kafka = format!("127.0.0.1:{}", leader + 1);
+    produce_and_consume(&kafka)?;
     let put = curl(&[
         "-X",
         "PUT",
@@ -108,6 +110,49 @@ fn exercise(args: &DemoArgs) -> Result<()> {
             "{}",
             curl(&[&format!("{}/v1/status", http(*p))]).unwrap_or_default()
         );
+    }
+    Ok(())
+}
+
+/// Produces five records with kcat (librdkafka) and reads them back.
+fn produce_and_consume(bootstrap: &str) -> Result<()> {
+    use std::io::Write;
+    let mut producer = Command::new("kcat")
+        .args([
+            "-b", bootstrap, "-t", "demo", "-P", "-K", ":", "-X", "acks=all",
+        ])
+        .stdin(Stdio::piped())
+        .spawn()
+        .context("start kcat")?;
+    if let Some(stdin) = producer.stdin.as_mut() {
+        for i in 0..5 {
+            writeln!(stdin, "key-{i}:hello {i}").context("write to kcat")?;
+        }
+    }
+    drop(producer.stdin.take());
+    if !producer.wait().context("kcat producer")?.success() {
+        bail!("kcat could not produce to {bootstrap}");
+    }
+    let out = Command::new("kcat")
+        .args([
+            "-b",
+            bootstrap,
+            "-t",
+            "demo",
+            "-C",
+            "-o",
+            "beginning",
+            "-e",
+            "-c",
+            "5",
+        ])
+        .args(["-f", "partition %p offset %o: %k = %s\n"])
+        .output()
+        .context("run kcat consumer")?;
+    println!("produced 5 records with kcat (acks=all) and read them back:");
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    if !out.status.success() {
+        bail!("kcat could not consume from {bootstrap}");
     }
     Ok(())
 }

@@ -23,7 +23,12 @@ pub fn workspace_root() -> PathBuf {
 }
 
 fn candidates(name: &str) -> Vec<PathBuf> {
-    let mut out = vec![workspace_root().join(".tools/bin").join(name)];
+    let mut out = Vec::new();
+    // An explicit override: CHRONIK_KUBECTL, CHRONIK_HELM.
+    if let Some(p) = std::env::var_os(format!("CHRONIK_{}", name.to_uppercase())) {
+        out.push(PathBuf::from(p));
+    }
+    out.push(workspace_root().join(".tools/bin").join(name));
     if let Some(path) = std::env::var_os("PATH") {
         out.extend(std::env::split_paths(&path).map(|d| d.join(name)));
     }
@@ -43,7 +48,8 @@ fn minor_version(kubectl: &Path) -> Option<u32> {
         .ok()
 }
 
-/// A `kubectl` of at least version 1.`min_minor`: `.tools/bin` first, then `PATH`.
+/// A `kubectl` of at least version 1.`min_minor`: `$CHRONIK_KUBECTL`, then
+/// `.tools/bin`, then `PATH`.
 pub fn kubectl(min_minor: u32) -> Result<PathBuf, ToolMissing> {
     let cands = candidates("kubectl");
     cands

@@ -61,6 +61,14 @@ pub fn on_create(t: &ResourceType, obj: &mut Value, alloc: &mut Allocator) {
             set_if_absent(obj, "/spec/restartPolicy", json!("Always"));
             obj["status"] = json!({"phase": "Pending"});
         }
+        ("", "secrets")
+            if obj
+                .get("type")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty) =>
+        {
+            obj["type"] = json!("Opaque");
+        }
         ("", "persistentvolumeclaims") => {
             obj["status"] = json!({"phase": "Pending"});
         }

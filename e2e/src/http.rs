@@ -150,6 +150,20 @@ fn write_options(p: &Params) -> WriteOptions {
     }
 }
 
+/// The body of a POST, PUT or DELETE: JSON, or the protobuf kubectl's and
+/// helm's typed clients send for a few kinds.
+fn parse_body(content_type: &str, body: &[u8]) -> ApiResult<Value> {
+    if content_type.contains("protobuf") {
+        return crate::proto::decode(body);
+    }
+    if content_type.contains("cbor") {
+        return Err(ApiError::UnsupportedMediaType(
+            "CBOR is not supported; accepted media types include: application/json".into(),
+        ));
+    }
+    parse_json(body)
+}
+
 fn parse_json(body: &[u8]) -> ApiResult<Value> {
     if body.is_empty() {
         return Ok(json!({}));
@@ -207,12 +221,6 @@ fn object(
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
-    if content_type.contains("protobuf") || content_type.contains("cbor") {
-        // client-go falls back to JSON after a 415.
-        return Err(ApiError::UnsupportedMediaType(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type})"
-        )));
-    }
     let opts = write_options(p);
     let scale = t.subresource.as_deref() == Some("scale");
     match (method.as_str(), t.name.is_some()) {
@@ -264,11 +272,13 @@ fn object(
             Ok(json_response(StatusCode::OK, &list, &[]))
         }
         ("POST", false) => {
-            let w = app.lock().create(&t, parse_json(body)?, &opts)?;
+            let w = app
+                .lock()
+                .create(&t, parse_body(content_type, body)?, &opts)?;
             Ok(written(w, StatusCode::CREATED))
         }
         ("PUT", true) => {
-            let body = parse_json(body)?;
+            let body = parse_body(content_type, body)?;
             let w = if scale {
                 app.lock().update_scale(&t, body, &opts)?
             } else {
@@ -289,7 +299,7 @@ fn object(
             Ok(written(w, StatusCode::CREATED))
         }
         ("DELETE", true) => {
-            let opts = DeleteOptions::from_body(&parse_json(body)?, opts.dry_run)?;
+            let opts = DeleteOptions::from_body(&parse_body(content_type, body)?, opts.dry_run)?;
             let obj = app.lock().delete(&t, &opts)?;
             let code = if obj.pointer("/metadata/deletionTimestamp").is_some() {
                 StatusCode::ACCEPTED
@@ -299,7 +309,7 @@ fn object(
             Ok(json_response(code, &obj, &[]))
         }
         ("DELETE", false) => {
-            let opts = DeleteOptions::from_body(&parse_json(body)?, opts.dry_run)?;
+            let opts = DeleteOptions::from_body(&parse_body(content_type, body)?, opts.dry_run)?;
             let items = app.lock().delete_collection(&t, &list_options(p)?, &opts)?;
             let list = json!({"kind": format!("{}List", t.ty.kind), "apiVersion": t.api_version(), "metadata": {}, "items": items});
             Ok(json_response(StatusCode::OK, &list, &[]))

@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod error;
 pub mod http;
 pub mod jsonpath;
+pub mod proto;
 pub mod resources;
 pub mod route;
 pub mod schema;

@@ -66,3 +66,27 @@ pub fn kubectl(min_minor: u32) -> Result<PathBuf, ToolMissing> {
                 .join(", "),
         })
 }
+
+/// A `helm` binary (major version 3 or 4): `$CHRONIK_HELM`, then `.tools/bin`, then `PATH`.
+pub fn helm() -> Result<PathBuf, ToolMissing> {
+    let cands = candidates("helm");
+    cands
+        .iter()
+        .find(|p| {
+            p.is_file()
+                && std::process::Command::new(p)
+                    .args(["version", "--short"])
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+        })
+        .cloned()
+        .ok_or_else(|| ToolMissing {
+            name: "helm".into(),
+            want: "3 or 4".into(),
+            searched: cands
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}

@@ -364,3 +364,84 @@ async fn project_crds_are_served() {
     let out = env.ok(&["get", "crd"]).await;
     assert!(out.contains("chronik"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_kubectl_commands_and_helm() {
+    // kubectl's typed clients send protobuf for these kinds.
+    let env = Env::start().await;
+    env.ok(&["create", "namespace", "apps"]).await;
+    env.ok(&[
+        "create",
+        "configmap",
+        "c1",
+        "-n",
+        "apps",
+        "--from-literal=a=b",
+    ])
+    .await;
+    env.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "s1",
+        "-n",
+        "apps",
+        "--from-literal=p=q",
+    ])
+    .await;
+    env.ok(&["create", "serviceaccount", "sa1", "-n", "apps"])
+        .await;
+    let data = env
+        .ok(&["get", "cm", "c1", "-n", "apps", "-o", "jsonpath={.data.a}"])
+        .await;
+    assert_eq!(data, "b");
+    let secret = env
+        .ok(&[
+            "get",
+            "secret",
+            "s1",
+            "-n",
+            "apps",
+            "-o",
+            "jsonpath={.type} {.data.p}",
+        ])
+        .await;
+    assert_eq!(secret, "Opaque cQ==");
+
+    // helm stores releases in Secrets (protobuf) and applies the rendered objects.
+    let chart = data_path("testchart");
+    env.helm(&["install", "rel", &chart, "-n", "apps"]).await;
+    env.helm(&[
+        "upgrade",
+        "rel",
+        &chart,
+        "-n",
+        "apps",
+        "--set",
+        "replicas=3",
+    ])
+    .await;
+    let replicas = env
+        .ok(&[
+            "get",
+            "deploy",
+            "rel",
+            "-n",
+            "apps",
+            "-o",
+            "jsonpath={.spec.replicas}",
+        ])
+        .await;
+    assert_eq!(replicas, "3");
+    assert!(env.helm(&["list", "-n", "apps"]).await.contains("rel"));
+    env.helm(&["uninstall", "rel", "-n", "apps"]).await;
+    assert!(
+        !env.kubectl(&["get", "deploy", "rel", "-n", "apps"])
+            .await
+            .ok
+    );
+}
+
+fn data_path(name: &str) -> String {
+    data(name).to_string_lossy().into_owned()
+}

@@ -131,3 +131,29 @@ pub fn data(name: &str) -> PathBuf {
         .join("tests/data")
         .join(name)
 }
+
+impl Env {
+    /// Run helm against the emulator (HOME isolated in the temp dir); must succeed.
+    pub async fn helm(&self, args: &[&str]) -> String {
+        let bin = match chronik_e2e::tools::helm() {
+            Ok(b) => b,
+            Err(e) => panic!("{e}"),
+        };
+        let out = tokio::process::Command::new(bin)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .env("HOME", self.dir.path())
+            .kill_on_drop(true)
+            .output()
+            .await
+            .expect("helm runs");
+        assert!(
+            out.status.success(),
+            "helm {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}

@@ -16,6 +16,7 @@ pub mod jsonpath;
 pub mod proto;
 pub mod resources;
 pub mod route;
+pub mod runner;
 pub mod schema;
 pub mod selectors;
 pub mod server;

@@ -1,9 +1,14 @@
-//! `chronik-localkube`: run the Kubernetes API emulator in the foreground.
+//! `chronik-localkube`: run the Kubernetes API emulator (and optionally the
+//! podman workload runner) in the foreground.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use clap::Parser;
+use chronik_e2e::runner::podman::Podman;
+use chronik_e2e::runner::{Runner, RunnerConfig};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// Command line of `chronik-localkube`.
 #[derive(Parser, Debug)]
@@ -18,10 +23,88 @@ struct Args {
     /// Write a kubeconfig pointing at the server to this file.
     #[arg(long)]
     kubeconfig: Option<PathBuf>,
+    /// Run StatefulSet pods as containers with this engine.
+    #[arg(long, value_enum, default_value = "none")]
+    runner: RunnerKind,
+    /// Name prefix of the runner's containers, volumes and network.
+    #[arg(long, default_value = "localkube")]
+    runner_prefix: String,
+    /// containers.conf exported to podman as CONTAINERS_CONF.
+    #[arg(long, env = "CONTAINERS_CONF")]
+    containers_conf: Option<PathBuf>,
+    /// Directory for ConfigMap/Secret volume files.
+    #[arg(long, default_value = "/tmp/chronik-localkube")]
+    work_dir: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// HTTP GET a URL and exit 0 on a 2xx/3xx answer (a probe usable from a
+    /// FROM-scratch image on the pod network).
+    CheckUrl {
+        /// `http://host:port/path`.
+        url: String,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum RunnerKind {
+    /// API server only.
+    None,
+    /// Run pods with podman.
+    Podman,
+}
+
+fn check_url(url: &str) -> Result<(), String> {
+    use std::io::{Read, Write};
+    use std::net::ToSocketAddrs;
+    let rest = url.strip_prefix("http://").ok_or("only http:// URLs")?;
+    let (hostport, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    let hostport = if hostport.contains(':') {
+        hostport.to_string()
+    } else {
+        format!("{hostport}:80")
+    };
+    let addr = hostport
+        .to_socket_addrs()
+        .map_err(|e| format!("resolving {hostport}: {e}"))?
+        .next()
+        .ok_or(format!("{hostport} has no address"))?;
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
+        .map_err(|e| format!("connecting {addr}: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(3)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).map_err(|e| e.to_string())?;
+    let code: u16 = String::from_utf8_lossy(&head[9..12]).parse().unwrap_or(0);
+    if (200..400).contains(&code) {
+        println!("{code} from {addr}");
+        Ok(())
+    } else {
+        Err(format!("HTTP {code} from {addr}"))
+    }
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    if let Some(Command::CheckUrl { url }) = &args.command {
+        if let Err(e) = check_url(url) {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -29,12 +112,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
     let server = chronik_e2e::start(args.listen).await?;
     if let Some(path) = &args.kubeconfig {
         server.write_kubeconfig(path)?;
         eprintln!("kubeconfig written to {}", path.display());
     }
+    let runner = match args.runner {
+        RunnerKind::None => None,
+        RunnerKind::Podman => {
+            let engine = Podman::new(&args.runner_prefix, args.containers_conf.as_deref())?;
+            let config = RunnerConfig {
+                interval: Duration::from_millis(500),
+                work_dir: args.work_dir.clone(),
+            };
+            Some((
+                Runner::new(server.state.clone(), Arc::new(engine.clone()), config).spawn(),
+                engine,
+            ))
+        }
+    };
     println!("{}", server.url());
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
@@ -45,6 +141,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 std::future::pending::<()>().await;
             }
         } => {}
+    }
+    if let Some((handle, engine)) = runner {
+        tokio::task::spawn_blocking(move || {
+            handle.stop(true);
+            let _ = engine.remove_network();
+        })
+        .await?;
     }
     server.shutdown().await;
     Ok(())

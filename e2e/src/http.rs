@@ -21,13 +21,32 @@ use crate::watch::{self, WatchParams};
 use crate::write::{PatchType, WriteOptions, Written};
 use crate::{discovery, table};
 
+/// Where `pods/log` reads a container's output: `(namespace, pod, tailLines)`.
+pub type LogSource = Arc<dyn Fn(&str, &str, Option<u64>) -> Result<String, String> + Send + Sync>;
+
 /// Shared state of the server.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct AppState {
     cluster: Arc<Mutex<Cluster>>,
+    logs: Arc<Mutex<Option<LogSource>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
 }
 
 impl AppState {
+    /// Serve `pods/log` from this source (the workload runner's engine).
+    pub fn set_log_source(&self, source: LogSource) {
+        *self.logs.lock().unwrap_or_else(|p| p.into_inner()) = Some(source);
+    }
+
+    fn log_source(&self) -> Option<LogSource> {
+        self.logs.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// Lock the cluster (a poisoned lock is recovered: the state is plain data).
     pub fn lock(&self) -> MutexGuard<'_, Cluster> {
         self.cluster.lock().unwrap_or_else(|p| p.into_inner())
@@ -207,6 +226,7 @@ fn object(
         let ok = match sub.as_str() {
             "status" => t.ty.has_status,
             "scale" => t.ty.scale.is_some(),
+            "log" => t.ty.key() == "pods" && method == Method::GET,
             _ => false,
         };
         if !ok {
@@ -215,6 +235,9 @@ fn object(
                 name: o.name.clone().unwrap_or_default(),
             });
         }
+    }
+    if t.subresource.as_deref() == Some("log") {
+        return pod_log(app, &t, p);
     }
     let table = wants_table(headers);
     let content_type = headers
@@ -318,4 +341,20 @@ fn object(
             "{m} is not supported on this path"
         ))),
     }
+}
+
+/// `GET pods/<name>/log`: the container's output so far (no `follow`).
+fn pod_log(app: &AppState, t: &Target, p: &Params) -> ApiResult<Response> {
+    app.lock().get(t)?;
+    let source = app.log_source().ok_or_else(|| {
+        ApiError::BadRequest(
+            "pod logs are only available when the workload runner runs the pods".into(),
+        )
+    })?;
+    let ns = t.namespace.clone().unwrap_or_default();
+    let name = t.name.clone().unwrap_or_default();
+    let tail = p.get("tailLines").and_then(|n| n.parse().ok());
+    let text = source(&ns, &name, tail)
+        .map_err(|e| ApiError::BadRequest(format!("cannot read logs of {ns}/{name}: {e}")))?;
+    Ok((StatusCode::OK, [("content-type", "text/plain")], text).into_response())
 }

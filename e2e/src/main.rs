@@ -117,18 +117,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         server.write_kubeconfig(path)?;
         eprintln!("kubeconfig written to {}", path.display());
     }
+    let mut extra = None;
     let runner = match args.runner {
         RunnerKind::None => None,
         RunnerKind::Podman => {
             let engine = Podman::new(&args.runner_prefix, args.containers_conf.as_deref())?;
+            // Pods reach the API server on the network's gateway, same port. The
+            // bridge only exists once a container runs: bind in the background.
+            let gateway: std::net::IpAddr = engine.gateway()?.parse()?;
+            let gw_addr = SocketAddr::new(gateway, server.addr.port());
+            std::fs::create_dir_all(&args.work_dir)?;
+            let pod_kubeconfig = args.work_dir.join("pod-kubeconfig");
+            std::fs::write(
+                &pod_kubeconfig,
+                chronik_e2e::kubeconfig(&format!("http://{gw_addr}")),
+            )?;
+            let state = server.state.clone();
+            extra = Some(tokio::spawn(async move {
+                loop {
+                    match chronik_e2e::server::start_with_state(gw_addr, state.clone()).await {
+                        Ok(s) => return s,
+                        Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+                    }
+                }
+            }));
             let config = RunnerConfig {
                 interval: Duration::from_millis(500),
                 work_dir: args.work_dir.clone(),
+                pod_kubeconfig: Some(pod_kubeconfig),
             };
-            Some((
-                Runner::new(server.state.clone(), Arc::new(engine.clone()), config).spawn(),
-                engine,
-            ))
+            let runner = Runner::new(server.state.clone(), Arc::new(engine.clone()), config);
+            Some((runner.spawn_serving_logs(), engine))
         }
     };
     println!("{}", server.url());
@@ -148,6 +167,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let _ = engine.remove_network();
         })
         .await?;
+    }
+    if let Some(task) = extra {
+        if task.is_finished() {
+            if let Ok(inner) = task.await {
+                inner.shutdown().await;
+            }
+        } else {
+            task.abort();
+        }
     }
     server.shutdown().await;
     Ok(())

@@ -94,13 +94,21 @@ current-context: chronik-local
 
 /// Start the emulator on `addr` (port 0 = an ephemeral port).
 pub async fn start(addr: SocketAddr) -> Result<RunningServer, ServerError> {
+    start_with_state(addr, AppState::default()).await
+}
+
+/// Serve an existing cluster state on another address too (e.g. the podman
+/// network's gateway, so that pods reach the API server).
+pub async fn start_with_state(
+    addr: SocketAddr,
+    state: AppState,
+) -> Result<RunningServer, ServerError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| ServerError::Bind { addr, source })?;
     let addr = listener
         .local_addr()
         .map_err(|source| ServerError::Bind { addr, source })?;
-    let state = AppState::default();
     let app = router(state.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

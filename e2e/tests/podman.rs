@@ -83,15 +83,30 @@ async fn pods_run_in_podman() {
     build_image(env.dir.path());
     let prefix = format!("lkt{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
     let engine = Podman::new(&prefix, Some(&conf())).expect("podman network");
+    // The API server also listens on the network's gateway (once the bridge
+    // exists, i.e. after the first container started), for in-pod clients.
+    let gateway: std::net::IpAddr = engine
+        .gateway()
+        .expect("gateway")
+        .parse()
+        .expect("gateway address");
+    let gw_addr = std::net::SocketAddr::new(gateway, env.server.addr.port());
+    let pod_kubeconfig = env.dir.path().join("pod-kubeconfig");
+    std::fs::write(
+        &pod_kubeconfig,
+        chronik_e2e::kubeconfig(&format!("http://{gw_addr}")),
+    )
+    .expect("pod kubeconfig");
     let runner = Runner::new(
         env.server.state.clone(),
         Arc::new(engine.clone()),
         RunnerConfig {
             interval: Duration::from_millis(300),
             work_dir: env.dir.path().join("runner"),
+            pod_kubeconfig: Some(pod_kubeconfig),
         },
     )
-    .spawn();
+    .spawn_serving_logs();
     let client = env.client().await;
     let pp = PatchParams::apply("test").force();
     let svc: Service = serde_json::from_value(json!({"metadata": {"name": "web-h"},
@@ -149,10 +164,42 @@ async fn pods_run_in_podman() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // Pods reach the API server through the gateway listener.
+    let inner = chronik_e2e::server::start_with_state(gw_addr, env.server.state.clone())
+        .await
+        .expect("gateway listener");
+    let api = format!("{}/version", inner.url());
+    let out = podman(&[
+        "run",
+        "--rm",
+        "--network",
+        engine.network(),
+        IMAGE,
+        "check-url",
+        &api,
+    ]);
+    assert!(
+        out.status.success(),
+        "{api}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let env_out = podman(&[
+        "inspect",
+        "--format",
+        "{{.Config.Env}}",
+        &format!("{prefix}-default-web-0"),
+    ]);
+    assert!(String::from_utf8_lossy(&env_out.stdout)
+        .contains("KUBECONFIG=/var/run/chronik-localkube/kubeconfig"));
+
     // The expanded argument wrote a kubeconfig on the claim's volume.
     let name0 = format!("{prefix}-default-web-0");
     let ls = podman(&["volume", "inspect", &format!("{prefix}-default-data-web-0")]);
     assert!(ls.status.success(), "volume exists");
+
+    // kubectl logs reads the container's output.
+    let logs = env.ok(&["logs", "web-1", "--tail=20"]).await;
+    assert!(logs.contains("listening"), "{logs}");
 
     // A killed container is restarted.
     assert!(podman(&["kill", &name0]).status.success());
@@ -185,4 +232,5 @@ async fn pods_run_in_podman() {
     })
     .await
     .expect("cleanup");
+    inner.shutdown().await;
 }

@@ -55,6 +55,7 @@ async fn statefulsets_become_pods() {
         RunnerConfig {
             interval: Duration::from_millis(50),
             work_dir: env.dir.path().join("runner"),
+            pod_kubeconfig: None,
         },
     )
     .spawn();
@@ -204,4 +205,77 @@ async fn statefulsets_become_pods() {
     .await;
     runner.stop(true);
     assert!(engine.lock().volumes.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployments_become_pods() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    let env = Env::start().await;
+    let engine = FakeBackend::default();
+    let runner = Runner::new(
+        env.server.state.clone(),
+        Arc::new(engine.clone()),
+        RunnerConfig {
+            interval: Duration::from_millis(50),
+            work_dir: env.dir.path().join("runner"),
+            pod_kubeconfig: None,
+        },
+    )
+    .spawn();
+    let client = env.client().await;
+    let deploys: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let d = |image: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "op"},
+               "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "op"}},
+                        "template": {"metadata": {"labels": {"app": "op"}},
+                                     "spec": {"containers": [{"name": "op", "image": image}]}}}})
+    };
+    let pp = PatchParams::apply("test").force();
+    deploys
+        .patch("op", &pp, &Patch::Apply(d("op:1")))
+        .await
+        .expect("apply");
+    eventually("2 available replicas", || async {
+        deploys
+            .get("op")
+            .await
+            .ok()
+            .and_then(|d| d.status)
+            .and_then(|s| s.available_replicas)
+            == Some(2)
+    })
+    .await;
+    deploys
+        .patch("op", &pp, &Patch::Apply(d("op:2")))
+        .await
+        .expect("new image");
+    eventually("pods replaced by op:2", || async {
+        let items = pods.list(&ListParams::default()).await.expect("pods").items;
+        items.len() == 2
+            && items.iter().all(|p| {
+                p.spec
+                    .as_ref()
+                    .is_some_and(|s| s.containers[0].image.as_deref() == Some("op:2"))
+            })
+            && engine
+                .lock()
+                .containers
+                .values()
+                .all(|(s, _)| s.image == "op:2")
+    })
+    .await;
+    deploys
+        .delete("op", &DeleteParams::default())
+        .await
+        .expect("delete");
+    eventually("no pods", || async {
+        pods.list(&ListParams::default())
+            .await
+            .expect("pods")
+            .items
+            .is_empty()
+    })
+    .await;
+    runner.stop(true);
 }

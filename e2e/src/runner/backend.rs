@@ -85,6 +85,10 @@ pub trait Backend: Send + Sync {
     fn volumes(&self) -> Result<Vec<String>, BackendError>;
     /// Prefix of container and volume names of this runner.
     fn prefix(&self) -> &str;
+    /// The container's output (stdout and stderr), optionally only the last lines.
+    fn logs(&self, _name: &str, _tail: Option<u64>) -> Result<String, BackendError> {
+        Ok(String::new())
+    }
 }
 
 /// An in-memory engine for tests: containers "run" as soon as they are created.

@@ -1,5 +1,6 @@
 //! The workload runner: makes StatefulSets real. It runs the StatefulSet
-//! controller ([`statefulset`]), binds PersistentVolumeClaims, runs every Pod's
+//! controller ([`statefulset`]), a minimal Deployment controller
+//! ([`deployment`]), binds PersistentVolumeClaims, runs every Pod's
 //! container through a [`backend::Backend`] (podman, or a fake for tests),
 //! restarts failed containers, runs readiness and liveness probes and
 //! reports Pod status; containers of deleted pods and volumes of deleted
@@ -11,6 +12,7 @@
 
 pub mod api;
 pub mod backend;
+pub mod deployment;
 pub mod podman;
 pub mod pods;
 pub mod statefulset;
@@ -37,7 +39,14 @@ pub struct RunnerConfig {
     pub interval: Duration,
     /// Directory for ConfigMap/Secret/emptyDir volume files.
     pub work_dir: PathBuf,
+    /// A kubeconfig (on the host) mounted into every pod at
+    /// [`POD_KUBECONFIG`], with `KUBECONFIG` pointing at it unless the pod
+    /// sets it: how in-pod clients (the operator) reach the API server.
+    pub pod_kubeconfig: Option<PathBuf>,
 }
+
+/// Where pods find the API server's kubeconfig.
+pub const POD_KUBECONFIG: &str = "/var/run/chronik-localkube/kubeconfig";
 
 struct PodRuntime {
     uid: String,
@@ -95,6 +104,22 @@ impl Runner {
         }
     }
 
+    /// A `pods/log` source reading from this runner's engine.
+    pub fn log_source(&self) -> crate::http::LogSource {
+        let backend = self.backend.clone();
+        Arc::new(move |ns: &str, pod: &str, tail: Option<u64>| {
+            backend
+                .logs(&pods::container_name(backend.prefix(), ns, pod), tail)
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    /// Run ticks on a new thread until stopped (and serve `pods/log` from its engine).
+    pub fn spawn_serving_logs(self) -> RunnerHandle {
+        self.state.set_log_source(self.log_source());
+        self.spawn()
+    }
+
     /// Run ticks on a new thread until stopped.
     pub fn spawn(mut self) -> RunnerHandle {
         let stop = Arc::new(AtomicBool::new(false));
@@ -125,6 +150,7 @@ impl Runner {
     /// One pass: StatefulSets, claims, pods, garbage containers and volumes.
     pub fn tick(&mut self) {
         self.statefulsets();
+        self.deployments();
         self.claims();
         self.run_pods();
     }
@@ -168,6 +194,40 @@ impl Runner {
                 };
                 if let Err(e) = result {
                     tracing::warn!(statefulset = %format!("{ns}/{name}"), error = %e, "runner action failed");
+                }
+            }
+        }
+    }
+
+    fn deployments(&self) {
+        let mut c = self.state.lock();
+        let deployments = api::list(&c, "deployments.apps");
+        let pods = api::list(&c, "pods");
+        for d in deployments {
+            if d.pointer("/metadata/deletionTimestamp").is_some() {
+                continue;
+            }
+            let (name, ns, uid) = api::ident(&d);
+            let owned: Vec<Value> = pods
+                .iter()
+                .filter(|p| {
+                    p.pointer("/metadata/ownerReferences")
+                        .and_then(Value::as_array)
+                        .is_some_and(|refs| refs.iter().any(|r| r["uid"] == json!(uid)))
+                })
+                .cloned()
+                .collect();
+            for action in deployment::reconcile(&d, &owned) {
+                let result = match action {
+                    Action::CreatePod(p) => api::create(&mut c, "pods", &ns, p),
+                    Action::DeletePod(n) => api::delete(&mut c, "pods", &ns, &n),
+                    Action::Status(st) => {
+                        api::patch_status(&mut c, "deployments.apps", &ns, &name, st)
+                    }
+                    Action::CreateClaim(_) | Action::DeleteClaim(_) => Ok(()),
+                };
+                if let Err(e) = result {
+                    tracing::warn!(deployment = %format!("{ns}/{name}"), error = %e, "runner action failed");
                 }
             }
         }
@@ -307,7 +367,17 @@ impl Runner {
                 .join(s(pod, "/metadata/name"));
             let mut facts = PodFacts::default();
             match pods::container_spec(prefix, pod, lookup, &dir) {
-                Ok(Some(spec)) => {
+                Ok(Some(mut spec)) => {
+                    if let Some(kc) = &self.config.pod_kubeconfig {
+                        spec.mounts.push(backend::Mount {
+                            source: kc.to_string_lossy().into_owned(),
+                            target: POD_KUBECONFIG.into(),
+                            read_only: true,
+                        });
+                        if !spec.env.iter().any(|(k, _)| k == "KUBECONFIG") {
+                            spec.env.push(("KUBECONFIG".into(), POD_KUBECONFIG.into()));
+                        }
+                    }
                     let _ = self.backend.remove(&name);
                     match self.backend.run(&spec) {
                         Ok(()) => facts.started_at = now_rfc3339(),

@@ -42,6 +42,22 @@ impl Podman {
         &self.network
     }
 
+    /// The network's gateway address: the host as seen from the pods.
+    pub fn gateway(&self) -> Result<String, BackendError> {
+        let out = self.podman(&["network", "inspect", &self.network])?;
+        let v: Value = serde_json::from_str(&out).map_err(|e| BackendError::Command {
+            command: "podman network inspect".into(),
+            message: e.to_string(),
+        })?;
+        v.pointer("/0/subnets/0/gateway")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| BackendError::Command {
+                command: "podman network inspect".into(),
+                message: "the network has no gateway".into(),
+            })
+    }
+
     /// Remove the network (after all containers are gone).
     pub fn remove_network(&self) -> Result<(), BackendError> {
         self.podman(&["network", "rm", "-f", &self.network])
@@ -201,5 +217,35 @@ impl Backend for Podman {
 
     fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    fn logs(&self, name: &str, tail: Option<u64>) -> Result<String, BackendError> {
+        let tail = tail.map(|n| n.to_string());
+        let mut args = vec!["logs"];
+        if let Some(t) = &tail {
+            args.extend(["--tail", t.as_str()]);
+        }
+        args.push(name);
+        let mut cmd = Command::new("podman");
+        cmd.args(&args);
+        if let Some(c) = &self.conf {
+            cmd.env("CONTAINERS_CONF", c);
+        }
+        let out = cmd.output().map_err(|e| BackendError::Command {
+            command: "podman logs".into(),
+            message: e.to_string(),
+        })?;
+        if !out.status.success() {
+            return Err(BackendError::Command {
+                command: "podman logs".into(),
+                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        // podman replays the container's stderr on its own stderr.
+        Ok(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }

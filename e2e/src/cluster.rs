@@ -102,6 +102,9 @@ pub struct Cluster {
     pub store: Store,
     /// ClusterIP allocation.
     pub alloc: Allocator,
+    /// Pods are deleted gracefully (a kubelet, the workload runner, finishes
+    /// the deletion); otherwise they are removed at once.
+    pub graceful_pods: bool,
 }
 
 impl Default for Cluster {
@@ -117,6 +120,7 @@ impl Cluster {
             registry: Registry::new(),
             store: Store::new(),
             alloc: Allocator::default(),
+            graceful_pods: false,
         };
         for ns in INITIAL_NAMESPACES {
             let key = ObjKey {

@@ -7,7 +7,9 @@
 //! write instead of in a controller; Foreground deletion deletes dependents
 //! in the background and removes the owner once none are left
 //! (`blockOwnerDeletion` is not consulted); pods are removed at once (there
-//! is no kubelet grace period unless the workload runner adds one).
+//! is no kubelet grace period unless the workload runner runs: then a deleted
+//! pod gets `deletionTimestamp` and the runner stops its container within the
+//! grace period and removes it).
 
 use std::collections::HashSet;
 
@@ -44,6 +46,8 @@ pub struct DeleteOptions {
     pub resource_version: Option<String>,
     /// `dryRun=All`.
     pub dry_run: bool,
+    /// `gracePeriodSeconds` (pods only; `None` = the pod's own).
+    pub grace: Option<i64>,
 }
 
 impl DeleteOptions {
@@ -80,6 +84,7 @@ impl DeleteOptions {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             dry_run: dry,
+            grace: body.get("gracePeriodSeconds").and_then(Value::as_i64),
         })
     }
 }
@@ -144,7 +149,7 @@ impl Cluster {
         if opts.dry_run {
             return Ok(Self::present(t, &obj));
         }
-        let out = self.delete_key(&key, opts.propagation);
+        let out = self.delete_key(&key, opts.propagation, opts.grace);
         self.collect_garbage();
         Ok(Self::present(t, &out.unwrap_or(obj)))
     }
@@ -173,8 +178,30 @@ impl Cluster {
     }
 
     /// Delete (or start deleting) the object at `key`; returns its last state.
-    fn delete_key(&mut self, key: &ObjKey, policy: Propagation) -> Option<Value> {
+    fn delete_key(
+        &mut self,
+        key: &ObjKey,
+        policy: Propagation,
+        grace: Option<i64>,
+    ) -> Option<Value> {
         let mut obj = self.store.get(key).cloned()?;
+        if key.resource == "pods" && self.graceful_pods {
+            let grace = grace
+                .or_else(|| {
+                    obj.pointer("/spec/terminationGracePeriodSeconds")
+                        .and_then(Value::as_i64)
+                })
+                .unwrap_or(30);
+            if grace > 0 {
+                if obj.pointer("/metadata/deletionTimestamp").is_some() {
+                    return Some(obj);
+                }
+                obj["metadata"]["deletionTimestamp"] =
+                    json!(time::format_rfc3339(time::unix_now() + grace));
+                obj["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+                return Some(self.store.put(key.clone(), obj));
+            }
+        }
         let uid = uid_of(&obj).unwrap_or_default().to_string();
         if policy == Propagation::Orphan {
             self.orphan_dependents(&uid);
@@ -316,7 +343,7 @@ impl Cluster {
         }
         let changed = !to_delete.is_empty() || !to_finish.is_empty();
         for k in to_delete {
-            self.delete_key(&k, Propagation::Background);
+            self.delete_key(&k, Propagation::Background, None);
         }
         for (k, finalizer) in to_finish {
             let Some(mut o) = self.store.get(&k).cloned() else {

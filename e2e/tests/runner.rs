@@ -119,9 +119,16 @@ async fn statefulsets_become_pods() {
 
     // A deleted pod comes back with a new uid.
     let old_uid = pods.get("db-0").await.expect("db-0").uid();
-    pods.delete("db-0", &DeleteParams::default())
+    let deleted = pods
+        .delete("db-0", &DeleteParams::default())
         .await
         .expect("delete db-0");
+    assert!(
+        deleted
+            .left()
+            .is_some_and(|p| p.metadata.deletion_timestamp.is_some()),
+        "the pod terminates gracefully first"
+    );
     eventually("db-0 recreated", || async {
         pods.get_opt("db-0")
             .await

@@ -97,3 +97,16 @@ pub fn delete(c: &mut Cluster, key: &str, ns: &str, name: &str) -> ApiResult<()>
         Err(e) => Err(e),
     }
 }
+
+/// Finish a pod's graceful deletion: remove it now.
+pub fn delete_now(c: &mut Cluster, key: &str, ns: &str, name: &str) -> ApiResult<()> {
+    let t = target(c, key, ns, Some(name), None)?;
+    let opts = DeleteOptions {
+        grace: Some(0),
+        ..DeleteOptions::default()
+    };
+    match c.delete(&t, &opts) {
+        Ok(_) | Err(ApiError::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

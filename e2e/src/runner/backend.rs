@@ -71,6 +71,8 @@ pub struct ContainerState {
 pub trait Backend: Send + Sync {
     /// Create and start a container (replacing a stopped one of the same name).
     fn run(&self, spec: &ContainerSpec) -> Result<(), BackendError>;
+    /// Stop a container (SIGTERM, then SIGKILL after `grace_secs`).
+    fn stop(&self, name: &str, grace_secs: u64) -> Result<(), BackendError>;
     /// Start an exited container again.
     fn restart(&self, name: &str) -> Result<(), BackendError>;
     /// State of a container, `None` when it does not exist.
@@ -133,6 +135,14 @@ impl Backend for FakeBackend {
         };
         s.containers
             .insert(spec.name.clone(), (spec.clone(), state));
+        Ok(())
+    }
+
+    fn stop(&self, name: &str, _grace_secs: u64) -> Result<(), BackendError> {
+        if let Some((_, st)) = self.lock().containers.get_mut(name) {
+            st.running = false;
+            st.exit_code = Some(0);
+        }
         Ok(())
     }
 

@@ -63,6 +63,7 @@ pub struct Runner {
     backend: Arc<dyn Backend>,
     config: RunnerConfig,
     pods: BTreeMap<String, PodRuntime>,
+    terminating: Arc<std::sync::Mutex<BTreeSet<String>>>,
 }
 
 /// A runner thread; [`RunnerHandle::stop`] ends it.
@@ -77,6 +78,8 @@ impl RunnerHandle {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             if let Ok(runner) = t.join() {
+                // Nobody finishes graceful deletions any more.
+                runner.state.lock().graceful_pods = false;
                 if cleanup {
                     runner.cleanup();
                 }
@@ -101,6 +104,7 @@ impl Runner {
             backend,
             config,
             pods: BTreeMap::new(),
+            terminating: Arc::default(),
         }
     }
 
@@ -124,6 +128,7 @@ impl Runner {
     pub fn spawn(mut self) -> RunnerHandle {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        self.state.lock().graceful_pods = true;
         let thread = std::thread::spawn(move || {
             while !flag.load(Ordering::SeqCst) {
                 self.tick();
@@ -329,6 +334,7 @@ impl Runner {
         let mut statuses = Vec::new();
         for pod in &pods {
             if pod.pointer("/metadata/deletionTimestamp").is_some() {
+                self.terminate(pod, &prefix);
                 continue;
             }
             let facts = self.run_pod(pod, &lookup, &prefix);
@@ -344,6 +350,37 @@ impl Runner {
                 tracing::debug!(pod = %key, error = %e, "pod status not written");
             }
         }
+    }
+
+    /// Stop a deleted pod's container within its grace period, then remove
+    /// the pod (on a thread of its own, so that other pods keep being served).
+    fn terminate(&self, pod: &Value, prefix: &str) {
+        let key = key_of(pod);
+        {
+            let mut busy = self.terminating.lock().unwrap_or_else(|p| p.into_inner());
+            if !busy.insert(key.clone()) {
+                return;
+            }
+        }
+        let (name, ns, _) = api::ident(pod);
+        let container = pods::container_name(prefix, &ns, &name);
+        let grace = pod
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_u64)
+            .unwrap_or(30);
+        let backend = self.backend.clone();
+        let state = self.state.clone();
+        let busy = self.terminating.clone();
+        std::thread::spawn(move || {
+            if let Err(e) = backend.stop(&container, grace) {
+                tracing::debug!(container = %container, error = %e, "stop failed");
+            }
+            let _ = backend.remove(&container);
+            if let Err(e) = api::delete_now(&mut state.lock(), "pods", &ns, &name) {
+                tracing::warn!(pod = %key, error = %e, "finishing pod deletion failed");
+            }
+            busy.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+        });
     }
 
     fn run_pod(&mut self, pod: &Value, lookup: &Lookup, prefix: &str) -> PodFacts {

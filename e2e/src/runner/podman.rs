@@ -157,6 +157,12 @@ impl Backend for Podman {
         self.podman(&refs).map(|_| ())
     }
 
+    fn stop(&self, name: &str, grace_secs: u64) -> Result<(), BackendError> {
+        let t = grace_secs.to_string();
+        self.podman(&["stop", "--ignore", "-t", &t, name])
+            .map(|_| ())
+    }
+
     fn restart(&self, name: &str) -> Result<(), BackendError> {
         self.podman(&["restart", "-t", "2", name]).map(|_| ())
     }

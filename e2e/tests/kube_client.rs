@@ -296,3 +296,49 @@ async fn paginated_lists_and_label_selectors() {
             .collect();
     assert_eq!(seen.len(), 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorder_events_and_series() {
+    use k8s_openapi::api::events::v1::Event as K8sEvent;
+    use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+    let env = Env::start().await;
+    let client = env.client().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let target = cms
+        .create(&PostParams::default(), &cm("subject", &[]))
+        .await
+        .expect("create");
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "test-controller".into(),
+            instance: None,
+        },
+    );
+    let ev = Event {
+        type_: EventType::Warning,
+        reason: "InvalidSpec".into(),
+        note: Some("replicas must be odd".into()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    let reference = kube::Resource::object_ref(&target, &());
+    recorder
+        .publish(&ev, &reference)
+        .await
+        .expect("first event");
+    recorder
+        .publish(&ev, &reference)
+        .await
+        .expect("repeated event (series patch)");
+    let events: Api<K8sEvent> = Api::namespaced(client, "default");
+    let list = events.list(&ListParams::default()).await.expect("events");
+    assert_eq!(list.items.len(), 1);
+    let e = &list.items[0];
+    assert_eq!(e.reason.as_deref(), Some("InvalidSpec"));
+    assert_eq!(e.series.as_ref().map(|s| s.count), Some(2));
+    assert_eq!(
+        e.regarding.as_ref().and_then(|r| r.name.as_deref()),
+        Some("subject")
+    );
+}

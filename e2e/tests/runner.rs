@@ -82,6 +82,19 @@ async fn statefulsets_become_pods() {
         .map(|p| p.name_any())
         .collect();
     assert_eq!(names, ["db-0", "db-1", "db-2"]);
+    let node = Api::<k8s_openapi::api::core::v1::Node>::all(client.clone())
+        .get("localkube")
+        .await
+        .expect("the runner's node");
+    assert!(node
+        .status
+        .and_then(|s| s.conditions)
+        .is_some_and(|c| c[0].status == "True"));
+    let p0 = pods.get("db-0").await.expect("db-0");
+    assert_eq!(
+        p0.spec.and_then(|s| s.node_name).as_deref(),
+        Some("localkube")
+    );
     let bound = claims.list(&ListParams::default()).await.expect("claims");
     assert_eq!(bound.items.len(), 3);
     assert!(bound

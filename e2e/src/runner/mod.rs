@@ -45,6 +45,9 @@ pub struct RunnerConfig {
     pub pod_kubeconfig: Option<PathBuf>,
 }
 
+/// Name of the single node.
+pub const NODE: &str = "localkube";
+
 /// Where pods find the API server's kubeconfig.
 pub const POD_KUBECONFIG: &str = "/var/run/chronik-localkube/kubeconfig";
 
@@ -128,7 +131,7 @@ impl Runner {
     pub fn spawn(mut self) -> RunnerHandle {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        self.state.lock().graceful_pods = true;
+        self.register_node();
         let thread = std::thread::spawn(move || {
             while !flag.load(Ordering::SeqCst) {
                 self.tick();
@@ -139,6 +142,26 @@ impl Runner {
         RunnerHandle {
             stop,
             thread: Some(thread),
+        }
+    }
+
+    /// The one Node pods are scheduled on, Ready; pods finish deleting gracefully.
+    fn register_node(&self) {
+        let mut c = self.state.lock();
+        c.graceful_pods = true;
+        let node = json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": NODE, "labels": {"kubernetes.io/hostname": NODE, "kubernetes.io/os": "linux"}}});
+        let status = json!({
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                            "message": "chronik-localkube workload runner is running"}],
+            "addresses": [{"type": "Hostname", "address": NODE}, {"type": "InternalIP", "address": "127.0.0.1"}],
+            "nodeInfo": {"kubeletVersion": "v1.34.0-chronik-localkube", "containerRuntimeVersion": "podman",
+                         "operatingSystem": "linux", "architecture": "amd64"},
+        });
+        let created = api::create(&mut c, "nodes", "", node)
+            .and_then(|_| api::patch_status(&mut c, "nodes", "", NODE, status));
+        if let Err(e) = created {
+            tracing::warn!(error = %e, "registering the node failed");
         }
     }
 
@@ -344,6 +367,20 @@ impl Runner {
             }
         }
         let mut c = self.state.lock();
+        for pod in pods
+            .iter()
+            .filter(|p| p.pointer("/spec/nodeName").is_none())
+        {
+            // Scheduling: everything runs on the one node.
+            let (name, ns, _) = api::ident(pod);
+            let _ = api::patch(
+                &mut c,
+                "pods",
+                &ns,
+                &name,
+                json!({"spec": {"nodeName": NODE}}),
+            );
+        }
         for (key, st) in statuses {
             let (ns, name) = key.split_once('/').unwrap_or(("", &key));
             if let Err(e) = api::patch_status(&mut c, "pods", ns, name, st) {

@@ -55,6 +55,8 @@ pub struct Change {
     pub key: ObjKey,
     /// The object after the change (before it, for deletions, with the new rv).
     pub object: Value,
+    /// The object before a modification (for selector transitions in watches).
+    pub previous: Option<Value>,
 }
 
 /// The object store.
@@ -119,8 +121,8 @@ impl Store {
         } else {
             ChangeType::Added
         };
-        self.objects.insert(key.clone(), object.clone());
-        self.emit(kind, key, object.clone());
+        let previous = self.objects.insert(key.clone(), object.clone());
+        self.emit(kind, key, object.clone(), previous);
         object
     }
 
@@ -129,16 +131,17 @@ impl Store {
         let mut object = self.objects.remove(key)?;
         self.rv += 1;
         set_rv(&mut object, self.rv);
-        self.emit(ChangeType::Deleted, key.clone(), object.clone());
+        self.emit(ChangeType::Deleted, key.clone(), object.clone(), None);
         Some(object)
     }
 
-    fn emit(&mut self, kind: ChangeType, key: ObjKey, object: Value) {
+    fn emit(&mut self, kind: ChangeType, key: ObjKey, object: Value, previous: Option<Value>) {
         let change = Arc::new(Change {
             rv: self.rv,
             kind,
             key,
             object,
+            previous,
         });
         if self.history.len() == HISTORY {
             self.history.pop_front();

@@ -2,8 +2,9 @@
 //! `DELETED`, `BOOKMARK`, `ERROR`), resumable from a resourceVersion, with
 //! `sendInitialEvents` and periodic bookmarks.
 //!
-//! Difference from Kubernetes: an object that stops matching a selector is
-//! not turned into a `DELETED` event (events are filtered on the new state).
+//! As in Kubernetes, an object that starts matching the selectors is sent as
+//! `ADDED` and one that stops matching as `DELETED` (for live events; events
+//! replayed from the history are filtered on their new state only).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,12 +70,24 @@ impl Stream {
         self.tx.send(Ok(self.encode(kind, object))).await.is_ok()
     }
 
-    fn matches(&self, c: &Change) -> bool {
+    /// The event type this watch sees for a change, if any: an object that
+    /// starts matching the selectors is ADDED, one that stops is DELETED.
+    fn event_for(&self, c: &Change) -> Option<ChangeType> {
         let t = &self.target;
-        c.key.resource == t.ty.key()
-            && (!t.ty.namespaced || t.namespace.as_ref().is_none_or(|n| *n == c.key.namespace))
-            && self.params.list.labels.matches(&c.object)
-            && self.params.list.fields.matches(&c.object)
+        if c.key.resource != t.ty.key()
+            || (t.ty.namespaced && t.namespace.as_ref().is_some_and(|n| *n != c.key.namespace))
+        {
+            return None;
+        }
+        let sel =
+            |o: &Value| self.params.list.labels.matches(o) && self.params.list.fields.matches(o);
+        let now = sel(&c.object);
+        match (c.kind, c.previous.as_ref().map(sel)) {
+            (ChangeType::Modified, Some(false)) if now => Some(ChangeType::Added),
+            (ChangeType::Modified, Some(true)) if !now => Some(ChangeType::Deleted),
+            (kind, _) if now => Some(kind),
+            _ => None,
+        }
     }
 
     fn bookmark(&self, rv: u64, initial_end: bool) -> Value {
@@ -121,9 +134,9 @@ impl Stream {
                             continue;
                         }
                         last_rv = c.rv;
-                        if self.matches(&c) {
+                        if let Some(kind) = self.event_for(&c) {
                             let obj = Cluster::present(&self.target, &c.object);
-                            if !self.send(c.kind.as_str(), &obj).await {
+                            if !self.send(kind.as_str(), &obj).await {
                                 return;
                             }
                         }

@@ -342,3 +342,49 @@ async fn recorder_events_and_series() {
         Some("subject")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selector_transitions_in_watches() {
+    let env = Env::start().await;
+    let api: Api<ConfigMap> = Api::namespaced(env.client().await, "default");
+    let rv = api
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .metadata
+        .resource_version
+        .unwrap_or_default();
+    let wp = WatchParams::default().labels("owned=yes").timeout(5);
+    let mut stream = api.watch(&wp, &rv).await.expect("watch").boxed();
+    let mut c = cm("x", &[]);
+    c.metadata.labels = Some([("owned".to_string(), "no".to_string())].into());
+    api.create(&PostParams::default(), &c)
+        .await
+        .expect("create unlabelled");
+    api.patch(
+        "x",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"owned": "yes"}}})),
+    )
+    .await
+    .expect("label");
+    api.patch(
+        "x",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"owned": null}}})),
+    )
+    .await
+    .expect("unlabel");
+    let mut kinds = Vec::new();
+    for _ in 0..2 {
+        let ev = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .expect("event in time");
+        kinds.push(match ev {
+            Some(Ok(WatchEvent::Added(_))) => "ADDED",
+            Some(Ok(WatchEvent::Deleted(_))) => "DELETED",
+            other => panic!("unexpected {other:?}"),
+        });
+    }
+    assert_eq!(kinds, ["ADDED", "DELETED"]);
+}

@@ -155,6 +155,7 @@ pub fn openapi_v3_doc(reg: &Registry, gv_path: &str) -> Option<Value> {
         _ => return None,
     };
     let mut paths = serde_json::Map::new();
+    let mut schemas = serde_json::Map::new();
     let prefix = if group.is_empty() {
         format!("/api/{version}")
     } else {
@@ -171,6 +172,16 @@ pub fn openapi_v3_doc(reg: &Registry, gv_path: &str) -> Option<Value> {
             format!("{prefix}/{}/{{name}}", t.plural)
         };
         let gvk = json!({"group": group, "version": version, "kind": t.kind});
+        // A custom resource's schema, so that `kubectl explain` works.
+        if let Some(schema) = t.schema(&version) {
+            let mut schema = schema.clone();
+            schema["x-kubernetes-group-version-kind"] = json!([gvk]);
+            let reversed: Vec<&str> = group.split('.').rev().collect();
+            schemas.insert(
+                format!("{}.{version}.{}", reversed.join("."), t.kind),
+                schema,
+            );
+        }
         let params = json!([
             {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}},
             {"name": "fieldManager", "in": "query", "schema": {"type": "string"}},
@@ -190,6 +201,6 @@ pub fn openapi_v3_doc(reg: &Registry, gv_path: &str) -> Option<Value> {
     }
     Some(
         json!({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": format!("v1.{MINOR}.0")},
-           "paths": paths, "components": {"schemas": {}}}),
+           "paths": paths, "components": {"schemas": schemas}}),
     )
 }

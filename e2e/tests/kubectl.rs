@@ -42,6 +42,8 @@ async fn custom_objects_through_kubectl() {
     let env = setup().await;
     assert!(env.ok(&["api-resources"]).await.contains("widgets"));
     env.apply("t1", WIDGET).await;
+    let explain = env.ok(&["explain", "widgets.spec.replicas"]).await;
+    assert!(explain.contains("integer"), "{explain}");
 
     // Printer columns: the priority-1 column only with -o wide; defaults applied.
     let plain = env.ok(&["get", "wd", "-n", "t1"]).await;

@@ -148,14 +148,7 @@ impl Cluster {
         self.registry
             .find(group, version, plural)
             .cloned()
-            .ok_or_else(|| ApiError::NotFound {
-                resource: if group.is_empty() {
-                    plural.to_string()
-                } else {
-                    format!("{plural}.{group}")
-                },
-                name: String::new(),
-            })
+            .ok_or(ApiError::NoResource)
     }
 
     /// The object as served at the target's version.

@@ -25,6 +25,9 @@ pub enum ApiError {
         /// Name of the missing object.
         name: String,
     },
+    /// The URL names no served resource type or path.
+    #[error("the server could not find the requested resource")]
+    NoResource,
     /// An object with that name already exists.
     #[error("{resource} \"{name}\" already exists")]
     AlreadyExists {
@@ -93,7 +96,7 @@ impl ApiError {
     /// HTTP status code of this error.
     pub fn code(&self) -> StatusCode {
         match self {
-            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::NotFound { .. } | ApiError::NoResource => StatusCode::NOT_FOUND,
             ApiError::AlreadyExists { .. } | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -108,7 +111,7 @@ impl ApiError {
     /// The Kubernetes `reason` string (`NotFound`, `AlreadyExists`, ...).
     pub fn reason(&self) -> &'static str {
         match self {
-            ApiError::NotFound { .. } => "NotFound",
+            ApiError::NotFound { .. } | ApiError::NoResource => "NotFound",
             ApiError::AlreadyExists { .. } => "AlreadyExists",
             ApiError::Conflict(_) => "Conflict",
             ApiError::Invalid { .. } => "Invalid",

@@ -144,10 +144,7 @@ fn dispatch(
                 name: gv,
             }),
         Route::Object(o) => object(app, method, o, params, headers, body),
-        Route::Unknown => Err(ApiError::NotFound {
-            resource: "paths".into(),
-            name: path.to_string(),
-        }),
+        Route::Unknown => Err(ApiError::NoResource),
     }
 }
 

@@ -3,8 +3,7 @@
 //! `sendInitialEvents` and periodic bookmarks.
 //!
 //! As in Kubernetes, an object that starts matching the selectors is sent as
-//! `ADDED` and one that stops matching as `DELETED` (for live events; events
-//! replayed from the history are filtered on their new state only).
+//! `ADDED` and one that stops matching as `DELETED`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +41,29 @@ pub struct WatchParams {
     pub as_table: bool,
 }
 
+/// The event type a watch of `target` with these selectors sees for a
+/// change, if any: an object that starts matching the selectors is ADDED,
+/// one that stops matching is DELETED.
+fn event_for(target: &Target, list: &ListOptions, c: &Change) -> Option<ChangeType> {
+    if c.key.resource != target.ty.key()
+        || (target.ty.namespaced
+            && target
+                .namespace
+                .as_ref()
+                .is_some_and(|n| *n != c.key.namespace))
+    {
+        return None;
+    }
+    let sel = |o: &Value| list.labels.matches(o) && list.fields.matches(o);
+    let now = sel(&c.object);
+    match (c.kind, c.previous.as_ref().map(sel)) {
+        (ChangeType::Modified, Some(false)) if now => Some(ChangeType::Added),
+        (ChangeType::Modified, Some(true)) if !now => Some(ChangeType::Deleted),
+        (kind, _) if now => Some(kind),
+        _ => None,
+    }
+}
+
 struct Stream {
     target: Target,
     params: WatchParams,
@@ -68,26 +90,6 @@ impl Stream {
 
     async fn send(&self, kind: &str, object: &Value) -> bool {
         self.tx.send(Ok(self.encode(kind, object))).await.is_ok()
-    }
-
-    /// The event type this watch sees for a change, if any: an object that
-    /// starts matching the selectors is ADDED, one that stops is DELETED.
-    fn event_for(&self, c: &Change) -> Option<ChangeType> {
-        let t = &self.target;
-        if c.key.resource != t.ty.key()
-            || (t.ty.namespaced && t.namespace.as_ref().is_some_and(|n| *n != c.key.namespace))
-        {
-            return None;
-        }
-        let sel =
-            |o: &Value| self.params.list.labels.matches(o) && self.params.list.fields.matches(o);
-        let now = sel(&c.object);
-        match (c.kind, c.previous.as_ref().map(sel)) {
-            (ChangeType::Modified, Some(false)) if now => Some(ChangeType::Added),
-            (ChangeType::Modified, Some(true)) if !now => Some(ChangeType::Deleted),
-            (kind, _) if now => Some(kind),
-            _ => None,
-        }
     }
 
     fn bookmark(&self, rv: u64, initial_end: bool) -> Value {
@@ -134,7 +136,7 @@ impl Stream {
                             continue;
                         }
                         last_rv = c.rv;
-                        if let Some(kind) = self.event_for(&c) {
+                        if let Some(kind) = event_for(&self.target, &self.params.list, &c) {
                             let obj = Cluster::present(&self.target, &c.object);
                             if !self.send(kind.as_str(), &obj).await {
                                 return;
@@ -181,17 +183,8 @@ pub fn start(app: &AppState, target: Target, params: WatchParams) -> ApiResult<R
             Some(rv) => match cluster.store.changes_since(rv) {
                 Ok(changes) => changes
                     .iter()
-                    .filter(|c| {
-                        c.key.resource == target.ty.key()
-                            && (!target.ty.namespaced
-                                || target
-                                    .namespace
-                                    .as_ref()
-                                    .is_none_or(|n| *n == c.key.namespace))
-                            && params.list.labels.matches(&c.object)
-                            && params.list.fields.matches(&c.object)
-                    })
-                    .map(|c| (c.kind, Cluster::present(&target, &c.object)))
+                    .filter_map(|c| event_for(&target, &params.list, c).map(|k| (k, c)))
+                    .map(|(k, c)| (k, Cluster::present(&target, &c.object)))
                     .collect(),
                 Err(oldest) => {
                     return Ok(expired(ApiError::Gone {

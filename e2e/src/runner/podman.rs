@@ -1,0 +1,257 @@
+//! The podman engine: one network per runner (pods reach each other by
+//! their cluster DNS names through `--network-alias`), containers and named
+//! volumes labelled with the runner's instance. `CONTAINERS_CONF` points at
+//! the project's `containers.conf` (runc, raised ulimits).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use super::backend::{Backend, BackendError, ContainerSpec, ContainerState};
+
+/// Label put on everything a runner creates (value: the instance prefix).
+pub const LABEL: &str = "io.chronik.localkube";
+
+/// A podman engine for one runner instance.
+#[derive(Debug, Clone)]
+pub struct Podman {
+    prefix: String,
+    network: String,
+    conf: Option<PathBuf>,
+}
+
+impl Podman {
+    /// An engine whose containers, volumes and network are named `<prefix>-…`.
+    /// `containers_conf` is exported as `CONTAINERS_CONF` to every podman call.
+    pub fn new(prefix: &str, containers_conf: Option<&Path>) -> Result<Self, BackendError> {
+        let p = Podman {
+            prefix: prefix.to_string(),
+            network: format!("{prefix}-net"),
+            conf: containers_conf.map(Path::to_path_buf),
+        };
+        if p.podman(&["network", "exists", &p.network]).is_err() {
+            let label = format!("{LABEL}={prefix}");
+            p.podman(&["network", "create", "--label", &label, &p.network])?;
+        }
+        Ok(p)
+    }
+
+    /// The network pods are attached to.
+    pub fn network(&self) -> &str {
+        &self.network
+    }
+
+    /// The network's gateway address: the host as seen from the pods.
+    pub fn gateway(&self) -> Result<String, BackendError> {
+        let out = self.podman(&["network", "inspect", &self.network])?;
+        let v: Value = serde_json::from_str(&out).map_err(|e| BackendError::Command {
+            command: "podman network inspect".into(),
+            message: e.to_string(),
+        })?;
+        v.pointer("/0/subnets/0/gateway")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| BackendError::Command {
+                command: "podman network inspect".into(),
+                message: "the network has no gateway".into(),
+            })
+    }
+
+    /// Remove the network (after all containers are gone).
+    pub fn remove_network(&self) -> Result<(), BackendError> {
+        self.podman(&["network", "rm", "-f", &self.network])
+            .map(|_| ())
+    }
+
+    fn podman(&self, args: &[&str]) -> Result<String, BackendError> {
+        let mut cmd = Command::new("podman");
+        cmd.args(args);
+        if let Some(c) = &self.conf {
+            cmd.env("CONTAINERS_CONF", c);
+        }
+        let command = format!(
+            "podman {}",
+            args.iter().take(3).copied().collect::<Vec<_>>().join(" ")
+        );
+        let out = cmd.output().map_err(|e| BackendError::Command {
+            command: command.clone(),
+            message: e.to_string(),
+        })?;
+        if !out.status.success() {
+            return Err(BackendError::Command {
+                command,
+                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn names(&self, what: &str) -> Result<Vec<String>, BackendError> {
+        let filter = format!("label={LABEL}={}", self.prefix);
+        let out = match what {
+            "container" => {
+                self.podman(&["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"])?
+            }
+            _ => self.podman(&["volume", "ls", "--filter", &filter, "--format", "{{.Name}}"])?,
+        };
+        Ok(out
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect())
+    }
+}
+
+impl Backend for Podman {
+    fn run(&self, spec: &ContainerSpec) -> Result<(), BackendError> {
+        let label = format!("{LABEL}={}", self.prefix);
+        let pod_label = format!("io.chronik.pod={}", spec.pod);
+        let mut args: Vec<String> = vec![
+            "run".into(),
+            "-d".into(),
+            "--name".into(),
+            spec.name.clone(),
+            "--label".into(),
+            label.clone(),
+            "--label".into(),
+            pod_label,
+            "--network".into(),
+            self.network.clone(),
+            "--hostname".into(),
+            spec.hostname.clone(),
+        ];
+        for a in &spec.aliases {
+            args.extend(["--network-alias".into(), a.clone()]);
+        }
+        for (k, v) in &spec.env {
+            args.extend(["--env".into(), format!("{k}={v}")]);
+        }
+        for m in &spec.mounts {
+            if !m.source.starts_with('/') {
+                // Create the named volume with our label so that it can be found and removed.
+                if self.podman(&["volume", "exists", &m.source]).is_err() {
+                    self.podman(&["volume", "create", "--label", &label, &m.source])?;
+                }
+            }
+            let ro = if m.read_only { ":ro" } else { "" };
+            args.extend(["--volume".into(), format!("{}:{}{ro}", m.source, m.target)]);
+        }
+        if spec.read_only_root {
+            args.push("--read-only".into());
+        }
+        if let Some(u) = &spec.user {
+            args.extend(["--user".into(), u.clone()]);
+        }
+        if !spec.command.is_empty() {
+            let json = serde_json::to_string(&spec.command).map_err(|e| BackendError::Command {
+                command: "podman run".into(),
+                message: e.to_string(),
+            })?;
+            args.extend(["--entrypoint".into(), json]);
+        }
+        args.push(spec.image.clone());
+        args.extend(spec.args.iter().cloned());
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.podman(&refs).map(|_| ())
+    }
+
+    fn stop(&self, name: &str, grace_secs: u64) -> Result<(), BackendError> {
+        let t = grace_secs.to_string();
+        self.podman(&["stop", "--ignore", "-t", &t, name])
+            .map(|_| ())
+    }
+
+    fn restart(&self, name: &str) -> Result<(), BackendError> {
+        self.podman(&["restart", "-t", "2", name]).map(|_| ())
+    }
+
+    fn state(&self, name: &str) -> Result<Option<ContainerState>, BackendError> {
+        if self.podman(&["container", "exists", name]).is_err() {
+            return Ok(None);
+        }
+        let out = self.podman(&["inspect", "--type", "container", name])?;
+        let v: Value = serde_json::from_str(&out).map_err(|e| BackendError::Command {
+            command: "podman inspect".into(),
+            message: e.to_string(),
+        })?;
+        let c = &v[0];
+        let status = c
+            .pointer("/State/Status")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let ip = c
+            .pointer(&format!(
+                "/NetworkSettings/Networks/{}/IPAddress",
+                self.network
+            ))
+            .and_then(Value::as_str)
+            .filter(|ip| !ip.is_empty())
+            .map(str::to_string);
+        Ok(Some(ContainerState {
+            running: status == "running" || status == "paused",
+            paused: status == "paused",
+            exit_code: (status == "exited" || status == "stopped").then(|| {
+                c.pointer("/State/ExitCode")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0)
+            }),
+            ip,
+        }))
+    }
+
+    fn remove(&self, name: &str) -> Result<(), BackendError> {
+        self.podman(&["rm", "-f", "-t", "2", "--ignore", name])
+            .map(|_| ())
+    }
+
+    fn containers(&self) -> Result<Vec<String>, BackendError> {
+        self.names("container")
+    }
+
+    fn remove_volume(&self, name: &str) -> Result<(), BackendError> {
+        if self.podman(&["volume", "exists", name]).is_err() {
+            return Ok(());
+        }
+        self.podman(&["volume", "rm", name]).map(|_| ())
+    }
+
+    fn volumes(&self) -> Result<Vec<String>, BackendError> {
+        self.names("volume")
+    }
+
+    fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn logs(&self, name: &str, tail: Option<u64>) -> Result<String, BackendError> {
+        let tail = tail.map(|n| n.to_string());
+        let mut args = vec!["logs"];
+        if let Some(t) = &tail {
+            args.extend(["--tail", t.as_str()]);
+        }
+        args.push(name);
+        let mut cmd = Command::new("podman");
+        cmd.args(&args);
+        if let Some(c) = &self.conf {
+            cmd.env("CONTAINERS_CONF", c);
+        }
+        let out = cmd.output().map_err(|e| BackendError::Command {
+            command: "podman logs".into(),
+            message: e.to_string(),
+        })?;
+        if !out.status.success() {
+            return Err(BackendError::Command {
+                command: "podman logs".into(),
+                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        // podman replays the container's stderr on its own stderr.
+        Ok(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}

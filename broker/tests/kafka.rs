@@ -88,56 +88,20 @@ async fn kafka_kill9_of_a_partition_leader_loses_no_acknowledged_record() {
 #[tokio::test(flavor = "multi_thread")]
 async fn kafka_whole_cluster_restart_keeps_committed_records() {
     let mut c = three_node_cluster().await;
-    let out = run_script(
-        "durability.py",
-        &[
-            "produce",
-            "--bootstrap",
-            &c.kafka(1),
-            "--topic",
-            "kept",
-            "--count",
-            "5000",
-        ],
-    );
-    assert!(out.contains("OK produced 5000"), "{out}");
+    durability("produce", &c.kafka(1), "kept", 5000, &[]);
     for id in 1..=3 {
         c.kill9(id);
     }
     c.start_all();
     c.wait_leader(&[1, 2, 3], 10 * SEC).await;
     c.wait_groups_converged(&[1, 2, 3], 3, 10 * SEC).await;
-    let out = run_script(
-        "durability.py",
-        &[
-            "verify",
-            "--bootstrap",
-            &c.kafka(3),
-            "--topic",
-            "kept",
-            "--count",
-            "5000",
-        ],
-    );
-    assert!(out.contains("OK verified 5000"), "{out}");
+    durability("verify", &c.kafka(3), "kept", 5000, &[]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kafka_partition_groups_follow_metadata_membership() {
     let mut c = three_node_cluster().await;
-    let out = run_script(
-        "durability.py",
-        &[
-            "produce",
-            "--bootstrap",
-            &c.kafka(1),
-            "--topic",
-            "moved",
-            "--count",
-            "2000",
-        ],
-    );
-    assert!(out.contains("OK produced 2000"), "{out}");
+    durability("produce", &c.kafka(1), "moved", 2000, &[]);
     let spec = NodeSpec {
         id: 4,
         ip: "127.0.0.1".into(),
@@ -184,37 +148,13 @@ async fn kafka_partition_groups_follow_metadata_membership() {
     c.wait_groups_converged(&remaining, 3, 20 * SEC).await;
     c.kill9(victim);
     // With the victim gone, every record is still served by the new membership.
-    let out = run_script(
-        "durability.py",
-        &[
-            "verify",
-            "--bootstrap",
-            &c.kafka_list(&remaining),
-            "--topic",
-            "moved",
-            "--count",
-            "2000",
-        ],
-    );
-    assert!(out.contains("OK verified 2000"), "{out}");
+    durability("verify", &c.kafka_list(&remaining), "moved", 2000, &[]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kafka_kcat_sees_every_broker_and_reads_every_partition() {
     let c = three_node_cluster().await;
-    let out = run_script(
-        "durability.py",
-        &[
-            "produce",
-            "--bootstrap",
-            &c.kafka(1),
-            "--topic",
-            "kc",
-            "--count",
-            "300",
-        ],
-    );
-    assert!(out.contains("OK produced 300"), "{out}");
+    durability("produce", &c.kafka(1), "kc", 300, &[]);
     let kcat = |args: &[&str]| {
         let output = std::process::Command::new("timeout")
             .arg("60")
@@ -266,19 +206,7 @@ fn kcat_leader(c: &TestCluster, via: u64, topic: &str, partition: i64) -> Option
 #[tokio::test(flavor = "multi_thread")]
 async fn kafka_a_broker_that_lost_its_disk_is_refilled_and_leads_again() {
     let mut c = three_node_cluster().await;
-    let out = run_script(
-        "durability.py",
-        &[
-            "produce",
-            "--bootstrap",
-            &c.kafka(1),
-            "--topic",
-            "refill",
-            "--count",
-            "3000",
-        ],
-    );
-    assert!(out.contains("OK produced 3000"), "{out}");
+    durability("produce", &c.kafka(1), "refill", 3000, &[]);
     c.kill9(3);
     std::fs::remove_dir_all(c.data_dir(3)).expect("wipe node 3");
     c.spawn(3);
@@ -300,50 +228,35 @@ async fn kafka_a_broker_that_lost_its_disk_is_refilled_and_leads_again() {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let out = run_script(
-        "durability.py",
-        &[
-            "verify",
-            "--bootstrap",
-            &c.kafka(3),
-            "--topic",
-            "refill",
-            "--count",
-            "3000",
-        ],
-    );
-    assert!(out.contains("OK verified 3000"), "{out}");
+    durability("verify", &c.kafka(3), "refill", 3000, &[]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kafka_acks_1_is_answered_after_the_leaders_fsync_and_replicated() {
     let c = three_node_cluster().await;
-    let out = run_script(
-        "durability.py",
-        &[
-            "produce",
-            "--bootstrap",
-            &c.kafka(1),
-            "--topic",
-            "one",
-            "--count",
-            "3000",
-            "--acks",
-            "1",
-        ],
-    );
-    assert!(out.contains("OK produced 3000"), "{out}");
-    let out = run_script(
-        "durability.py",
-        &[
-            "verify",
-            "--bootstrap",
-            &c.kafka(2),
-            "--topic",
-            "one",
-            "--count",
-            "3000",
-        ],
-    );
-    assert!(out.contains("OK verified 3000"), "{out}");
+    durability("produce", &c.kafka(1), "one", 3000, &["--acks", "1"]);
+    durability("verify", &c.kafka(2), "one", 3000, &[]);
+}
+
+/// Runs `durability.py <action>` (produce or verify `count` records of
+/// `topic`) and asserts the script reports every record.
+fn durability(action: &str, bootstrap: &str, topic: &str, count: u32, extra: &[&str]) {
+    let count_arg = count.to_string();
+    let mut args = vec![
+        action,
+        "--bootstrap",
+        bootstrap,
+        "--topic",
+        topic,
+        "--count",
+        &count_arg,
+    ];
+    args.extend_from_slice(extra);
+    let out = run_script("durability.py", &args);
+    let done = if action == "produce" {
+        "produced"
+    } else {
+        "verified"
+    };
+    assert!(out.contains(&format!("OK {done} {count}")), "{out}");
 }

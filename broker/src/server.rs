@@ -138,13 +138,14 @@ impl Broker {
             status_tx,
         );
         let node_task = tokio::spawn(actor.run(rx));
-        let handle = NodeHandle::new(tx.clone(), status_rx);
+        let handle = NodeHandle::new(tx.clone(), status_rx.clone());
 
         let raft_listener = bind("raft", cfg.raft_addr).await?;
         let raft_addr = local_addr("raft", cfg.raft_addr, &raft_listener)?;
         let grpc = tonic::transport::Server::builder()
             .add_service(
-                RaftService::new(meta.cluster_id.clone(), tx, metrics.clone()).into_server(),
+                RaftService::new(meta.cluster_id.clone(), tx, metrics.clone(), status_rx)
+                    .into_server(),
             )
             .add_service(AdminService::new(handle.clone()))
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(

@@ -91,6 +91,8 @@ pub struct MetaStateMachine {
     next_group_id: u64,
     brokers: BTreeMap<u64, String>,
     offsets: OffsetMap,
+    /// Removed members (node id → index of the removing conf change).
+    removed: BTreeMap<u64, u64>,
     /// The metadata group's voters as of the entry being applied (set by the
     /// applier from Raft's configuration; not part of the snapshot).
     voters: Vec<u64>,
@@ -211,14 +213,28 @@ impl MetaStateMachine {
         }
     }
 
-    /// Records a member's URL (from a committed conf change).
+    /// Records a member's URL (from a committed conf change); a member added
+    /// again is no longer a removed one.
     pub fn set_member(&mut self, id: u64, url: String) {
         self.members.insert(id, url);
+        self.removed.remove(&id);
     }
 
-    /// Forgets a removed member.
-    pub fn remove_member(&mut self, id: u64) {
+    /// A member added (again) without a URL: no longer a removed one.
+    pub fn readmit(&mut self, id: u64) {
+        self.removed.remove(&id);
+    }
+
+    /// Forgets a member removed by the conf change at `index`, remembering
+    /// that it was removed so its traffic can be refused.
+    pub fn remove_member(&mut self, id: u64, index: u64) {
         self.members.remove(&id);
+        self.removed.insert(id, index);
+    }
+
+    /// Members removed and not added again: node id → index of the removal.
+    pub fn removed(&self) -> &BTreeMap<u64, u64> {
+        &self.removed
     }
 
     /// Known member URLs by node id.
@@ -290,6 +306,7 @@ impl MetaStateMachine {
                         .collect(),
                 })
                 .collect(),
+            removed: self.removed.clone().into_iter().collect(),
         };
         snap.encode_to_vec()
     }
@@ -336,6 +353,7 @@ impl MetaStateMachine {
                     (g.group, offsets)
                 })
                 .collect(),
+            removed: snap.removed.into_iter().collect(),
             voters: Vec::new(),
         })
     }

@@ -60,3 +60,88 @@ async fn a_wiped_follower_rejoins_with_a_new_visible_incarnation() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+async fn readyz(c: &TestCluster, id: u64) -> (u16, String) {
+    let Ok(r) = c
+        .client
+        .get(format!("{}/readyz", c.specs[&id].http()))
+        .send()
+        .await
+    else {
+        return (0, String::new());
+    };
+    let code = r.status().as_u16();
+    (code, r.text().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_removed_member_with_its_old_disk_is_refused_until_added_again() {
+    let mut c = TestCluster::start(3);
+    let leader = c.wait_leader(&[1, 2, 3], 10 * SEC).await;
+    let gone = (1..=3).find(|id| *id != leader).expect("a follower");
+    c.put("before", "v", 5 * SEC).await.expect("write");
+
+    // The member is down while it is removed, so its disk still says voter.
+    c.kill9(gone);
+    let http = c.specs[&leader].http();
+    let r = c
+        .client
+        .delete(format!("{http}/v1/members/{gone}"))
+        .send()
+        .await
+        .expect("remove");
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    let status = c.status(leader).await.expect("leader status");
+    assert!(
+        status["removed"][gone.to_string()].as_u64().is_some(),
+        "the leader must list the removed member: {status}"
+    );
+
+    c.spawn(gone);
+    let deadline = Instant::now() + 15 * SEC;
+    let reason = loop {
+        let (code, body) = readyz(&c, gone).await;
+        if code == 503 && body.contains("removed from the cluster") {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stale member never showed why it is refused: {code} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(reason.contains("add it again"), "{reason}");
+    let status = c.status(gone).await.expect("status of the stale member");
+    assert!(status["refused"]["by"].as_u64().is_some(), "{status}");
+    // Its pre-votes were refused: the cluster kept its leader and quorum.
+    let last = c.put("while-refused", "v", 5 * SEC).await.expect("write");
+    assert_eq!(c.leader(&[leader]).await, Some(leader), "leadership moved");
+
+    let r = c
+        .client
+        .post(format!("{http}/v1/members"))
+        .json(&serde_json::json!({"id": gone, "url": c.specs[&gone].raft_url()}))
+        .send()
+        .await
+        .expect("add learner");
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    c.wait_applied(&[gone], last, 10 * SEC).await;
+    assert_eq!(c.get(gone, "while-refused").await.as_deref(), Some("v"));
+    let deadline = Instant::now() + 20 * SEC;
+    loop {
+        let (code, body) = readyz(&c, gone).await;
+        if code == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the re-added member never became ready: {code} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let status = c.status(leader).await.expect("leader status");
+    assert!(
+        status["removed"].get(gone.to_string()).is_none(),
+        "a re-added member is no longer removed: {status}"
+    );
+}

@@ -41,9 +41,7 @@ pub fn router(state: HttpState) -> Router {
 }
 
 async fn livez(State(s): State<HttpState>) -> Response {
-    let age = crate::node::NodeStatus::initial(0, "", "")
-        .loop_heartbeat_ms
-        .saturating_sub(s.node.status().loop_heartbeat_ms);
+    let age = crate::node::now_ms().saturating_sub(s.node.status().loop_heartbeat_ms);
     if age > LOOP_STALL_MS {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -4,7 +4,11 @@ use super::apply::Applier;
 use super::group::PartitionGroup;
 use super::membership::{MembershipView, Plan};
 use super::proposals::{Pending, Waiter};
-use super::status::{now_ms, MemberRole, MemberStatus, NodeStatus};
+use super::status::{now_ms, MemberRole, MemberStatus, NodeStatus, PeerRefusal};
+
+/// How long a peer's refusal keeps this node unready after the last one
+/// (refused links retry at least every 2 s, so a lasting refusal stays shown).
+const REFUSAL_SHOWN_MS: u64 = 10_000;
 use super::{Membership, MembershipChange, MembershipError, NodeError, NodeMsg};
 use crate::metrics::{Metrics, OutcomeLabel};
 use crate::partition::PartitionRegistry;
@@ -70,6 +74,8 @@ pub struct NodeActor {
     pub(super) pending: Pending,
     transfer: Option<PendingTransfer>,
     incarnations: BTreeMap<u64, String>,
+    /// The latest refusal of our traffic by a peer.
+    refused: Option<PeerRefusal>,
     status_tx: watch::Sender<NodeStatus>,
     tick: Duration,
     pub(super) shutdown: Option<oneshot::Sender<()>>,
@@ -101,6 +107,7 @@ impl NodeActor {
             pending: Pending::default(),
             transfer: None,
             incarnations,
+            refused: None,
             status_tx,
             tick: parts.tick,
             shutdown: None,
@@ -176,6 +183,14 @@ impl NodeActor {
                 url,
                 incarnation,
             } => self.peer_seen(id, url, incarnation),
+            NodeMsg::Refused { by, reason } => {
+                tracing::warn!(peer = by, %reason, "a member refuses this node's raft traffic");
+                self.refused = Some(PeerRefusal {
+                    by,
+                    reason,
+                    at_ms: now_ms(),
+                });
+            }
             NodeMsg::Unreachable(id) => {
                 self.raw.report_unreachable(id);
                 for g in self.groups.values_mut() {
@@ -454,6 +469,11 @@ impl NodeActor {
             members,
             loop_heartbeat_ms: now_ms(),
             groups: self.groups_summary(),
+            removed: self.applier.state().removed().clone(),
+            refused: self
+                .refused
+                .clone()
+                .filter(|r| now_ms().saturating_sub(r.at_ms) < REFUSAL_SHOWN_MS),
         }
     }
 

@@ -117,11 +117,13 @@ impl Applier {
         for change in cc.get_changes() {
             match change.get_change_type() {
                 ConfChangeType::AddNode | ConfChangeType::AddLearnerNode => {
-                    if !url.is_empty() {
+                    if url.is_empty() {
+                        self.state.readmit(change.node_id);
+                    } else {
                         self.state.set_member(change.node_id, url.clone());
                     }
                 }
-                ConfChangeType::RemoveNode => self.state.remove_member(change.node_id),
+                ConfChangeType::RemoveNode => self.state.remove_member(change.node_id, index),
             }
             tracing::info!(index, node = change.node_id, change = ?change.get_change_type(), "membership changed");
         }

@@ -19,7 +19,9 @@ pub mod actor_error {
     pub use super::actor::FatalError;
 }
 pub use membership::{MembershipChange, MembershipError};
-pub use status::{GroupsSummary, MemberRole, MemberStatus, Membership, NodeStatus};
+pub use status::{
+    now_ms, GroupsSummary, MemberRole, MemberStatus, Membership, NodeStatus, PeerRefusal,
+};
 
 use crate::state_machine::{CommandRejection, TopicInfo};
 use raft::eraftpb::Message;
@@ -68,6 +70,11 @@ pub(crate) enum NodeMsg {
         incarnation: String,
     },
     Unreachable(u64),
+    /// A peer refused our Raft traffic with this reason.
+    Refused {
+        by: u64,
+        reason: String,
+    },
     SnapshotDelivered {
         group: u64,
         to: u64,

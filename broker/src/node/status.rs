@@ -1,6 +1,7 @@
 //! The node's externally visible status (`/v1/status`, readiness, metrics).
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// A member's role in the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,6 +44,17 @@ pub struct GroupsSummary {
     pub unconverged: usize,
 }
 
+/// A peer refused this node's Raft traffic (e.g. because it was removed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PeerRefusal {
+    /// The refusing member.
+    pub by: u64,
+    /// Its reason, as it sent it.
+    pub reason: String,
+    /// Milliseconds since the Unix epoch of the latest refusal.
+    pub at_ms: u64,
+}
+
 /// Everything `/v1/status` reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NodeStatus {
@@ -61,6 +73,13 @@ pub struct NodeStatus {
     pub leader_url: String,
     /// Partition groups on this node.
     pub groups: GroupsSummary,
+    /// Members removed from the cluster and not added again (node id → index
+    /// of the removing conf change); their Raft traffic is refused.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub removed: BTreeMap<u64, u64>,
+    /// The latest refusal of this node's traffic by a peer, while recent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<PeerRefusal>,
     /// Milliseconds since the Unix epoch when the Raft loop last ran.
     #[serde(skip)]
     pub loop_heartbeat_ms: u64,
@@ -82,6 +101,8 @@ impl NodeStatus {
             leader_url: String::new(),
             loop_heartbeat_ms: now_ms(),
             groups: GroupsSummary::default(),
+            removed: BTreeMap::new(),
+            refused: None,
         }
     }
 
@@ -92,6 +113,23 @@ impl NodeStatus {
 
     /// `None` when ready to serve; otherwise the one-line reason it is not.
     pub fn not_ready_reason(&self) -> Option<String> {
+        if let Some(index) = self
+            .removed
+            .get(&self.node_id)
+            .filter(|_| !self.is_member())
+        {
+            return Some(format!(
+                "node {} was removed from the cluster at index {index}; \
+                 wipe its data directory or add it again as a learner",
+                self.node_id
+            ));
+        }
+        if let Some(r) = &self.refused {
+            return Some(format!(
+                "member {} refuses this node's traffic: {}",
+                r.by, r.reason
+            ));
+        }
         if !self.is_member() {
             return Some(format!(
                 "node {} is not a member of the cluster yet",

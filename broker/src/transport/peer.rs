@@ -52,6 +52,12 @@ pub(super) async fn run(
                     .peer_send_errors
                     .get_or_create(&PeerLabel { peer: id })
                     .inc();
+                if let LinkError::Refused(reason) = &e {
+                    let _ = shared.mailbox.try_send(NodeMsg::Refused {
+                        by: id,
+                        reason: reason.clone(),
+                    });
+                }
                 let _ = shared.mailbox.try_send(NodeMsg::Unreachable(id));
             }
         }

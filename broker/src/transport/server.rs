@@ -1,7 +1,7 @@
 //! Incoming side of the transport: the `RaftTransport` gRPC service.
 
 use crate::metrics::Metrics;
-use crate::node::NodeMsg;
+use crate::node::{NodeMsg, NodeStatus};
 use chronik_proto::raft::raft_transport_server::{RaftTransport, RaftTransportServer};
 use chronik_proto::raft::{
     BatchAck, RaftBatch, RaftEnvelope, SenderInfo, SnapshotReply, SnapshotRequest,
@@ -10,7 +10,7 @@ use protobuf::Message as _;
 use raft::eraftpb::Message;
 use std::pin::Pin;
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
@@ -26,6 +26,11 @@ enum Refusal {
     Decode(#[source] protobuf::ProtobufError),
     #[error("message claims to be from node {claimed}, stream is from node {sender}")]
     Spoofed { claimed: u64, sender: u64 },
+    #[error(
+        "node {id} was removed from the cluster at index {index}; \
+         wipe its data directory or add it again as a learner"
+    )]
+    Removed { id: u64, index: u64 },
 }
 
 /// The gRPC service that feeds peers' messages into the Raft mailbox.
@@ -34,6 +39,8 @@ pub struct RaftService {
     cluster_id: String,
     mailbox: mpsc::Sender<NodeMsg>,
     metrics: Arc<Metrics>,
+    /// The node's status: which members were removed.
+    status: watch::Receiver<NodeStatus>,
 }
 
 impl RaftService {
@@ -41,11 +48,13 @@ impl RaftService {
         cluster_id: String,
         mailbox: mpsc::Sender<NodeMsg>,
         metrics: Arc<Metrics>,
+        status: watch::Receiver<NodeStatus>,
     ) -> Self {
         Self {
             cluster_id,
             mailbox,
             metrics,
+            status,
         }
     }
 
@@ -67,6 +76,18 @@ impl RaftService {
             return Err(Refusal::NoSender);
         }
         Ok(())
+    }
+
+    /// Refuses a member that was removed and not added again: a stale disk
+    /// must not rejoin silently (its node sees the reason and reports it).
+    fn check_not_removed(&self, id: u64) -> Result<(), Refusal> {
+        let status = self.status.borrow();
+        match status.removed.get(&id) {
+            Some(index) if !status.members.iter().any(|m| m.id == id) => {
+                Err(Refusal::Removed { id, index: *index })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Decodes envelopes into (group, message); groups unknown locally are
@@ -125,10 +146,12 @@ impl RaftTransport for RaftService {
                 let verdict = async {
                     if let Some(s) = batch.sender {
                         this.check_sender(&s)?;
+                        this.check_not_removed(s.node_id)?;
                         this.announce(&s).await;
                         sender = Some(s);
                     }
                     let from = sender.as_ref().ok_or(Refusal::NoSender)?.node_id;
+                    this.check_not_removed(from)?;
                     Self::decode(from, &batch.messages)
                 }
                 .await;
@@ -164,6 +187,7 @@ impl RaftTransport for RaftService {
         let verdict = async {
             let sender = req.sender.ok_or(Refusal::NoSender)?;
             self.check_sender(&sender)?;
+            self.check_not_removed(sender.node_id)?;
             self.announce(&sender).await;
             let env: Vec<RaftEnvelope> = req.message.into_iter().collect();
             Self::decode(sender.node_id, &env)

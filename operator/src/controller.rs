@@ -305,8 +305,19 @@ async fn publish(
         action: "Lifecycle".to_string(),
         secondary: None,
     };
+    record(ctx, cluster, namespace, name, &event).await
+}
+
+/// Publishes an Event about the cluster.
+async fn record(
+    ctx: &Context,
+    cluster: &ChronikCluster,
+    namespace: &str,
+    name: &str,
+    event: &Event,
+) -> Result<(), ReconcileError> {
     ctx.recorder
-        .publish(&event, &cluster.object_ref(&()))
+        .publish(event, &cluster.object_ref(&()))
         .await
         .map_err(|source| ReconcileError::Event {
             namespace: namespace.to_string(),
@@ -413,14 +424,7 @@ async fn report_problem(
             action: "Reconcile".to_string(),
             secondary: None,
         };
-        ctx.recorder
-            .publish(&event, &cluster.object_ref(&()))
-            .await
-            .map_err(|source| ReconcileError::Event {
-                namespace: namespace.to_string(),
-                name: name.to_string(),
-                source,
-            })?;
+        record(ctx, cluster, namespace, name, &event).await?;
     }
     let status = problem_status(
         cluster.status.as_ref(),

@@ -17,11 +17,9 @@ use serde_json::json;
 
 #[tokio::test]
 async fn create_then_idempotent_second_pass_makes_zero_writes() {
-    let api = FakeApi::default();
-    let client = api.start();
-    let brokers = Arc::new(FakeBrokers::default());
-    three_node_answers(&brokers, 2, &[]);
-    let (ctx, metrics) = context(client, brokers.clone());
+    let Harness {
+        api, ctx, metrics, ..
+    } = Harness::with_leader(2);
     let cluster = common::cluster("orders", 3);
     api.store_cluster(&cluster);
 
@@ -85,11 +83,7 @@ async fn create_then_idempotent_second_pass_makes_zero_writes() {
 
 #[tokio::test]
 async fn drift_is_corrected() {
-    let api = FakeApi::default();
-    let client = api.start();
-    let brokers = Arc::new(FakeBrokers::default());
-    three_node_answers(&brokers, 1, &[]);
-    let (ctx, _) = context(client, brokers);
+    let Harness { api, ctx, .. } = Harness::with_leader(1);
     let cluster = common::cluster("orders", 3);
     api.store_cluster(&cluster);
     reconcile(Arc::new(cluster), ctx.clone()).await.unwrap();
@@ -112,11 +106,9 @@ async fn drift_is_corrected() {
 
 #[tokio::test]
 async fn status_comes_from_broker_answers() {
-    let api = FakeApi::default();
-    let client = api.start();
-    let brokers = Arc::new(FakeBrokers::default());
-    three_node_answers(&brokers, 2, &[]);
-    let (ctx, _) = context(client, brokers.clone());
+    let Harness {
+        api, brokers, ctx, ..
+    } = Harness::with_leader(2);
     api.store_cluster(&common::cluster("orders", 3));
     reconcile(Arc::new(api.cluster("orders")), ctx.clone())
         .await
@@ -207,10 +199,9 @@ async fn status_comes_from_broker_answers() {
 
 #[tokio::test]
 async fn invalid_spec_sets_degraded_and_warns_once_without_touching_the_workload() {
-    let api = FakeApi::default();
-    let client = api.start();
-    let brokers = Arc::new(FakeBrokers::default());
-    let (ctx, metrics) = context(client, brokers);
+    let Harness {
+        api, ctx, metrics, ..
+    } = Harness::new();
     let cluster = common::cluster("orders", 4);
     api.store_cluster(&cluster);
 
@@ -346,11 +337,12 @@ async fn a_write_based_on_a_stale_read_loses_the_race() {
 
 #[tokio::test]
 async fn lost_status_does_not_change_the_peer_list() {
-    let api = FakeApi::default();
-    let client = api.start();
-    let brokers = Arc::new(FakeBrokers::default());
-    three_node_answers(&brokers, 1, &[]);
-    let (ctx, _, membership) = context_with_membership(client, brokers);
+    let Harness {
+        api,
+        ctx,
+        membership,
+        ..
+    } = Harness::with_leader(1);
     api.store_cluster(&common::cluster("orders", 3));
     reconcile(Arc::new(api.cluster("orders")), ctx.clone())
         .await
@@ -393,10 +385,13 @@ async fn lost_status_does_not_change_the_peer_list() {
 
 #[tokio::test]
 async fn a_refused_apply_is_reported_on_the_resource_and_retried() {
-    let api = FakeApi::default();
-    let client = api.start();
-    let brokers = Arc::new(FakeBrokers::default());
-    let (ctx, metrics) = context(client, brokers);
+    let Harness {
+        api,
+        brokers,
+        ctx,
+        metrics,
+        ..
+    } = Harness::new();
     api.store_cluster(&common::cluster("orders", 3));
     let sts_path = format!("/apis/apps/v1{NS}/statefulsets/orders");
     api.state.lock().unwrap().refuse_patch = Some(sts_path.clone());
@@ -446,9 +441,7 @@ async fn a_refused_apply_is_reported_on_the_resource_and_retried() {
 
     // Once the API server accepts it again, the next pass heals the status.
     api.state.lock().unwrap().refuse_patch = None;
-    let brokers = FakeBrokers::default();
     three_node_answers(&brokers, 1, &[]);
-    let (ctx, _) = context(ctx.client.clone(), Arc::new(brokers));
     reconcile(Arc::new(api.cluster("orders")), ctx)
         .await
         .unwrap();

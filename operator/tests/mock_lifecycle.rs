@@ -115,13 +115,17 @@ fn min_available(api: &FakeApi) -> Value {
 
 #[tokio::test]
 async fn scale_up_records_each_step_and_a_restarted_operator_resumes() {
-    let api = FakeApi::default();
-    let client = api.start();
-    let brokers = Arc::new(FakeBrokers::default());
+    let Harness {
+        api,
+        client,
+        brokers,
+        ctx,
+        membership,
+        ..
+    } = Harness::new();
     let voters3 = [(1, "voter", 10), (2, "voter", 10), (3, "voter", 10)];
     answers(&brokers, 1, 10, &voters3);
     api.store_cluster(&common::cluster("orders", 3));
-    let (ctx, _, membership) = context_with_membership(client.clone(), brokers.clone());
     reconcile(Arc::new(api.cluster("orders")), ctx)
         .await
         .unwrap();
@@ -240,9 +244,13 @@ async fn scale_up_records_each_step_and_a_restarted_operator_resumes() {
 
 #[tokio::test]
 async fn paused_freezes_the_workload_but_keeps_status_current() {
-    let api = FakeApi::default();
-    let client = api.start();
-    let brokers = Arc::new(FakeBrokers::default());
+    let Harness {
+        api,
+        brokers,
+        ctx,
+        membership,
+        ..
+    } = Harness::new();
     answers(
         &brokers,
         2,
@@ -250,7 +258,6 @@ async fn paused_freezes_the_workload_but_keeps_status_current() {
         &[(1, "voter", 10), (2, "voter", 10), (3, "voter", 10)],
     );
     api.store_cluster(&common::cluster("orders", 3));
-    let (ctx, _, membership) = context_with_membership(client, brokers.clone());
     reconcile(Arc::new(api.cluster("orders")), ctx.clone())
         .await
         .unwrap();
@@ -287,13 +294,12 @@ async fn paused_freezes_the_workload_but_keeps_status_current() {
 
 #[tokio::test]
 async fn a_roll_deletes_one_follower_and_stops_on_a_broken_pod() {
-    let api = FakeApi::default();
-    let client = api.start();
-    let brokers = Arc::new(FakeBrokers::default());
+    let Harness {
+        api, brokers, ctx, ..
+    } = Harness::new();
     let voters3 = [(1, "voter", 10), (2, "voter", 10), (3, "voter", 10)];
     answers(&brokers, 1, 10, &voters3);
     api.store_cluster(&common::cluster("orders", 3));
-    let (ctx, _, _) = context_with_membership(client, brokers.clone());
     reconcile(Arc::new(api.cluster("orders")), ctx.clone())
         .await
         .unwrap();

@@ -357,6 +357,42 @@ impl MembershipApi for FakeMembership {
     }
 }
 
+/// What a mock-API test starts from: the fake API server, fake broker
+/// answers and a reconcile context wired to both.
+pub struct Harness {
+    pub api: FakeApi,
+    pub client: Client,
+    pub brokers: Arc<FakeBrokers>,
+    pub ctx: Arc<Context>,
+    pub metrics: Arc<Metrics>,
+    pub membership: Arc<FakeMembership>,
+}
+
+impl Harness {
+    /// No broker answers; `with_leader` adds those of a healthy 3-node cluster.
+    pub fn new() -> Self {
+        let api = FakeApi::default();
+        let client = api.start();
+        let brokers = Arc::new(FakeBrokers::default());
+        let (ctx, metrics, membership) = context_with_membership(client.clone(), brokers.clone());
+        Self {
+            api,
+            client,
+            brokers,
+            ctx,
+            metrics,
+            membership,
+        }
+    }
+
+    /// Brokers answer as a healthy 3-node cluster led by `leader`.
+    pub fn with_leader(leader: u64) -> Self {
+        let h = Self::new();
+        three_node_answers(&h.brokers, leader, &[]);
+        h
+    }
+}
+
 pub fn context(client: Client, brokers: Arc<FakeBrokers>) -> (Arc<Context>, Arc<Metrics>) {
     let (ctx, metrics, _) = context_with_membership(client, brokers);
     (ctx, metrics)

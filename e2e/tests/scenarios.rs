@@ -133,6 +133,24 @@ fn wait_unhealthy(s: &Scenario, cluster: &str, pod: &str) {
     );
 }
 
+/// Wait until the client Service `service` resolves (`want`) or does not
+/// resolve to `pod`; nothing to check off the local cluster.
+fn wait_service(faults: &Faults, service: &str, pod: &str, want: bool) {
+    let what = if want {
+        "resolving"
+    } else {
+        "no longer resolving"
+    };
+    wait_for(
+        &format!("the client Service {service} {what} to {pod}"),
+        REACT,
+        || match faults.service_resolves_to(service, pod) {
+            Some(now) if now != want => Err(format!("resolves to {pod}: {now}")),
+            _ => Ok(()),
+        },
+    );
+}
+
 #[test]
 #[ignore = "needs a cluster with the operator installed: run by `cargo xtask e2e`"]
 fn three_node_cluster_serves_fails_over_and_degrades() {
@@ -143,8 +161,6 @@ fn three_node_cluster_serves_fails_over_and_degrades() {
     s.apply(&s.cluster("chronikcluster-3-node.yaml", name));
     let st = wait_healthy(&s.kubectl, &s.ns, name, 3, START);
     let leader = st.leader_pod().expect("a leader");
-    let ready = st.0["readyReplicas"].as_i64();
-    assert_eq!(ready, Some(3), "readyReplicas: {}", st.summary());
     let table = s.kubectl.ok(&["-n", &s.ns, "get", "ck"]);
     let row = table
         .lines()
@@ -185,23 +201,29 @@ fn three_node_cluster_serves_fails_over_and_degrades() {
 
     s.step("scenario 4: freeze one broker");
     let frozen_pod = follower(&after, None);
-    if let Some(fault) = s.faults().freeze(&frozen_pod) {
+    let faults = s.faults();
+    wait_service(&faults, name, &frozen_pod, true);
+    if let Some(fault) = faults.freeze(&frozen_pod) {
         wait_unhealthy(&s, name, &frozen_pod);
+        // The client Service name resolves to Ready pods only.
+        wait_service(&faults, name, &frozen_pod, false);
         produce_all(&client, "s4-frozen", 200);
         consume_all(&client, "s4-frozen", 200);
         fault.heal();
         wait_healthy(&s.kubectl, &s.ns, name, 3, REACT);
+        wait_service(&faults, name, &frozen_pod, true);
     }
 
     s.step("scenario 4: partition one broker from the others");
     let st = status(&s.kubectl, &s.ns, name).expect("status");
     let cut_pod = follower(&st, Some(&frozen_pod));
-    if let Some(fault) = s.faults().partition(&cut_pod) {
+    if let Some(fault) = faults.partition(&cut_pod) {
         wait_unhealthy(&s, name, &cut_pod);
         produce_all(&client, "s4-partitioned", 200);
         consume_all(&client, "s4-partitioned", 200);
         fault.heal();
         wait_healthy(&s.kubectl, &s.ns, name, 3, REACT);
+        wait_service(&faults, name, &cut_pod, true);
     }
 }
 

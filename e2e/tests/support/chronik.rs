@@ -118,10 +118,20 @@ impl Status {
             .collect()
     }
 
-    /// Available, a leader, `replicas` ready members and not Degraded.
+    /// `status.readyReplicas`: pods whose readiness probe passes.
+    pub fn ready_replicas(&self) -> u64 {
+        self.0
+            .get("readyReplicas")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    }
+
+    /// Available, a leader, `replicas` ready members (brokers in the Raft
+    /// group and pods Ready) and not Degraded.
     pub fn healthy(&self, replicas: usize) -> bool {
         let members = self.members();
         self.is_true("Available")
+            && usize::try_from(self.ready_replicas()) == Ok(replicas)
             && self.leader_pod().is_some()
             && members.len() == replicas
             && members.iter().all(|m| m.ready)
@@ -143,8 +153,9 @@ impl Status {
             .map(|m| format!("{}:{}", m.pod, if m.ready { "ready" } else { "NOT ready" }))
             .collect();
         format!(
-            "phase {}, leader {:?}, term {}, members [{}], {}, {}, {}",
+            "phase {}, {} pods ready, leader {:?}, term {}, members [{}], {}, {}, {}",
             self.0["phase"].as_str().unwrap_or("?"),
+            self.ready_replicas(),
             self.leader_pod(),
             self.term(),
             members.join(" "),
@@ -191,7 +202,7 @@ pub fn wait_healthy(
         kubectl,
         ns,
         name,
-        &format!("{name}: Available, a leader, {replicas} ready members, not Degraded"),
+        &format!("{name}: Available, a leader, {replicas} ready members and pods, not Degraded"),
         timeout,
         |st| st.healthy(replicas),
     )

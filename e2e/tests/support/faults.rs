@@ -77,6 +77,30 @@ impl Faults {
         }
     }
 
+    /// Whether the name of Service `service` resolves to `pod` on the pod
+    /// network: the container's network aliases (local cluster only;
+    /// `None` elsewhere).
+    pub fn service_resolves_to(&self, service: &str, pod: &str) -> Option<bool> {
+        let FaultMode::Podman { prefix, conf } = &self.mode else {
+            return None;
+        };
+        let c = Self::container(prefix, &self.ns, pod);
+        let out = Command::new("podman")
+            .args(["inspect", "--type", "container", &c])
+            .env("CONTAINERS_CONF", conf)
+            .output()
+            .expect("podman runs");
+        let inspected: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("podman inspect {c}: {e}"));
+        let name = format!("{service}.{}.svc.cluster.local", self.ns);
+        Some(
+            inspected
+                .pointer(&format!("/0/NetworkSettings/Networks/{prefix}-net/Aliases"))
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(name.as_str()))),
+        )
+    }
+
     /// Freeze a pod (`podman pause`); `None` (skipped) off the local cluster.
     pub fn freeze(&self, pod: &str) -> Option<Fault> {
         let FaultMode::Podman { prefix, conf } = &self.mode else {

@@ -103,7 +103,33 @@ impl<'a> KafkaClient<'a> {
         )
     }
 
+    /// Start producing like [`KafkaClient::produce`] without waiting; the
+    /// returned pod is finished with [`KafkaClient::finish`].
+    pub fn start_produce(&self, topic: &str, count: u64) -> ClientPod {
+        let count = count.to_string();
+        self.start(
+            "produce",
+            &[
+                "--topic",
+                topic,
+                "--count",
+                &count,
+                "--partitions",
+                "3",
+                "--replication",
+                "3",
+                "--run-id",
+                topic,
+            ],
+        )
+    }
+
     fn run<T: for<'de> Deserialize<'de>>(&self, command: &str, args: &[&str]) -> Outcome<T> {
+        let pod = self.start(command, args);
+        self.finish(pod)
+    }
+
+    fn start(&self, command: &str, args: &[&str]) -> ClientPod {
         let pod = format!("kafka-{command}-{}", SEQ.fetch_add(1, Ordering::SeqCst));
         let timeout = CLIENT_TIMEOUT_SECS.to_string();
         let mut all = vec![command, "--bootstrap", &self.bootstrap];
@@ -119,19 +145,50 @@ impl<'a> KafkaClient<'a> {
         println!("    client pod {pod}: {}", all.join(" "));
         let r = self.kubectl.apply(&self.ns, &manifest);
         assert!(r.ok, "creating client pod {pod}: {}", r.stderr);
+        ClientPod(pod)
+    }
+
+    /// Wait until the client pod's output contains `text`.
+    pub fn wait_output(&self, pod: &ClientPod, text: &str) {
+        wait_for(
+            &format!("client pod {} to print {text:?}", pod.0),
+            Duration::from_secs(CLIENT_TIMEOUT_SECS),
+            || {
+                let r = self.kubectl.run(&["-n", &self.ns, "logs", &pod.0], None);
+                if r.ok && r.stdout.contains(text) {
+                    Ok(())
+                } else {
+                    Err(format!("{}{}", r.stdout, r.stderr))
+                }
+            },
+        );
+    }
+
+    /// Whether the client pod has not ended yet.
+    pub fn is_running(&self, pod: &ClientPod) -> bool {
+        self.phase(&pod.0) == "Running"
+    }
+
+    fn phase(&self, pod: &str) -> String {
+        self.kubectl
+            .get(&["-n", &self.ns, "pod", pod])
+            .and_then(|p| {
+                p.pointer("/status/phase")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_default()
+    }
+
+    /// Wait for a client pod to end and read its summary line; the pod is
+    /// deleted.
+    pub fn finish<T: for<'de> Deserialize<'de>>(&self, pod: ClientPod) -> Outcome<T> {
+        let pod = pod.0;
         let phase = wait_for(
             &format!("client pod {pod} to finish"),
             Duration::from_secs(CLIENT_TIMEOUT_SECS + 60),
             || {
-                let phase = self
-                    .kubectl
-                    .get(&["-n", &self.ns, "pod", &pod])
-                    .and_then(|p| {
-                        p.pointer("/status/phase")
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                    })
-                    .unwrap_or_default();
+                let phase = self.phase(&pod);
                 match phase.as_str() {
                     "Succeeded" | "Failed" => Ok(phase),
                     _ => Err(format!("phase {phase:?}")),
@@ -154,9 +211,17 @@ impl<'a> KafkaClient<'a> {
     }
 }
 
+/// A client pod started and not yet finished.
+#[derive(Debug)]
+pub struct ClientPod(String);
+
 /// Produce `count` records and assert every one was acknowledged.
 pub fn produce_all(client: &KafkaClient<'_>, topic: &str, count: u64) {
-    let out = client.produce(topic, count, 3);
+    assert_all_acked(client.produce(topic, count, 3), topic, count);
+}
+
+/// Assert that a produce run had every one of its `count` records acknowledged.
+pub fn assert_all_acked(out: Outcome<Produced>, topic: &str, count: u64) {
     let p = &out.summary;
     assert!(
         out.succeeded && p.acked == count && p.failed == 0,

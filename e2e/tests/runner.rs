@@ -299,3 +299,226 @@ async fn deployments_become_pods() {
     .await;
     runner.stop(true);
 }
+
+fn fake_runner(env: &Env, engine: &FakeBackend) -> chronik_e2e::runner::RunnerHandle {
+    Runner::new(
+        env.server.state.clone(),
+        Arc::new(engine.clone()),
+        RunnerConfig {
+            interval: Duration::from_millis(50),
+            work_dir: env.dir.path().join("runner"),
+            pod_kubeconfig: None,
+        },
+    )
+    .spawn()
+}
+
+fn aliases_of(engine: &FakeBackend, container: &str) -> Option<Vec<String>> {
+    engine
+        .lock()
+        .containers
+        .get(container)
+        .and_then(|(_, st)| st.aliases.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_names_resolve_to_ready_pods_only() {
+    use k8s_openapi::api::core::v1::Service;
+    let env = Env::start().await;
+    let engine = FakeBackend::default();
+    let runner = fake_runner(&env, &engine);
+    let client = env.client().await;
+    let pp = PatchParams::apply("test").force();
+    let services: Api<Service> = Api::namespaced(client.clone(), "default");
+    for (name, headless) in [("db-headless", true), ("db", false)] {
+        let mut spec = json!({"selector": {"app": "db"}, "ports": [{"port": 9092}]});
+        if headless {
+            spec["clusterIP"] = json!("None");
+            spec["publishNotReadyAddresses"] = json!(true);
+        }
+        let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec});
+        services
+            .patch(name, &pp, &Patch::Apply(svc))
+            .await
+            .expect("service");
+    }
+    let sets: Api<StatefulSet> = Api::namespaced(client.clone(), "default");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    sets.patch("db", &pp, &Patch::Apply(sts(2, "db:1")))
+        .await
+        .expect("apply sts");
+    let container = "fake-default-db-1";
+    let has = |aliases: &Option<Vec<String>>, name: &str| {
+        aliases
+            .as_ref()
+            .is_some_and(|a| a.iter().any(|x| x == name))
+    };
+    eventually("db-1 ready and behind the client Service", || async {
+        let a = aliases_of(&engine, container);
+        has(&a, "db.default.svc.cluster.local") && has(&a, "db-headless.default.svc")
+    })
+    .await;
+    assert!(has(
+        &aliases_of(&engine, container),
+        "db-1.db-headless.default.svc.cluster.local"
+    ));
+
+    // A frozen pod is not Ready: the client Service stops resolving to it,
+    // the headless names (publishNotReadyAddresses) keep resolving.
+    if let Some((_, st)) = engine.lock().containers.get_mut(container) {
+        st.paused = true;
+    }
+    eventually("db-1 out of the client Service", || async {
+        let a = aliases_of(&engine, container);
+        !has(&a, "db.default.svc.cluster.local")
+            && !has(&a, "db.default")
+            && has(&a, "db-headless.default.svc.cluster.local")
+            && has(&a, "db-1.db-headless.default.svc.cluster.local")
+    })
+    .await;
+    let p1 = pods.get("db-1").await.expect("db-1");
+    assert!(p1
+        .status
+        .and_then(|s| s.container_statuses)
+        .is_some_and(|c| !c[0].ready));
+    assert!(has(
+        &aliases_of(&engine, "fake-default-db-0"),
+        "db.default.svc.cluster.local"
+    ));
+
+    // A container disconnected from the network (a partition) is left
+    // alone; reconnected without aliases, it gets them back.
+    {
+        let mut state = engine.lock();
+        if let Some((_, st)) = state.containers.get_mut(container) {
+            st.paused = false;
+            st.aliases = None;
+        }
+    }
+    let changes = engine.lock().alias_changes;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(aliases_of(&engine, container), None);
+    assert_eq!(
+        engine.lock().alias_changes,
+        changes,
+        "no reconnect by the runner"
+    );
+    if let Some((_, st)) = engine.lock().containers.get_mut(container) {
+        st.aliases = Some(Vec::new());
+    }
+    eventually("db-1 aliases restored", || async {
+        let a = aliases_of(&engine, container);
+        has(&a, "db.default.svc.cluster.local") && has(&a, "db-1.db-headless.default")
+    })
+    .await;
+    runner.stop(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_that_do_not_restart_complete() {
+    let env = Env::start().await;
+    let engine = FakeBackend::default();
+    engine.lock().missing_images.push("missing:1".into());
+    let runner = fake_runner(&env, &engine);
+    let client = env.client().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let pp = PatchParams::apply("test").force();
+    let pod = |name: &str, policy: &str, image: &str| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+               "spec": {"restartPolicy": policy, "containers": [{"name": "c", "image": image}]}})
+    };
+    for (name, policy, image) in [
+        ("never-ok", "Never", "job:1"),
+        ("never-fail", "Never", "job:1"),
+        ("onfailure-ok", "OnFailure", "job:1"),
+        ("onfailure-fail", "OnFailure", "job:1"),
+        ("no-image", "Always", "missing:1"),
+    ] {
+        pods.patch(name, &pp, &Patch::Apply(pod(name, policy, image)))
+            .await
+            .expect("pod");
+    }
+    eventually("job containers started", || async {
+        engine.lock().containers.len() == 4
+    })
+    .await;
+    {
+        let mut state = engine.lock();
+        for (name, code) in [
+            ("never-ok", 0),
+            ("never-fail", 3),
+            ("onfailure-ok", 0),
+            ("onfailure-fail", 1),
+        ] {
+            if let Some((_, st)) = state.containers.get_mut(&format!("fake-default-{name}")) {
+                st.running = false;
+                st.exit_code = Some(code);
+            }
+        }
+    }
+    let phase = |p: &Pod| p.status.as_ref().and_then(|s| s.phase.clone());
+    for (name, want) in [
+        ("never-ok", "Succeeded"),
+        ("never-fail", "Failed"),
+        ("onfailure-ok", "Succeeded"),
+    ] {
+        eventually(&format!("{name} {want}"), || async {
+            pods.get(name).await.ok().and_then(|p| phase(&p)).as_deref() == Some(want)
+        })
+        .await;
+    }
+    let failed = pods.get("never-fail").await.expect("never-fail");
+    let cs = failed
+        .status
+        .and_then(|s| s.container_statuses)
+        .expect("container statuses");
+    let terminated = cs[0]
+        .state
+        .as_ref()
+        .and_then(|s| s.terminated.clone())
+        .expect("terminated state");
+    assert_eq!(terminated.exit_code, 3);
+    assert_eq!(cs[0].restart_count, 0);
+    eventually("onfailure-fail restarted", || async {
+        pods.get("onfailure-fail")
+            .await
+            .ok()
+            .and_then(|p| p.status)
+            .and_then(|s| s.container_statuses)
+            .is_some_and(|c| c[0].restart_count == 1)
+    })
+    .await;
+
+    // A missing image reads as a failed pull, then as its back-off.
+    let waiting = |p: Pod| {
+        p.status
+            .and_then(|s| s.container_statuses)
+            .and_then(|c| c[0].state.clone())
+            .and_then(|s| s.waiting)
+    };
+    let first = waiting(pods.get("no-image").await.expect("no-image")).expect("waiting");
+    assert_eq!(first.reason.as_deref(), Some("ErrImagePull"));
+    assert!(
+        first
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("missing:1"),
+        "{first:?}"
+    );
+    eventually("ImagePullBackOff", || async {
+        pods.get("no-image")
+            .await
+            .ok()
+            .and_then(waiting)
+            .and_then(|w| w.reason)
+            .as_deref()
+            == Some("ImagePullBackOff")
+    })
+    .await;
+    assert_eq!(
+        phase(&pods.get("no-image").await.expect("no-image")).as_deref(),
+        Some("Pending")
+    );
+    runner.stop(true);
+}

@@ -29,7 +29,8 @@ use crate::lifecycle::{
 };
 use crate::metrics::Metrics;
 use crate::status::{
-    compute_status, fetch_all, problem_status, BrokerStatusSource, Problem, StatusInputs, DEGRADED,
+    compute_status, fetch_all, problem_status, report_pod_failures, BrokerStatusSource, Problem,
+    StatusInputs, DEGRADED,
 };
 use crate::validate::{validate, ValidationError};
 
@@ -262,6 +263,12 @@ async fn reconcile_inner(
         previous: cluster.status.as_ref(),
         now,
     });
+    let failures: Vec<(String, String)> = workload
+        .pods
+        .iter()
+        .filter_map(|p| Some((validated.pod_name(p.ordinal), p.failure.clone()?)))
+        .collect();
+    report_pod_failures(&mut status, &failures, validated.generation, now);
     apply_plan(&mut status, &plan, validated.generation, now);
     if is_news(recorded, &plan) {
         publish(ctx, cluster, &namespace, &name, &plan).await?;

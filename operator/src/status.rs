@@ -457,3 +457,88 @@ pub fn problem_status(
     status.observed_generation = generation;
     status
 }
+
+/// Pods that cannot run (`(pod, "reason: message")`, e.g. an image that
+/// cannot be pulled) make `Degraded=True` with reason `PodsFailing` and the
+/// pods' reasons in front of the quorum message: what a user must fix comes
+/// first. No failure leaves the status as it is.
+pub fn report_pod_failures(
+    status: &mut ChronikClusterStatus,
+    failures: &[(String, String)],
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    if failures.is_empty() {
+        return;
+    }
+    let pods: Vec<String> = failures
+        .iter()
+        .map(|(pod, why)| format!("pod {pod} cannot run: {why}"))
+        .collect();
+    let mut message = pods.join("; ");
+    let previous = status.conditions.iter().find(|c| c.type_ == DEGRADED);
+    if let Some(p) = previous.filter(|p| !p.message.is_empty()) {
+        message = format!("{message}; {}", p.message);
+    }
+    let last_transition_time = previous
+        .filter(|p| p.status == "True")
+        .map(|p| p.last_transition_time.clone())
+        .unwrap_or(Time(now));
+    let condition = Condition {
+        type_: DEGRADED.to_string(),
+        status: "True".to_string(),
+        reason: "PodsFailing".to_string(),
+        message,
+        observed_generation: generation,
+        last_transition_time,
+    };
+    match status.conditions.iter_mut().find(|c| c.type_ == DEGRADED) {
+        Some(c) => *c = condition,
+        None => status.conditions.push(condition),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failing_pods_lead_the_degraded_message() {
+        let now = Timestamp::from_second(1_800_000_000).expect("timestamp");
+        let earlier = Timestamp::from_second(1_700_000_000).expect("timestamp");
+        let mut status = ChronikClusterStatus {
+            conditions: vec![Condition {
+                type_: DEGRADED.to_string(),
+                status: "True".to_string(),
+                reason: "QuorumLost".to_string(),
+                message: "0/1 members healthy, quorum needs 1".to_string(),
+                observed_generation: Some(1),
+                last_transition_time: Time(earlier),
+            }],
+            ..ChronikClusterStatus::default()
+        };
+        let unchanged = status.clone();
+        report_pod_failures(&mut status, &[], Some(2), now);
+        assert_eq!(status, unchanged);
+        let failures = [(
+            "c-0".to_string(),
+            "ImagePullBackOff: image nope:1 not found".to_string(),
+        )];
+        report_pod_failures(&mut status, &failures, Some(2), now);
+        let c = &status.conditions[0];
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_str()),
+            ("True", "PodsFailing")
+        );
+        assert_eq!(
+            c.message,
+            "pod c-0 cannot run: ImagePullBackOff: image nope:1 not found; 0/1 members healthy, quorum needs 1"
+        );
+        assert_eq!(
+            c.last_transition_time,
+            Time(earlier),
+            "still degraded: same transition"
+        );
+        assert_eq!(c.observed_generation, Some(2));
+    }
+}

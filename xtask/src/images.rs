@@ -1,4 +1,4 @@
-//! `cargo xtask images`: build the broker and operator images.
+//! `cargo xtask images`: build the broker, operator and Kafka client images.
 //!
 //! Each binary is compiled statically (`+crt-static`, glibc, target
 //! `x86_64-unknown-linux-gnu`) on the host, copied alone into a build
@@ -29,7 +29,7 @@ pub struct ImageSpec {
 }
 
 /// Every image, in build order.
-pub const IMAGES: [ImageSpec; 2] = [
+pub const IMAGES: [ImageSpec; 3] = [
     ImageSpec {
         name: "chronik-broker",
         package: "chronik-broker",
@@ -39,6 +39,11 @@ pub const IMAGES: [ImageSpec; 2] = [
         name: "chronik-operator",
         package: "chronik-operator",
         dockerfile: "operator/Dockerfile",
+    },
+    ImageSpec {
+        name: "chronik-kafka-client",
+        package: "chronik-kafka-client",
+        dockerfile: "e2e/client/Dockerfile",
     },
 ];
 
@@ -103,11 +108,25 @@ pub fn engine_command() -> Command {
 
 /// Compile one package's binary statically; returns its path.
 pub fn build_static_binary(spec: &ImageSpec, release: bool) -> Result<PathBuf> {
+    build_static(spec.package, spec.name, release)
+}
+
+/// Compile binary `bin` of `package` statically for [`TARGET`]; returns its
+/// path.
+pub fn build_static(package: &str, bin: &str, release: bool) -> Result<PathBuf> {
     let root = repo_root();
-    println!("building static {} for {TARGET}", spec.package);
+    println!("building static {package} ({bin}) for {TARGET}");
     run(
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()))
-            .args(["build", "--package", spec.package, "--target", TARGET])
+            .args([
+                "build",
+                "--package",
+                package,
+                "--bin",
+                bin,
+                "--target",
+                TARGET,
+            ])
             .args(release.then_some("--release"))
             .env("RUSTFLAGS", "-C target-feature=+crt-static")
             .current_dir(&root),
@@ -116,7 +135,7 @@ pub fn build_static_binary(spec: &ImageSpec, release: bool) -> Result<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
     let profile_dir = if release { "release" } else { "debug" };
-    let binary = target_dir.join(TARGET).join(profile_dir).join(spec.name);
+    let binary = target_dir.join(TARGET).join(profile_dir).join(bin);
     if !binary.is_file() {
         bail!("{} was not produced", binary.display());
     }

@@ -1,10 +1,14 @@
 //! Developer commands: `cargo xtask test`, `cargo xtask demo`, `cargo xtask bench`,
-//! `cargo xtask tools`, `cargo xtask images`.
+//! `cargo xtask tools`, `cargo xtask images`, `cargo xtask cluster`, `cargo xtask e2e`.
 
 mod bench;
+mod cluster;
 mod demo;
 mod deps;
+mod e2e;
 mod images;
+mod kube;
+mod operator;
 mod run;
 mod test;
 mod tools;
@@ -22,17 +26,22 @@ struct Cli {
 enum Cmd {
     /// Format and lint checks, unit and integration tests (what CI runs).
     Test(test::TestArgs),
-    /// Bring up a Chronik cluster and use it.
+    /// Local cluster + operator + a 3-node ChronikCluster, used through a Kafka client pod.
     Demo(demo::DemoArgs),
+    /// Start or stop the local Kubernetes-compatible cluster (chronik-localkube + podman).
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCmd),
+    /// The end-to-end scenarios on the local cluster or on any kubeconfig.
+    E2e(e2e::E2eArgs),
     /// Benchmarks against a peer system measured in the same run.
     Bench(bench::BenchArgs),
     /// Install the system packages, Python clients, helm and kubectl the tests use.
     Deps,
     /// Install helm and kubectl into .tools/bin (idempotent).
     Tools,
-    /// Build the broker and operator images (podman, else docker) and check they start.
+    /// Build the broker, operator and Kafka client images (podman, else docker).
     Images {
-        /// Build only this image (chronik-broker or chronik-operator).
+        /// Build only this image (chronik-broker, chronik-operator or chronik-kafka-client).
         #[arg(long)]
         only: Option<String>,
         /// Image tag.
@@ -45,6 +54,8 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().cmd {
         Cmd::Test(a) => test::run(a),
         Cmd::Demo(a) => demo::run(a),
+        Cmd::Cluster(c) => cluster::run(c),
+        Cmd::E2e(a) => e2e::run(a),
         Cmd::Bench(a) => bench::run(a),
         Cmd::Deps => deps::ensure_all(),
         Cmd::Tools => tools::install_tools().map(|_| ()),

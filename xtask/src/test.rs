@@ -12,6 +12,9 @@ pub struct TestArgs {
     /// Skip building the container images and the tests that run them.
     #[arg(long)]
     no_images: bool,
+    /// Skip the end-to-end scenarios on the local cluster.
+    #[arg(long)]
+    no_e2e: bool,
 }
 
 pub fn run(args: TestArgs) -> Result<()> {
@@ -48,6 +51,12 @@ pub fn run(args: TestArgs) -> Result<()> {
             "--ignored",
             "--test-threads=1",
         ]))?;
+        if !args.no_e2e {
+            crate::e2e::run(crate::e2e::E2eArgs {
+                no_build: true,
+                ..crate::e2e::E2eArgs::local()
+            })?;
+        }
     }
     Ok(())
 }

@@ -14,6 +14,12 @@ pub enum BackendError {
         /// stderr or the spawn error.
         message: String,
     },
+    /// The image is not in the engine's local store (nothing is pulled).
+    #[error("image {image} is not present locally (chronik-localkube never pulls images)")]
+    ImageNotPresent {
+        /// The image reference.
+        image: String,
+    },
 }
 
 /// A bind mount or named volume.
@@ -42,7 +48,8 @@ pub struct ContainerSpec {
     pub env: Vec<(String, String)>,
     /// Hostname (the pod name).
     pub hostname: String,
-    /// DNS names other containers reach this one by.
+    /// DNS names other containers reach this one by (at creation; the
+    /// runner changes them later with [`Backend::set_aliases`]).
     pub aliases: Vec<String>,
     /// Volumes.
     pub mounts: Vec<Mount>,
@@ -65,6 +72,9 @@ pub struct ContainerState {
     pub exit_code: Option<i64>,
     /// IP address on the runner's network.
     pub ip: Option<String>,
+    /// DNS aliases on the runner's network; `None` while the container is
+    /// not attached to it (exited, or disconnected from outside).
+    pub aliases: Option<Vec<String>>,
 }
 
 /// A container engine.
@@ -77,6 +87,8 @@ pub trait Backend: Send + Sync {
     fn restart(&self, name: &str) -> Result<(), BackendError>;
     /// State of a container, `None` when it does not exist.
     fn state(&self, name: &str) -> Result<Option<ContainerState>, BackendError>;
+    /// Replace the DNS aliases of an attached container, keeping its address.
+    fn set_aliases(&self, name: &str, aliases: &[String]) -> Result<(), BackendError>;
     /// Remove a container (missing is fine).
     fn remove(&self, name: &str) -> Result<(), BackendError>;
     /// Names of all containers this runner created.
@@ -108,6 +120,10 @@ pub struct FakeState {
     pub volumes: Vec<String>,
     /// Number of `run` and `restart` calls.
     pub starts: usize,
+    /// Number of `set_aliases` calls.
+    pub alias_changes: usize,
+    /// Images `run` refuses as not present locally.
+    pub missing_images: Vec<String>,
 }
 
 impl FakeBackend {
@@ -120,6 +136,11 @@ impl FakeBackend {
 impl Backend for FakeBackend {
     fn run(&self, spec: &ContainerSpec) -> Result<(), BackendError> {
         let mut s = self.lock();
+        if s.missing_images.contains(&spec.image) {
+            return Err(BackendError::ImageNotPresent {
+                image: spec.image.clone(),
+            });
+        }
         s.starts += 1;
         let ip = format!("10.88.0.{}", s.starts % 250 + 2);
         for m in &spec.mounts {
@@ -132,6 +153,7 @@ impl Backend for FakeBackend {
             paused: false,
             exit_code: None,
             ip: Some(ip),
+            aliases: Some(spec.aliases.clone()),
         };
         s.containers
             .insert(spec.name.clone(), (spec.clone(), state));
@@ -158,6 +180,21 @@ impl Backend for FakeBackend {
 
     fn state(&self, name: &str) -> Result<Option<ContainerState>, BackendError> {
         Ok(self.lock().containers.get(name).map(|(_, st)| st.clone()))
+    }
+
+    fn set_aliases(&self, name: &str, aliases: &[String]) -> Result<(), BackendError> {
+        let mut s = self.lock();
+        s.alias_changes += 1;
+        match s.containers.get_mut(name) {
+            Some((_, st)) if st.aliases.is_some() => {
+                st.aliases = Some(aliases.to_vec());
+                Ok(())
+            }
+            _ => Err(BackendError::Command {
+                command: format!("network connect {name}"),
+                message: "not attached".into(),
+            }),
+        }
     }
 
     fn remove(&self, name: &str) -> Result<(), BackendError> {

@@ -29,7 +29,8 @@ use serde_json::{json, Value};
 use crate::http::AppState;
 use crate::time::now_rfc3339;
 use backend::Backend;
-use pods::{Lookup, PodFacts};
+use backend::BackendError;
+use pods::{Lookup, PodFacts, StartError};
 use statefulset::Action;
 
 /// Settings of the runner.
@@ -66,6 +67,8 @@ pub struct Runner {
     backend: Arc<dyn Backend>,
     config: RunnerConfig,
     pods: BTreeMap<String, PodRuntime>,
+    /// Failed container starts in a row, by pod uid (for back-off reasons).
+    start_failures: BTreeMap<String, u32>,
     terminating: Arc<std::sync::Mutex<BTreeSet<String>>>,
 }
 
@@ -107,6 +110,7 @@ impl Runner {
             backend,
             config,
             pods: BTreeMap::new(),
+            start_failures: BTreeMap::new(),
             terminating: Arc::default(),
         }
     }
@@ -343,6 +347,9 @@ impl Runner {
         for k in gone {
             self.pods.remove(&k);
         }
+        let uids: BTreeSet<&str> = pods.iter().map(|p| s(p, "/metadata/uid")).collect();
+        self.start_failures
+            .retain(|uid, _| uids.contains(uid.as_str()));
         let wanted: BTreeSet<String> = pods
             .iter()
             .map(|p| {
@@ -454,12 +461,29 @@ impl Runner {
                     }
                     let _ = self.backend.remove(&name);
                     match self.backend.run(&spec) {
-                        Ok(()) => facts.started_at = now_rfc3339(),
-                        Err(e) => facts.error = Some(e.to_string()),
+                        Ok(()) => {
+                            facts.started_at = now_rfc3339();
+                            self.start_failures.remove(&uid);
+                        }
+                        Err(e) => {
+                            let failures = self.start_failures.entry(uid.clone()).or_insert(0);
+                            *failures += 1;
+                            facts.error = Some(start_error(&e, *failures));
+                        }
                     }
                 }
-                Ok(None) => facts.error = Some("pod has no containers".into()),
-                Err(e) => facts.error = Some(format!("preparing volumes: {e}")),
+                Ok(None) => {
+                    facts.error = Some(StartError {
+                        reason: "CreateContainerConfigError".into(),
+                        message: "pod has no containers".into(),
+                    })
+                }
+                Err(e) => {
+                    facts.error = Some(StartError {
+                        reason: "CreateContainerConfigError".into(),
+                        message: format!("preparing volumes: {e}"),
+                    })
+                }
             }
             let now = Instant::now();
             self.pods.insert(
@@ -520,9 +544,18 @@ impl Runner {
         }
         if !state.running || state.paused {
             rt.facts.ready = false;
-            return rt.facts.clone();
+            let facts = rt.facts.clone();
+            self.sync_aliases(pod, lookup, &name, &state, false);
+            return facts;
         }
-        let ip = state.ip.clone().unwrap_or_default();
+        let Some(ip) = state.ip.clone() else {
+            // Disconnected from the network (a partition made from outside):
+            // probes cannot reach it, so it is not Ready, but it is not
+            // restarted either (the kubelet does not probe through the pod
+            // network).
+            rt.facts.ready = false;
+            return rt.facts.clone();
+        };
         let c = pod
             .pointer("/spec/containers/0")
             .cloned()
@@ -560,7 +593,7 @@ impl Runner {
                 }
             }
         }
-        rt.facts.ready = match c.get("readinessProbe") {
+        let ready = match c.get("readinessProbe") {
             None => true,
             Some(p) if rt.started.elapsed() < delay(p) => false,
             Some(p) => {
@@ -573,6 +606,52 @@ impl Runner {
                 }
             }
         };
-        rt.facts.clone()
+        rt.facts.ready = ready;
+        let facts = rt.facts.clone();
+        self.sync_aliases(pod, lookup, &name, &state, ready);
+        facts
+    }
+
+    /// Make the container's DNS aliases follow readiness (Service names of
+    /// ready pods only) and Services created after the pod. A container
+    /// disconnected from the network (a partition made from outside) is left
+    /// alone; once reconnected, it gets its aliases back.
+    fn sync_aliases(
+        &self,
+        pod: &Value,
+        lookup: &Lookup,
+        name: &str,
+        state: &backend::ContainerState,
+        ready: bool,
+    ) {
+        let Some(current) = &state.aliases else {
+            return;
+        };
+        let mut wanted = pods::aliases(pod, lookup, ready && !state.paused);
+        wanted.sort();
+        wanted.dedup();
+        let have: BTreeSet<&String> = current.iter().collect();
+        if have == wanted.iter().collect::<BTreeSet<_>>() {
+            return;
+        }
+        tracing::debug!(container = %name, ready, "updating DNS aliases");
+        if let Err(e) = self.backend.set_aliases(name, &wanted) {
+            tracing::warn!(container = %name, error = %e, "updating DNS aliases failed");
+        }
+    }
+}
+
+/// The waiting state of a container that could not start: a missing image
+/// reads as the kubelet's failed pull (`ErrImagePull`, then
+/// `ImagePullBackOff`), anything else as `CreateContainerError`.
+fn start_error(error: &BackendError, failures: u32) -> StartError {
+    let reason = match error {
+        BackendError::ImageNotPresent { .. } if failures <= 1 => "ErrImagePull",
+        BackendError::ImageNotPresent { .. } => "ImagePullBackOff",
+        BackendError::Command { .. } => "CreateContainerError",
+    };
+    StartError {
+        reason: reason.into(),
+        message: error.to_string(),
     }
 }

@@ -13,6 +13,13 @@ use super::backend::{Backend, BackendError, ContainerSpec, ContainerState};
 /// Label put on everything a runner creates (value: the instance prefix).
 pub const LABEL: &str = "io.chronik.localkube";
 
+/// Where a container is attached to the runner's network.
+struct Attachment {
+    ip: String,
+    mac: String,
+    aliases: Vec<String>,
+}
+
 /// A podman engine for one runner instance.
 #[derive(Debug, Clone)]
 pub struct Podman {
@@ -87,6 +94,53 @@ impl Podman {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// `podman inspect` of a container, `None` when it does not exist.
+    fn inspect(&self, name: &str) -> Result<Option<Value>, BackendError> {
+        if self.podman(&["container", "exists", name]).is_err() {
+            return Ok(None);
+        }
+        let out = self.podman(&["inspect", "--type", "container", name])?;
+        let mut v: Value = serde_json::from_str(&out).map_err(|e| BackendError::Command {
+            command: "podman inspect".into(),
+            message: e.to_string(),
+        })?;
+        Ok(Some(v[0].take()))
+    }
+
+    /// The container's attachment to the runner's network, if any. podman
+    /// adds the short container id as an alias of its own: it is left out.
+    fn attachment(&self, inspected: &Value) -> Option<Attachment> {
+        let net = inspected
+            .pointer("/NetworkSettings/Networks")?
+            .get(&self.network)?;
+        let ip = net
+            .get("IPAddress")
+            .and_then(Value::as_str)
+            .filter(|ip| !ip.is_empty())?;
+        let id = inspected
+            .get("Id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let aliases = net
+            .get("Aliases")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|a| a.len() < 12 || !id.starts_with(a))
+            .map(str::to_string)
+            .collect();
+        Some(Attachment {
+            ip: ip.to_string(),
+            mac: net
+                .get("MacAddress")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            aliases,
+        })
+    }
+
     fn names(&self, what: &str) -> Result<Vec<String>, BackendError> {
         let filter = format!("label={LABEL}={}", self.prefix);
         let out = match what {
@@ -151,10 +205,23 @@ impl Backend for Podman {
             })?;
             args.extend(["--entrypoint".into(), json]);
         }
+        // Nothing is pulled: a missing image fails at once, like an image
+        // pull that cannot succeed.
+        args.push("--pull=never".into());
         args.push(spec.image.clone());
         args.extend(spec.args.iter().cloned());
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.podman(&refs).map(|_| ())
+        match self.podman(&refs) {
+            Ok(_) => Ok(()),
+            Err(BackendError::Command { message, .. }) if message.contains("image not known") => {
+                // `podman run` may leave a created container behind.
+                let _ = self.remove(&spec.name);
+                Err(BackendError::ImageNotPresent {
+                    image: spec.image.clone(),
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn stop(&self, name: &str, grace_secs: u64) -> Result<(), BackendError> {
@@ -168,37 +235,51 @@ impl Backend for Podman {
     }
 
     fn state(&self, name: &str) -> Result<Option<ContainerState>, BackendError> {
-        if self.podman(&["container", "exists", name]).is_err() {
+        let Some(c) = self.inspect(name)? else {
             return Ok(None);
-        }
-        let out = self.podman(&["inspect", "--type", "container", name])?;
-        let v: Value = serde_json::from_str(&out).map_err(|e| BackendError::Command {
-            command: "podman inspect".into(),
-            message: e.to_string(),
-        })?;
-        let c = &v[0];
+        };
         let status = c
             .pointer("/State/Status")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let ip = c
-            .pointer(&format!(
-                "/NetworkSettings/Networks/{}/IPAddress",
-                self.network
-            ))
-            .and_then(Value::as_str)
-            .filter(|ip| !ip.is_empty())
-            .map(str::to_string);
+        let live = status == "running" || status == "paused";
+        let attachment = self.attachment(&c).filter(|_| live);
         Ok(Some(ContainerState {
-            running: status == "running" || status == "paused",
+            running: live,
             paused: status == "paused",
             exit_code: (status == "exited" || status == "stopped").then(|| {
                 c.pointer("/State/ExitCode")
                     .and_then(Value::as_i64)
                     .unwrap_or(0)
             }),
-            ip,
+            ip: attachment.as_ref().map(|a| a.ip.clone()),
+            aliases: attachment.map(|a| a.aliases),
         }))
+    }
+
+    fn set_aliases(&self, name: &str, aliases: &[String]) -> Result<(), BackendError> {
+        let attachment = self
+            .inspect(name)?
+            .and_then(|c| self.attachment(&c))
+            .ok_or_else(|| BackendError::Command {
+                command: format!("podman network connect {name}"),
+                message: format!("not attached to {}", self.network),
+            })?;
+        // Reconnect with the same address and MAC: established connections
+        // of the container survive, peers' ARP entries stay valid.
+        self.podman(&["network", "disconnect", &self.network, name])?;
+        let mut args: Vec<&str> = vec!["network", "connect"];
+        for a in aliases {
+            args.extend(["--alias", a.as_str()]);
+        }
+        let mut pinned = args.clone();
+        pinned.extend(["--ip", &attachment.ip, "--mac-address", &attachment.mac]);
+        pinned.extend([self.network.as_str(), name]);
+        if self.podman(&pinned).is_ok() {
+            return Ok(());
+        }
+        args.extend([self.network.as_str(), name]);
+        self.podman(&args).map(|_| ())
     }
 
     fn remove(&self, name: &str) -> Result<(), BackendError> {

@@ -220,7 +220,13 @@ fn environment(pod: &Value, c: &Value, lookup: &Lookup) -> Vec<(String, String)>
     env
 }
 
-fn aliases(pod: &Value, lookup: &Lookup) -> Vec<String> {
+/// DNS aliases of a pod: its name and `<hostname>.<subdomain>` names always
+/// (the headless names Chronik's peers need before they are Ready), and
+/// `<service>.<ns>[.svc[.cluster.local]]` for every Service selecting the
+/// pod, only while the pod is `ready` unless the Service sets
+/// `publishNotReadyAddresses` (Kubernetes puts not-ready pods in the
+/// Service's endpoints only then).
+pub fn aliases(pod: &Value, lookup: &Lookup, ready: bool) -> Vec<String> {
     let ns = s(pod, "/metadata/namespace");
     let name = s(pod, "/metadata/name");
     let host = match s(pod, "/spec/hostname") {
@@ -236,7 +242,9 @@ fn aliases(pod: &Value, lookup: &Lookup) -> Vec<String> {
     }
     let labels = pod.pointer("/metadata/labels").and_then(Value::as_object);
     for svc in &lookup.services {
-        if s(svc, "/metadata/namespace") != ns {
+        if s(svc, "/metadata/namespace") != ns
+            || svc.pointer("/metadata/deletionTimestamp").is_some()
+        {
             continue;
         }
         let Some(sel) = svc.pointer("/spec/selector").and_then(Value::as_object) else {
@@ -246,7 +254,12 @@ fn aliases(pod: &Value, lookup: &Lookup) -> Vec<String> {
             && sel
                 .iter()
                 .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v));
-        if matches {
+        let published = ready
+            || svc
+                .pointer("/spec/publishNotReadyAddresses")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+        if matches && published {
             let svc_name = s(svc, "/metadata/name");
             out.push(format!("{svc_name}.{ns}.svc.{CLUSTER_DOMAIN}"));
             out.push(format!("{svc_name}.{ns}.svc"));
@@ -373,7 +386,7 @@ pub fn container_spec(
             "" => name.to_string(),
             h => h.to_string(),
         },
-        aliases: aliases(pod, lookup),
+        aliases: aliases(pod, lookup, false),
         mounts: mounts(prefix, pod, c, lookup, files_dir)?,
         read_only_root: sc("readOnlyRootFilesystem")
             .and_then(|v| v.as_bool())
@@ -454,8 +467,18 @@ pub struct PodFacts {
     pub ready: bool,
     /// When the container last started (RFC 3339).
     pub started_at: String,
-    /// Last error starting the container (shown as a waiting reason).
-    pub error: Option<String>,
+    /// Last error starting the container (shown as the waiting state).
+    pub error: Option<StartError>,
+}
+
+/// Why a pod's container could not start: a kubelet waiting reason
+/// (`ErrImagePull`, `ImagePullBackOff`, `CreateContainerError`) and message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartError {
+    /// Waiting reason.
+    pub reason: String,
+    /// Human-readable cause.
+    pub message: String,
 }
 
 /// The Pod status for these facts.
@@ -466,7 +489,7 @@ pub fn status(pod: &Value, f: &PodFacts) -> Value {
         .unwrap_or(json!({}));
     let running = f.state.running && !f.state.paused;
     let state = match (&f.error, f.state.running, f.state.exit_code) {
-        (Some(e), _, _) => json!({"waiting": {"reason": "CreateContainerError", "message": e}}),
+        (Some(e), _, _) => json!({"waiting": {"reason": e.reason, "message": e.message}}),
         (None, true, _) => json!({"running": {"startedAt": f.started_at}}),
         (None, false, Some(code)) => {
             json!({"terminated": {"exitCode": code, "reason": if code == 0 { "Completed" } else { "Error" }}})
@@ -474,21 +497,24 @@ pub fn status(pod: &Value, f: &PodFacts) -> Value {
         (None, false, None) => json!({"waiting": {"reason": "ContainerCreating"}}),
     };
     let ready = running && f.ready;
-    let cond = |t: &str, ok: bool| json!({"type": t, "status": if ok { "True" } else { "False" }});
-    let phase = if f.error.is_some() {
-        "Pending"
-    } else if f.state.running {
-        "Running"
-    } else if f.state.exit_code.is_some() && s(pod, "/spec/restartPolicy") == "Never" {
-        if f.state.exit_code == Some(0) {
+    let restart_policy = s(pod, "/spec/restartPolicy");
+    let phase = match (&f.error, f.state.running, f.state.exit_code) {
+        (Some(_), _, _) => "Pending",
+        (None, true, _) => "Running",
+        // The container will not be restarted: the pod is done.
+        (None, false, Some(0)) if restart_policy == "Never" || restart_policy == "OnFailure" => {
             "Succeeded"
-        } else {
-            "Failed"
         }
-    } else if f.state.exit_code.is_some() {
-        "Running"
-    } else {
-        "Pending"
+        (None, false, Some(_)) if restart_policy == "Never" => "Failed",
+        (None, false, Some(_)) => "Running",
+        (None, false, None) => "Pending",
+    };
+    let cond = |t: &str, ok: bool| {
+        let mut c = json!({"type": t, "status": if ok { "True" } else { "False" }});
+        if !ok && (phase == "Succeeded" || phase == "Failed") && t.ends_with("Ready") {
+            c["reason"] = json!("PodCompleted");
+        }
+        c
     };
     let mut st = json!({
         "phase": phase,
@@ -544,9 +570,11 @@ mod tests {
         assert!(spec
             .aliases
             .contains(&"db-0.db-h.ns.svc.cluster.local".to_string()));
-        assert!(spec
+        // The Service name resolves to the pod only once it is Ready.
+        assert!(!spec
             .aliases
             .contains(&"db.ns.svc.cluster.local".to_string()));
+        assert!(aliases(&pod, &lookup, true).contains(&"db.ns.svc.cluster.local".to_string()));
         assert_eq!(spec.mounts[0].source, "lk-ns-data-db-0");
         assert_eq!(spec.user.as_deref(), Some("1000"));
         assert!(spec.read_only_root);

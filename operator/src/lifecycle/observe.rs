@@ -44,8 +44,9 @@ pub struct PodView {
     pub terminating: bool,
     /// The pod's `controller-revision-hash` label.
     pub revision: Option<String>,
-    /// Why the broker container cannot run, e.g. `CrashLoopBackOff` or
-    /// `ImagePullBackOff` (a waiting reason that will not heal by itself).
+    /// Why the broker container cannot run: a waiting reason that will not
+    /// heal by itself (`CrashLoopBackOff`, `ImagePullBackOff`, ...), followed
+    /// by the kubelet's message when it gave one (`reason: message`).
     pub failure: Option<String>,
 }
 

@@ -52,8 +52,13 @@ fn pod_view(ordinal: i32, pod: &Pod) -> PodView {
         .and_then(|s| s.container_statuses.as_ref())
         .into_iter()
         .flatten()
-        .filter_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone())
-        .find(|reason| FAILURES.contains(&reason.as_str()));
+        .filter_map(|c| c.state.as_ref()?.waiting.as_ref())
+        .filter_map(|w| Some((w.reason.as_deref()?, w.message.as_deref())))
+        .find(|(reason, _)| FAILURES.contains(reason))
+        .map(|(reason, message)| match message {
+            Some(m) if !m.is_empty() => format!("{reason}: {m}"),
+            _ => reason.to_string(),
+        });
     PodView {
         ordinal,
         ready,
@@ -87,7 +92,7 @@ mod tests {
             if let Some(reason) = waiting {
                 p["status"]["containerStatuses"] = json!([{"name": "broker", "ready": false,
                     "restartCount": 1, "image": "i", "imageID": "",
-                    "state": {"waiting": {"reason": reason}}}]);
+                    "state": {"waiting": {"reason": reason, "message": format!("about {name}")}}}]);
             }
             if deleting {
                 p["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
@@ -106,7 +111,11 @@ mod tests {
         assert_eq!(view.pods.len(), 3);
         assert!(view.pod_ready(1));
         let p2 = view.pod(3).expect("c-2");
-        assert_eq!(p2.failure.as_deref(), Some("ImagePullBackOff"));
+        assert_eq!(
+            p2.failure.as_deref(),
+            Some("ImagePullBackOff: about c-2"),
+            "the reason, then the kubelet's message"
+        );
         let p1 = view.pod(2).expect("c-1");
         assert!(p1.terminating && p1.failure.is_none() && !p1.ready);
         assert_eq!(p1.revision.as_deref(), Some("c-old"));

@@ -1,26 +1,28 @@
-//! `cargo xtask demo`: start a cluster and use it.
+//! `cargo xtask demo --local-processes`: a `chronik-broker dev` cluster of
+//! local processes, used with curl and kcat (no Kubernetes, no images).
 
 use crate::run::run as sh;
 use anyhow::{bail, Context, Result};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[derive(clap::Args)]
-pub struct DemoArgs {
-    /// Number of brokers.
+/// Settings of the local-process demo.
+#[derive(clap::Args, Debug)]
+pub struct LocalArgs {
+    /// With --local-processes: number of brokers.
     #[arg(long, default_value_t = 3)]
     nodes: u64,
-    /// First port of the local cluster.
+    /// With --local-processes: first port of the local cluster.
     #[arg(long, default_value_t = 19000)]
     base_port: u16,
-    /// Keep the cluster running until Ctrl-C.
+    /// With --local-processes: keep the cluster running until Ctrl-C.
     #[arg(long)]
     keep: bool,
 }
 
 /// Starts `chronik-broker dev`, waits for a leader, writes and reads a topic
 /// and a key through the leader, and prints every node's status.
-pub fn run(args: DemoArgs) -> Result<()> {
+pub fn run(args: &LocalArgs) -> Result<()> {
     crate::deps::ensure_all()?;
     sh(Command::new("cargo").args(["build", "-p", "chronik-broker"]))?;
     let bin = crate::run::root().join("target/debug/chronik-broker");
@@ -35,7 +37,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         .stdin(Stdio::null())
         .spawn()
         .context("start chronik-broker dev")?;
-    let result = exercise(&args);
+    let result = exercise(args);
     if args.keep && result.is_ok() {
         eprintln!("cluster running; Ctrl-C stops it");
         let _ = child.wait();
@@ -63,7 +65,7 @@ fn curl(args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn exercise(args: &DemoArgs) -> Result<()> {
+fn exercise(args: &LocalArgs) -> Result<()> {
     let ports: Vec<u16> = (0..args.nodes)
         .map(|i| args.base_port + (i as u16) * 10 + 1)
         .collect();

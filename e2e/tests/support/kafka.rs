@@ -1,0 +1,253 @@
+//! Kafka traffic the way in-cluster clients make it: the client image
+//! (`chronik-kafka-client`, librdkafka) runs as a Pod in the test namespace
+//! against the cluster's client Service; its last stdout line is a JSON
+//! summary.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::kubectl::{wait_for, Kubectl};
+
+/// Seconds the client itself may take for one command.
+const CLIENT_TIMEOUT_SECS: u64 = 90;
+
+/// Summary of `chronik-kafka-client produce`.
+#[derive(Debug, Deserialize)]
+pub struct Produced {
+    /// Records acknowledged (acks=all).
+    pub acked: u64,
+    /// Records that failed.
+    pub failed: u64,
+    /// Error texts.
+    #[serde(default)]
+    pub errors: Vec<Value>,
+}
+
+/// Summary of `chronik-kafka-client consume`.
+#[derive(Debug, Deserialize)]
+pub struct Consumed {
+    /// Records read.
+    pub consumed: u64,
+    /// Distinct records of this run.
+    pub unique: u64,
+    /// Records read more than once.
+    pub duplicates: u64,
+    /// Records out of order within their partition.
+    pub out_of_order: u64,
+    /// Expected records never read.
+    pub missing: u64,
+}
+
+/// What a client pod did.
+#[derive(Debug)]
+pub struct Outcome<T> {
+    /// The pod ended in phase `Succeeded` (exit code 0).
+    pub succeeded: bool,
+    /// Its summary line.
+    pub summary: T,
+    /// Its whole output, for failure messages.
+    pub logs: String,
+}
+
+/// Runs client pods in one namespace against one cluster.
+pub struct KafkaClient<'a> {
+    kubectl: &'a Kubectl,
+    ns: String,
+    image: String,
+    bootstrap: String,
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+impl<'a> KafkaClient<'a> {
+    /// A client of ChronikCluster `cluster` (its client Service on port 9092).
+    pub fn new(kubectl: &'a Kubectl, ns: &str, image: &str, cluster: &str) -> Self {
+        KafkaClient {
+            kubectl,
+            ns: ns.to_string(),
+            image: image.to_string(),
+            bootstrap: format!("{cluster}.{ns}.svc.cluster.local:9092"),
+        }
+    }
+
+    /// Produce `count` records to `topic` (created with 3 partitions and
+    /// `replication` replicas), acks=all, idempotent.
+    pub fn produce(&self, topic: &str, count: u64, replication: u32) -> Outcome<Produced> {
+        let (count, replication) = (count.to_string(), replication.to_string());
+        self.run(
+            "produce",
+            &[
+                "--topic",
+                topic,
+                "--count",
+                &count,
+                "--partitions",
+                "3",
+                "--replication",
+                &replication,
+                "--run-id",
+                topic,
+            ],
+        )
+    }
+
+    /// Read `topic` from the earliest offsets, expecting `expect` records.
+    pub fn consume(&self, topic: &str, expect: u64) -> Outcome<Consumed> {
+        let expect = expect.to_string();
+        self.run(
+            "consume",
+            &["--topic", topic, "--expect", &expect, "--run-id", topic],
+        )
+    }
+
+    /// Start producing like [`KafkaClient::produce`] without waiting; the
+    /// returned pod is finished with [`KafkaClient::finish`].
+    pub fn start_produce(&self, topic: &str, count: u64) -> ClientPod {
+        let count = count.to_string();
+        self.start(
+            "produce",
+            &[
+                "--topic",
+                topic,
+                "--count",
+                &count,
+                "--partitions",
+                "3",
+                "--replication",
+                "3",
+                "--run-id",
+                topic,
+            ],
+        )
+    }
+
+    fn run<T: for<'de> Deserialize<'de>>(&self, command: &str, args: &[&str]) -> Outcome<T> {
+        let pod = self.start(command, args);
+        self.finish(pod)
+    }
+
+    fn start(&self, command: &str, args: &[&str]) -> ClientPod {
+        let pod = format!("kafka-{command}-{}", SEQ.fetch_add(1, Ordering::SeqCst));
+        let timeout = CLIENT_TIMEOUT_SECS.to_string();
+        let mut all = vec![command, "--bootstrap", &self.bootstrap];
+        all.extend_from_slice(args);
+        all.extend(["--timeout-secs", &timeout]);
+        let manifest = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": pod, "labels": {"app.kubernetes.io/name": "chronik-e2e-client"}},
+            "spec": {"restartPolicy": "Never", "containers": [{
+                "name": "client", "image": self.image, "imagePullPolicy": "IfNotPresent",
+                "args": all}]},
+        });
+        println!("    client pod {pod}: {}", all.join(" "));
+        let r = self.kubectl.apply(&self.ns, &manifest);
+        assert!(r.ok, "creating client pod {pod}: {}", r.stderr);
+        ClientPod(pod)
+    }
+
+    /// Wait until the client pod's output contains `text`.
+    pub fn wait_output(&self, pod: &ClientPod, text: &str) {
+        wait_for(
+            &format!("client pod {} to print {text:?}", pod.0),
+            Duration::from_secs(CLIENT_TIMEOUT_SECS),
+            || {
+                let r = self.kubectl.run(&["-n", &self.ns, "logs", &pod.0], None);
+                if r.ok && r.stdout.contains(text) {
+                    Ok(())
+                } else {
+                    Err(format!("{}{}", r.stdout, r.stderr))
+                }
+            },
+        );
+    }
+
+    /// Whether the client pod has not ended yet.
+    pub fn is_running(&self, pod: &ClientPod) -> bool {
+        self.phase(&pod.0) == "Running"
+    }
+
+    fn phase(&self, pod: &str) -> String {
+        self.kubectl
+            .get(&["-n", &self.ns, "pod", pod])
+            .and_then(|p| {
+                p.pointer("/status/phase")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_default()
+    }
+
+    /// Wait for a client pod to end and read its summary line; the pod is
+    /// deleted.
+    pub fn finish<T: for<'de> Deserialize<'de>>(&self, pod: ClientPod) -> Outcome<T> {
+        let pod = pod.0;
+        let phase = wait_for(
+            &format!("client pod {pod} to finish"),
+            Duration::from_secs(CLIENT_TIMEOUT_SECS + 60),
+            || {
+                let phase = self.phase(&pod);
+                match phase.as_str() {
+                    "Succeeded" | "Failed" => Ok(phase),
+                    _ => Err(format!("phase {phase:?}")),
+                }
+            },
+        );
+        let logs = self.kubectl.ok(&["-n", &self.ns, "logs", &pod]);
+        let summary = logs
+            .lines()
+            .rev()
+            .find_map(|l| serde_json::from_str::<T>(l.trim()).ok())
+            .unwrap_or_else(|| panic!("client pod {pod} printed no summary line:\n{logs}"));
+        self.kubectl
+            .ok(&["-n", &self.ns, "delete", "pod", &pod, "--wait=false"]);
+        Outcome {
+            succeeded: phase == "Succeeded",
+            summary,
+            logs,
+        }
+    }
+}
+
+/// A client pod started and not yet finished.
+#[derive(Debug)]
+pub struct ClientPod(String);
+
+/// Produce `count` records and assert every one was acknowledged.
+pub fn produce_all(client: &KafkaClient<'_>, topic: &str, count: u64) {
+    assert_all_acked(client.produce(topic, count, 3), topic, count);
+}
+
+/// Assert that a produce run had every one of its `count` records acknowledged.
+pub fn assert_all_acked(out: Outcome<Produced>, topic: &str, count: u64) {
+    let p = &out.summary;
+    assert!(
+        out.succeeded && p.acked == count && p.failed == 0,
+        "producing {count} records to {topic}: {} acked, {} failed, errors {:?}\n{}",
+        p.acked,
+        p.failed,
+        p.errors,
+        out.logs
+    );
+    println!("    produced {count} records to {topic}, all acknowledged");
+}
+
+/// Consume `topic` and assert that exactly the `count` records produced are
+/// there, each once, in order.
+pub fn consume_all(client: &KafkaClient<'_>, topic: &str, count: u64) {
+    let out = client.consume(topic, count);
+    let c = &out.summary;
+    assert!(
+        out.succeeded
+            && c.consumed >= count
+            && c.unique == count
+            && c.missing == 0
+            && c.duplicates == 0
+            && c.out_of_order == 0,
+        "consuming {count} records from {topic}: {c:?}\n{}",
+        out.logs
+    );
+    println!("    consumed all {count} records of {topic}, once each, in order");
+}

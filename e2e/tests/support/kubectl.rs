@@ -1,0 +1,127 @@
+//! The real kubectl (`$CHRONIK_KUBECTL`, then `.tools/bin`, then `PATH`),
+//! always with `--kubeconfig`, and a waiting helper.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Minimum kubectl minor version.
+const KUBECTL_MINOR: u32 = 34;
+
+/// Output of one kubectl run.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit status was 0.
+    pub ok: bool,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// kubectl bound to one kubeconfig, with a discovery cache of its own.
+pub struct Kubectl {
+    bin: PathBuf,
+    kubeconfig: PathBuf,
+    cache: tempfile::TempDir,
+}
+
+impl Kubectl {
+    /// Find kubectl; panics naming `cargo xtask tools` when there is none.
+    pub fn new(kubeconfig: &Path) -> Kubectl {
+        let bin = chronik_e2e::tools::kubectl(KUBECTL_MINOR).unwrap_or_else(|e| panic!("{e}"));
+        Kubectl {
+            bin,
+            kubeconfig: kubeconfig.to_path_buf(),
+            cache: tempfile::tempdir().expect("a temporary kubectl cache directory"),
+        }
+    }
+
+    /// Run kubectl with `args`, feeding `stdin` when given.
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut child = Command::new(&self.bin)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(self.cache.path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", self.bin.display()));
+        if let Some(mut pipe) = child.stdin.take() {
+            if let Some(input) = stdin {
+                use std::io::Write;
+                pipe.write_all(input.as_bytes())
+                    .expect("writing kubectl's stdin");
+            }
+        }
+        let out = child.wait_with_output().expect("kubectl runs");
+        Run {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// kubectl that must succeed; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let r = self.run(args, None);
+        assert!(r.ok, "kubectl {args:?} failed: {}{}", r.stdout, r.stderr);
+        r.stdout
+    }
+
+    /// `kubectl get ... -o json`; `None` when the object does not exist.
+    pub fn get(&self, args: &[&str]) -> Option<Value> {
+        let mut all = vec!["get"];
+        all.extend_from_slice(args);
+        all.extend(["-o", "json", "--ignore-not-found"]);
+        let r = self.run(&all, None);
+        assert!(r.ok, "kubectl {all:?} failed: {}", r.stderr);
+        if r.stdout.trim().is_empty() {
+            return None;
+        }
+        Some(serde_json::from_str(&r.stdout).expect("kubectl prints JSON"))
+    }
+
+    /// Names of the objects of `kind` in `ns`.
+    pub fn names(&self, ns: &str, kind: &str) -> Vec<String> {
+        self.get(&["-n", ns, kind])
+            .and_then(|list| list.get("items").and_then(Value::as_array).cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|o| o.pointer("/metadata/name").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// `kubectl apply -n <ns> -f -` of one object (JSON is YAML).
+    pub fn apply(&self, ns: &str, object: &Value) -> Run {
+        self.run(&["apply", "-n", ns, "-f", "-"], Some(&object.to_string()))
+    }
+}
+
+/// Poll `check` every second until it returns `Ok`; on timeout panic with
+/// `what` and the last state `check` described.
+pub fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        match check() {
+            Ok(v) => {
+                println!("    ok after {:.1}s: {what}", start.elapsed().as_secs_f64());
+                return v;
+            }
+            Err(state) if start.elapsed() >= timeout => {
+                panic!("timed out after {timeout:?} waiting for {what}; last state: {state}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_secs(1)),
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Helpers of the end-to-end scenarios (`tests/scenarios.rs`).
+
+pub mod chronik;
+pub mod faults;
+pub mod kafka;
+pub mod kubectl;
+pub mod settings;

@@ -14,6 +14,10 @@
 
 mod support;
 
+// The lifecycle scenario (day-2 operations under load).
+#[path = "scenarios/day2.rs"]
+mod day2;
+
 use std::time::Duration;
 
 use support::chronik::{self, status, wait_healthy, wait_status, ClusterManifest};

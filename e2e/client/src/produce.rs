@@ -40,6 +40,10 @@ pub struct ProduceArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 60)]
     pub timeout_secs: u64,
+    /// Records per second, spread evenly (0: as fast as possible). A paced
+    /// producer keeps writing while something else happens to the cluster.
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
 }
 
 /// Summary printed by `produce`.
@@ -82,7 +86,12 @@ pub fn run(args: &ProduceArgs) -> Result<ProduceSummary> {
         .context("creating the producer")?;
     let counter = producer.context();
     let mut sent = 0;
+    let started = Instant::now();
     for i in 0..args.count {
+        if args.rate > 0 {
+            let due = started + Duration::from_secs_f64(i as f64 / args.rate as f64);
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
         let key = keys::key(&args.run_id, i);
         let value = keys::value(&args.run_id, i, args.value_bytes);
         if let Err(e) = send(&producer, &args.topic, &key, &value, deadline) {

@@ -124,14 +124,45 @@ impl<'a> KafkaClient<'a> {
         )
     }
 
+    /// Start an idempotent acks=all producer writing `rate` records per
+    /// second until `count` are sent (so it keeps writing while the cluster
+    /// changes); finish it with [`KafkaClient::finish`].
+    pub fn start_paced_produce(&self, topic: &str, count: u64, rate: u64) -> ClientPod {
+        let (count_arg, rate_arg) = (count.to_string(), rate.to_string());
+        // Time to send everything, then the usual allowance for the rest.
+        let timeout = count / rate.max(1) + CLIENT_TIMEOUT_SECS;
+        self.start_for(
+            "produce",
+            &[
+                "--topic",
+                topic,
+                "--count",
+                &count_arg,
+                "--rate",
+                &rate_arg,
+                "--partitions",
+                "3",
+                "--replication",
+                "3",
+                "--run-id",
+                topic,
+            ],
+            timeout,
+        )
+    }
+
     fn run<T: for<'de> Deserialize<'de>>(&self, command: &str, args: &[&str]) -> Outcome<T> {
         let pod = self.start(command, args);
         self.finish(pod)
     }
 
     fn start(&self, command: &str, args: &[&str]) -> ClientPod {
+        self.start_for(command, args, CLIENT_TIMEOUT_SECS)
+    }
+
+    fn start_for(&self, command: &str, args: &[&str], timeout_secs: u64) -> ClientPod {
         let pod = format!("kafka-{command}-{}", SEQ.fetch_add(1, Ordering::SeqCst));
-        let timeout = CLIENT_TIMEOUT_SECS.to_string();
+        let timeout = timeout_secs.to_string();
         let mut all = vec![command, "--bootstrap", &self.bootstrap];
         all.extend_from_slice(args);
         all.extend(["--timeout-secs", &timeout]);
@@ -145,16 +176,19 @@ impl<'a> KafkaClient<'a> {
         println!("    client pod {pod}: {}", all.join(" "));
         let r = self.kubectl.apply(&self.ns, &manifest);
         assert!(r.ok, "creating client pod {pod}: {}", r.stderr);
-        ClientPod(pod)
+        ClientPod {
+            name: pod,
+            timeout_secs,
+        }
     }
 
     /// Wait until the client pod's output contains `text`.
     pub fn wait_output(&self, pod: &ClientPod, text: &str) {
         wait_for(
-            &format!("client pod {} to print {text:?}", pod.0),
+            &format!("client pod {} to print {text:?}", pod.name),
             Duration::from_secs(CLIENT_TIMEOUT_SECS),
             || {
-                let r = self.kubectl.run(&["-n", &self.ns, "logs", &pod.0], None);
+                let r = self.kubectl.run(&["-n", &self.ns, "logs", &pod.name], None);
                 if r.ok && r.stdout.contains(text) {
                     Ok(())
                 } else {
@@ -166,7 +200,7 @@ impl<'a> KafkaClient<'a> {
 
     /// Whether the client pod has not ended yet.
     pub fn is_running(&self, pod: &ClientPod) -> bool {
-        self.phase(&pod.0) == "Running"
+        self.phase(&pod.name) == "Running"
     }
 
     fn phase(&self, pod: &str) -> String {
@@ -183,10 +217,13 @@ impl<'a> KafkaClient<'a> {
     /// Wait for a client pod to end and read its summary line; the pod is
     /// deleted.
     pub fn finish<T: for<'de> Deserialize<'de>>(&self, pod: ClientPod) -> Outcome<T> {
-        let pod = pod.0;
+        let ClientPod {
+            name: pod,
+            timeout_secs,
+        } = pod;
         let phase = wait_for(
             &format!("client pod {pod} to finish"),
-            Duration::from_secs(CLIENT_TIMEOUT_SECS + 60),
+            Duration::from_secs(timeout_secs + 60),
             || {
                 let phase = self.phase(&pod);
                 match phase.as_str() {
@@ -213,7 +250,11 @@ impl<'a> KafkaClient<'a> {
 
 /// A client pod started and not yet finished.
 #[derive(Debug)]
-pub struct ClientPod(String);
+pub struct ClientPod {
+    name: String,
+    /// The client's own `--timeout-secs`.
+    timeout_secs: u64,
+}
 
 /// Produce `count` records and assert every one was acknowledged.
 pub fn produce_all(client: &KafkaClient<'_>, topic: &str, count: u64) {

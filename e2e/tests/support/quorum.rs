@@ -1,0 +1,218 @@
+//! Watches, from outside, that a quorum of voters is up during the day-2
+//! operations: every few hundred milliseconds each broker pod's
+//! `/v1/status` is read (directly at the pod's address on the local
+//! cluster, through the API server's pod proxy elsewhere); a voter counts
+//! as up when it answers and lists itself as a voter.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::kubectl::Kubectl;
+use super::settings::{FaultMode, Settings};
+
+const PERIOD: Duration = Duration::from_millis(300);
+const BROKER_HTTP_PORT: u16 = 8080;
+
+/// A moment when fewer than a quorum of voters answered.
+#[derive(Debug, Clone)]
+pub struct Breach {
+    /// Seconds since the watch started.
+    pub at_secs: f64,
+    /// Voters (node ids) of the configuration as last seen.
+    pub voters: BTreeSet<u64>,
+    /// Voters that answered.
+    pub up: BTreeSet<u64>,
+}
+
+impl std::fmt::Display for Breach {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "at {:.1}s only voters {:?} of {:?} were up",
+            self.at_secs, self.up, self.voters
+        )
+    }
+}
+
+/// What the watch saw.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    /// Samples taken with a known configuration.
+    pub samples: u64,
+    /// Samples with fewer than a quorum of voters up.
+    pub breaches: Vec<Breach>,
+    /// The smallest margin over the quorum seen (voters up − quorum).
+    pub min_margin: Option<i64>,
+    /// Largest voter count seen.
+    pub max_voters: usize,
+}
+
+/// A running watch; [`QuorumWatch::stop`] ends it and returns the report.
+pub struct QuorumWatch {
+    stop: Arc<AtomicBool>,
+    report: Arc<Mutex<Report>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// How one broker's status is read.
+enum Reader {
+    Direct(reqwest::Client),
+    Proxy,
+}
+
+impl QuorumWatch {
+    /// Watches the brokers of ChronikCluster `cluster` in `ns`.
+    pub fn start(settings: &Settings, ns: &str, cluster: &str) -> QuorumWatch {
+        let stop = Arc::new(AtomicBool::new(false));
+        let report = Arc::new(Mutex::new(Report::default()));
+        let kubectl = Kubectl::new(&settings.kubeconfig);
+        let reader = match settings.faults {
+            FaultMode::Podman { .. } => Reader::Direct(
+                reqwest::Client::builder()
+                    .timeout(Duration::from_millis(800))
+                    .build()
+                    .expect("an HTTP client"),
+            ),
+            FaultMode::Kubectl => Reader::Proxy,
+        };
+        let (ns, cluster) = (ns.to_string(), cluster.to_string());
+        let thread = {
+            let (stop, report) = (stop.clone(), report.clone());
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for the quorum watch");
+                let started = Instant::now();
+                let mut voters = BTreeSet::new();
+                while !stop.load(Ordering::SeqCst) {
+                    let statuses = rt.block_on(read_all(&kubectl, &reader, &ns, &cluster));
+                    sample(&statuses, &mut voters, started, &report);
+                    std::thread::sleep(PERIOD);
+                }
+            })
+        };
+        QuorumWatch {
+            stop,
+            report,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops watching and returns what was seen.
+    pub fn stop(mut self) -> Report {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let report = self.report.lock().expect("report lock").clone();
+        report
+    }
+}
+
+impl Drop for QuorumWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Folds one round of statuses into the report.
+fn sample(
+    statuses: &BTreeMap<u64, Value>,
+    voters: &mut BTreeSet<u64>,
+    started: Instant,
+    report: &Mutex<Report>,
+) {
+    // The configuration comes from whoever leads; between leaders the last
+    // one seen stands.
+    if let Some(leader) = statuses.values().find(|s| s["role"] == "leader") {
+        *voters = voter_ids(leader);
+    }
+    if voters.is_empty() {
+        return;
+    }
+    let up: BTreeSet<u64> = statuses
+        .iter()
+        .filter(|(id, s)| voters.contains(id) && voter_ids(s).contains(id))
+        .map(|(id, _)| *id)
+        .collect();
+    let quorum = voters.len() / 2 + 1;
+    let margin = up.len() as i64 - quorum as i64;
+    let mut r = report.lock().expect("report lock");
+    r.samples += 1;
+    r.max_voters = r.max_voters.max(voters.len());
+    r.min_margin = Some(r.min_margin.map_or(margin, |m| m.min(margin)));
+    if margin < 0 {
+        r.breaches.push(Breach {
+            at_secs: started.elapsed().as_secs_f64(),
+            voters: voters.clone(),
+            up,
+        });
+    }
+}
+
+fn voter_ids(status: &Value) -> BTreeSet<u64> {
+    status["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["role"] == "voter")
+        .filter_map(|m| m["id"].as_u64())
+        .collect()
+}
+
+/// `/v1/status` of every broker pod that answers, by node id.
+async fn read_all(
+    kubectl: &Kubectl,
+    reader: &Reader,
+    ns: &str,
+    cluster: &str,
+) -> BTreeMap<u64, Value> {
+    let selector = format!("app.kubernetes.io/instance={cluster}");
+    // A failed listing (the API server restarting, say) is a sample without
+    // statuses, not a reason to stop watching.
+    let r = kubectl.run(
+        &["get", "-n", ns, "pods", "-l", &selector, "-o", "json"],
+        None,
+    );
+    let Some(pods) =
+        r.ok.then(|| serde_json::from_str::<Value>(&r.stdout).ok())
+            .flatten()
+    else {
+        return BTreeMap::new();
+    };
+    let mut out = BTreeMap::new();
+    for pod in pods["items"].as_array().into_iter().flatten() {
+        let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+        let status = match reader {
+            Reader::Direct(http) => {
+                let Some(ip) = pod["status"]["podIP"].as_str() else {
+                    continue;
+                };
+                let url = format!("http://{ip}:{BROKER_HTTP_PORT}/v1/status");
+                match http.get(url).send().await {
+                    Ok(r) => r.json::<Value>().await.ok(),
+                    Err(_) => None,
+                }
+            }
+            Reader::Proxy => {
+                let path = format!(
+                    "/api/v1/namespaces/{ns}/pods/{name}:{BROKER_HTTP_PORT}/proxy/v1/status"
+                );
+                let r = kubectl.run(&["get", "--raw", &path], None);
+                r.ok.then(|| serde_json::from_str(&r.stdout).ok()).flatten()
+            }
+        };
+        if let Some(s) = status {
+            if let Some(id) = s["node_id"].as_u64() {
+                out.insert(id, s);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,96 @@
+//! Retention by size and time on a Raft-replicated cluster of real broker
+//! processes, checked with confluent-kafka: the log start moves forward, the
+//! newest records stay readable, a follower that was down while retention
+//! compacted catches up from the snapshot, and restarted brokers serve the
+//! same data.
+
+mod support;
+
+use std::time::Duration;
+use support::kafka::{run_script, wait_kcat_leader};
+use support::TestCluster;
+
+const SEC: Duration = Duration::from_secs(1);
+/// Partition 0's preferred leader among voters 1-3 (see `node::balance`):
+/// once caught up, leadership returns to it.
+const PREFERRED: u64 = 1;
+
+fn retention(action: &str, bootstrap: &str, topic: &str, extra: &[&str]) -> String {
+    let mut args = vec![action, "--bootstrap", bootstrap, "--topic", topic];
+    args.extend_from_slice(extra);
+    run_script("retention.py", &args)
+}
+
+/// The `earliest=N` figure `retention.py check` prints.
+fn earliest(out: &str) -> u64 {
+    out.split_whitespace()
+        .find_map(|w| w.strip_prefix("earliest="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no earliest offset in {out}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_bytes_moves_the_log_start_and_survives_snapshot_catch_up_and_restarts() {
+    let mut c = TestCluster::start(3);
+    c.wait_leader(&[1, 2, 3], 10 * SEC).await;
+    let out = retention(
+        "create",
+        &c.kafka(2),
+        "sized",
+        &[
+            "--config",
+            "retention.bytes=16384",
+            "--config",
+            "retention.ms=-1",
+        ],
+    );
+    assert!(out.contains("OK created sized"), "{out}");
+    // The preferred leader is down while the partition grows and compacts.
+    c.kill9(PREFERRED);
+    let others = c.kafka_list(&[2, 3]);
+    // 200 records of 1000 bytes in produce requests of 5: 40 stored entries.
+    let out = retention("produce", &others, "sized", &["--count", "200"]);
+    assert!(out.contains("OK produced 200"), "{out}");
+    // At least 16384 bytes stay: 4 entries of ~5 KB, so the log starts at 180.
+    let check = ["--count", "200", "--min-earliest", "180"];
+    let out = retention("check", &others, "sized", &check);
+    assert!(out.contains("read=20"), "{out}");
+    // Node 1's log ends before the retention point: it installs the snapshot,
+    // catches up and leads partition 0 again.
+    c.spawn(PREFERRED);
+    wait_kcat_leader(&c, 2, "sized", 0, PREFERRED as i64, 30 * SEC).await;
+    let out = retention("check", &c.kafka(PREFERRED), "sized", &check);
+    assert_eq!(earliest(&out), 180, "{out}");
+    // Every broker restarts from its compacted log: snapshot plus entries.
+    for id in 1..=3 {
+        c.kill9(id);
+    }
+    c.start_all();
+    c.wait_leader(&[1, 2, 3], 10 * SEC).await;
+    wait_kcat_leader(&c, 2, "sized", 0, PREFERRED as i64, 30 * SEC).await;
+    let out = retention("check", &c.kafka(PREFERRED), "sized", &check);
+    assert_eq!(earliest(&out), 180, "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_ms_deletes_expired_batches_but_keeps_the_newest() {
+    let c = TestCluster::start(3);
+    c.wait_leader(&[1, 2, 3], 10 * SEC).await;
+    let out = retention(
+        "create",
+        &c.kafka(1),
+        "aged",
+        &["--config", "retention.ms=1500"],
+    );
+    assert!(out.contains("OK created aged"), "{out}");
+    let out = retention("produce", &c.kafka(1), "aged", &["--count", "50"]);
+    assert!(out.contains("OK produced 50"), "{out}");
+    // Every entry expires except the newest (the active tail): offsets 45-49.
+    let out = retention(
+        "check",
+        &c.kafka(2),
+        "aged",
+        &["--count", "50", "--min-earliest", "45"],
+    );
+    assert!(out.contains("earliest=45 latest=50 read=5"), "{out}");
+}

@@ -1,13 +1,14 @@
 //! Retention by size and time on a Raft-replicated cluster of real broker
 //! processes, checked with confluent-kafka: the log start moves forward, the
 //! newest records stay readable, a follower that was down while retention
-//! compacted catches up from the snapshot, and restarted brokers serve the
+//! compacted catches up from the snapshot (with the idempotent-producer state:
+//! the same producer continues through it), and restarted brokers serve the
 //! same data.
 
 mod support;
 
 use std::time::Duration;
-use support::kafka::{run_script, wait_kcat_leader};
+use support::kafka::{read_line_with, run_script, spawn_script, wait_kcat_leader};
 use support::TestCluster;
 
 const SEC: Duration = Duration::from_secs(1);
@@ -48,9 +49,28 @@ async fn retention_bytes_moves_the_log_start_and_survives_snapshot_catch_up_and_
     // The preferred leader is down while the partition grows and compacts.
     c.kill9(PREFERRED);
     let others = c.kafka_list(&[2, 3]);
-    // 200 records of 1000 bytes in produce requests of 5: 40 stored entries.
-    let out = retention("produce", &others, "sized", &["--count", "200"]);
-    assert!(out.contains("OK produced 200"), "{out}");
+    // 200 records of 1000 bytes in produce requests of 5: 40 stored entries,
+    // from an idempotent producer that pauses, then writes 20 more.
+    let pause_file = c.data_dir(2).with_file_name("resume-producer");
+    let pause = pause_file.to_string_lossy().into_owned();
+    let mut producer = spawn_script(
+        "retention.py",
+        &[
+            "produce",
+            "--bootstrap",
+            &others,
+            "--topic",
+            "sized",
+            "--count",
+            "200",
+            "--idempotent",
+            "--pause-file",
+            &pause,
+            "--more",
+            "20",
+        ],
+    );
+    let (_, producer_output) = read_line_with(&mut producer, "PAUSED");
     // At least 16384 bytes stay: 4 entries of ~5 KB, so the log starts at 180.
     let check = ["--count", "200", "--min-earliest", "180"];
     let out = retention("check", &others, "sized", &check);
@@ -61,6 +81,19 @@ async fn retention_bytes_moves_the_log_start_and_survives_snapshot_catch_up_and_
     wait_kcat_leader(&c, 2, "sized", 0, PREFERRED as i64, 30 * SEC).await;
     let out = retention("check", &c.kafka(PREFERRED), "sized", &check);
     assert_eq!(earliest(&out), 180, "{out}");
+    // The producer's sequences continue on node 1, which knows them from the
+    // snapshot's producer state plus the entries after the cut.
+    std::fs::write(&pause_file, b"go").expect("resume the producer");
+    let output = tokio::task::spawn_blocking(move || producer.wait_with_output())
+        .await
+        .expect("join")
+        .expect("producer output");
+    support::kafka::check("retention.py produce", &output);
+    let out = producer_output.join().expect("producer output");
+    assert!(out.contains("OK produced 220"), "{out}");
+    let check = ["--count", "220", "--min-earliest", "200"];
+    let out = retention("check", &c.kafka(PREFERRED), "sized", &check);
+    assert!(out.contains("earliest=200 latest=220 read=20"), "{out}");
     // Every broker restarts from its compacted log: snapshot plus entries.
     for id in 1..=3 {
         c.kill9(id);
@@ -69,7 +102,7 @@ async fn retention_bytes_moves_the_log_start_and_survives_snapshot_catch_up_and_
     c.wait_leader(&[1, 2, 3], 10 * SEC).await;
     wait_kcat_leader(&c, 2, "sized", 0, PREFERRED as i64, 30 * SEC).await;
     let out = retention("check", &c.kafka(PREFERRED), "sized", &check);
-    assert_eq!(earliest(&out), 180, "{out}");
+    assert!(out.contains("earliest=200 latest=220 read=20"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,13 +3,16 @@
 create:  creates the topic with the given configs and checks DescribeConfigs.
 produce: writes --count records of --size bytes (value starts with the zero
          padded record number), flushing every --per-request records so each
-         produce request is one stored entry (flush ignores linger.ms).
+         produce request is one stored entry (flush ignores linger.ms); with
+         --pause-file it then prints PAUSED, waits for the file and writes
+         --more records with the same producer.
 check:   waits until the earliest offset reaches --min-earliest and the latest
          equals --count, checks that a fetch below the log start fails with
          OFFSET_OUT_OF_RANGE, then reads everything from the log start and
          checks the records are the newest ones, in order.
 """
 import argparse
+import os
 import sys
 import time
 import uuid
@@ -35,23 +38,40 @@ def create(args):
 
 
 def produce(args):
-    producer = Producer({"bootstrap.servers": args.bootstrap, "acks": "all",
-                         "linger.ms": 5000})
+    config = {"bootstrap.servers": args.bootstrap, "acks": "all", "linger.ms": 5000}
+    if args.idempotent:
+        config["enable.idempotence"] = True
+    producer = Producer(config)
     errors = []
 
     def on_delivery(err, _msg):
         if err is not None:
             errors.append(err)
 
-    for i in range(args.count):
-        value = f"{i:08d}".encode().ljust(args.size, b".")
-        producer.produce(args.topic, key=str(i).encode(), value=value, partition=0,
-                         on_delivery=on_delivery)
-        if (i + 1) % args.per_request == 0:
-            producer.flush(30)
-    if producer.flush(30) != 0 or errors:
-        fail(f"produce failed: {errors[:3]}")
-    print(f"OK produced {args.count}")
+    def send(first, count):
+        for i in range(first, first + count):
+            value = f"{i:08d}".encode().ljust(args.size, b".")
+            producer.produce(args.topic, key=str(i).encode(), value=value, partition=0,
+                             on_delivery=on_delivery)
+            if (i + 1) % args.per_request == 0:
+                producer.flush(30)
+        if producer.flush(30) != 0 or errors:
+            fail(f"produce failed: {errors[:3]}")
+
+    send(0, args.count)
+    total = args.count
+    if args.pause_file:
+        # The same producer (same id, sequences running on) continues once
+        # the test created the file.
+        print("PAUSED", flush=True)
+        deadline = time.time() + 120
+        while not os.path.exists(args.pause_file):
+            if time.time() > deadline:
+                fail(f"{args.pause_file} never appeared")
+            producer.poll(0.1)
+        send(args.count, args.more)
+        total += args.more
+    print(f"OK produced {total}", flush=True)
 
 
 def consumer(bootstrap, reset):
@@ -132,6 +152,9 @@ def main():
     parser.add_argument("--per-request", type=int, default=5)
     parser.add_argument("--min-earliest", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=20)
+    parser.add_argument("--idempotent", action="store_true")
+    parser.add_argument("--pause-file")
+    parser.add_argument("--more", type=int, default=0)
     args = parser.parse_args()
     {"create": create, "produce": produce, "check": check}[args.action](args)
 

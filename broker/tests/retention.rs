@@ -9,7 +9,7 @@ mod support;
 
 use std::time::Duration;
 use support::kafka::{read_line_with, run_script, spawn_script, wait_kcat_leader};
-use support::TestCluster;
+use support::{free_port, NodeSpec, TestCluster};
 
 const SEC: Duration = Duration::from_secs(1);
 /// Partition 0's preferred leader among voters 1-3 (see `node::balance`):
@@ -126,4 +126,63 @@ async fn retention_ms_deletes_expired_batches_but_keeps_the_newest() {
         &["--count", "50", "--min-earliest", "45"],
     );
     assert!(out.contains("earliest=45 latest=50 read=5"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_a_member_added_after_compaction_starts_from_the_snapshot() {
+    let mut c = TestCluster::start(3);
+    let leader = c.wait_leader(&[1, 2, 3], 10 * SEC).await;
+    // Partition 3's preferred leader is node 1 among voters 1-3 and node 4
+    // among voters 1-4.
+    let out = retention(
+        "create",
+        &c.kafka(1),
+        "joined",
+        &["--partitions", "4", "--config", "retention.bytes=16384"],
+    );
+    assert!(out.contains("OK created joined"), "{out}");
+    let part = ["--partition", "3"];
+    let out = retention(
+        "produce",
+        &c.kafka(1),
+        "joined",
+        &[&part[..], &["--count", "200"]].concat(),
+    );
+    assert!(out.contains("OK produced 200"), "{out}");
+    let check = [&part[..], &["--count", "200", "--min-earliest", "180"]].concat();
+    retention("check", &c.kafka(1), "joined", &check);
+    // Node 4 joins after the compaction: the snapshot it needs was taken
+    // without it in the configuration.
+    let spec = NodeSpec {
+        id: 4,
+        ip: "127.0.0.1".into(),
+        raft_port: free_port("127.0.0.1"),
+        http_port: free_port("127.0.0.1"),
+        kafka_port: free_port("127.0.0.1"),
+        netns: None,
+    };
+    let url4 = spec.raft_url();
+    c.spawn_extra(spec);
+    let http = c.specs[&leader].http();
+    let r = c
+        .client
+        .post(format!("{http}/v1/members"))
+        .json(&serde_json::json!({"id": 4, "url": url4}))
+        .send()
+        .await
+        .expect("add learner");
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    c.wait_groups_converged(&[1, 2, 3, 4], 4, 20 * SEC).await;
+    let r = c
+        .client
+        .post(format!("{http}/v1/members/4/promote"))
+        .send()
+        .await
+        .expect("promote");
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    c.wait_groups_converged(&[1, 2, 3, 4], 4, 20 * SEC).await;
+    // Caught up from the snapshot, node 4 takes partition 3 and serves it.
+    wait_kcat_leader(&c, 1, "joined", 3, 4, 30 * SEC).await;
+    let out = retention("check", &c.kafka(4), "joined", &check);
+    assert!(out.contains("earliest=180 latest=200 read=20"), "{out}");
 }

@@ -131,6 +131,11 @@ impl PartitionGroup {
         let mut meta = snap.get_metadata().clone();
         meta.set_conf_state(store.conf_state().clone());
         let data = snap.get_data().to_vec();
+        tracing::info!(
+            group = self.shared.group_id,
+            index = meta.index,
+            "partition snapshot restamped with the current configuration"
+        );
         self.raw.mut_store().compact_with_snapshot(meta, data)?;
         Ok(())
     }

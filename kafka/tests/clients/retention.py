@@ -1,4 +1,4 @@
-"""Retention checks with confluent-kafka against a one-partition topic.
+"""Retention checks with confluent-kafka against one partition (--partition) of a topic.
 
 create:  creates the topic with the given configs and checks DescribeConfigs.
 produce: writes --count records of --size bytes (value starts with the zero
@@ -26,7 +26,7 @@ from common import fail
 def create(args):
     configs = dict(kv.split("=", 1) for kv in args.config)
     admin = AdminClient({"bootstrap.servers": args.bootstrap})
-    futures = admin.create_topics([NewTopic(args.topic, 1, 1, config=configs)])
+    futures = admin.create_topics([NewTopic(args.topic, args.partitions, 1, config=configs)])
     futures[args.topic].result(timeout=30)
     resource = ConfigResource(ConfigResource.Type.TOPIC, args.topic)
     described = admin.describe_configs([resource])[resource].result(timeout=30)
@@ -51,7 +51,8 @@ def produce(args):
     def send(first, count):
         for i in range(first, first + count):
             value = f"{i:08d}".encode().ljust(args.size, b".")
-            producer.produce(args.topic, key=str(i).encode(), value=value, partition=0,
+            producer.produce(args.topic, key=str(i).encode(), value=value,
+                             partition=args.partition,
                              on_delivery=on_delivery)
             if (i + 1) % args.per_request == 0:
                 producer.flush(30)
@@ -86,7 +87,7 @@ def consumer(bootstrap, reset):
 
 def expect_out_of_range(args):
     c = consumer(args.bootstrap, "error")
-    c.assign([TopicPartition(args.topic, 0, 0)])
+    c.assign([TopicPartition(args.topic, args.partition, 0)])
     deadline = time.time() + 20
     try:
         while time.time() < deadline:
@@ -107,7 +108,7 @@ def expect_out_of_range(args):
 
 def check(args):
     c = consumer(args.bootstrap, "earliest")
-    tp = TopicPartition(args.topic, 0)
+    tp = TopicPartition(args.topic, args.partition)
     deadline = time.time() + args.timeout
     while True:
         low, high = c.get_watermark_offsets(tp, timeout=10)
@@ -120,7 +121,7 @@ def check(args):
     expect_out_of_range(args)
     # Assigned below the log start: the broker answers OFFSET_OUT_OF_RANGE and
     # the client resets to the earliest offset.
-    c.assign([TopicPartition(args.topic, 0, 0)])
+    c.assign([TopicPartition(args.topic, args.partition, 0)])
     offsets = []
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -153,6 +154,8 @@ def main():
     parser.add_argument("--min-earliest", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=20)
     parser.add_argument("--idempotent", action="store_true")
+    parser.add_argument("--partitions", type=int, default=1)
+    parser.add_argument("--partition", type=int, default=0)
     parser.add_argument("--pause-file")
     parser.add_argument("--more", type=int, default=0)
     args = parser.parse_args()

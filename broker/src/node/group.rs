@@ -40,7 +40,7 @@ pub struct PartitionGroup {
     pub raw: RawNode<RaftStore>,
     /// What the read path sees of the partition.
     pub shared: Arc<PartitionShared>,
-    pub(super) producers: ProducerStateTable,
+    producers: ProducerStateTable,
     pub(super) applied: u64,
     /// `acks=all` produces, answered when their entry applies.
     pending: BTreeMap<u64, (u64, AppendReply)>,

@@ -5,7 +5,7 @@
 mod support;
 
 use std::time::Duration;
-use support::kafka::{check, read_line_with, run_script, spawn_script};
+use support::kafka::{check, kcat_leader, read_line_with, run_script, spawn_script};
 use support::{free_port, NodeSpec, TestCluster};
 
 const SEC: Duration = Duration::from_secs(1);
@@ -187,20 +187,6 @@ async fn kafka_kcat_sees_every_broker_and_reads_every_partition() {
         "-q",
     ]);
     assert_eq!(consumed.lines().count(), 300, "{consumed}");
-}
-
-/// Leader of `topic`/`partition` as kcat (librdkafka) sees it through `via`.
-fn kcat_leader(c: &TestCluster, via: u64, topic: &str, partition: i64) -> Option<i64> {
-    let output = std::process::Command::new("timeout")
-        .args(["20", "kcat", "-b", &c.kafka(via), "-L", "-J", "-t", topic])
-        .output()
-        .ok()?;
-    let md: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
-    md["topics"][0]["partitions"]
-        .as_array()?
-        .iter()
-        .find(|p| p["partition"].as_i64() == Some(partition))?["leader"]
-        .as_i64()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -42,8 +42,14 @@ pub fn read(
                 }
             })?;
         let Some(entry) = entry else {
-            return Err(BackendError::Unavailable {
-                reason: "a committed entry is missing from the partition log",
+            // Retention deleted it after the index was read.
+            let index = shared.index();
+            return Err(BackendError::OffsetOutOfRange {
+                topic: request.partition.topic.clone(),
+                partition: request.partition.partition,
+                offset: request.offset,
+                log_start: index.log_start_offset(),
+                high_watermark: index.high_watermark(),
             });
         };
         rewrite_base_offsets(entry.get_data(), e.base_offset, &mut out);

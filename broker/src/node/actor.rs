@@ -36,6 +36,8 @@ pub enum FatalError {
     Decode(#[from] crate::state_machine::DecodeError),
     #[error("raft: {0}")]
     Raft(#[from] raft::Error),
+    #[error(transparent)]
+    PartitionSnapshot(#[from] crate::partition::SnapshotDecodeError),
 }
 
 /// Everything the node task is built from.
@@ -134,7 +136,7 @@ impl NodeActor {
             tokio::select! {
                 _ = ticker.tick() => {
                     self.raw.tick();
-                    self.tick_groups();
+                    self.tick_groups()?;
                     self.check_transfer();
                     self.publish_status();
                 }

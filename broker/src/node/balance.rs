@@ -1,10 +1,11 @@
 //! Leader balancing: each partition has a preferred leader, the voter at
 //! position `partition mod voters` of its sorted voters (the same node that
 //! campaigns first when the group is created). A leader that is not the
-//! preferred one hands leadership over once the preferred voter is active and
-//! fully caught up, so leadership spreads again after restarts and failovers.
+//! preferred one hands leadership over once the preferred voter is replicating
+//! and fully caught up, so leadership spreads again after restarts and failovers.
 
 use super::actor::NodeActor;
+use raft::ProgressState;
 
 /// Ticks between two balancing passes.
 pub const BALANCE_EVERY_TICKS: u64 = 100;
@@ -36,10 +37,15 @@ impl NodeActor {
                 continue;
             }
             let last = r.raft_log.last_index();
+            // Replicating (a peer the transport cannot reach is reported
+            // unreachable and drops to probing) and fully caught up.
+            // `recent_active` is no use here: with check_quorum the leader
+            // clears it every election timeout, and this pass runs every
+            // 100 ticks, so in some phases it would always read false.
             let ready = r
                 .prs()
                 .get(preferred)
-                .is_some_and(|p| p.recent_active && p.matched >= last);
+                .is_some_and(|p| p.state == ProgressState::Replicate && p.matched >= last);
             if ready {
                 tracing::info!(
                     group = g.shared.group_id,

@@ -4,12 +4,12 @@
 
 use super::actor::FatalError;
 use super::apply::decode_conf_change;
-use crate::partition::PartitionShared;
+use crate::partition::{PartitionIndex, PartitionShared, PartitionSnapshot};
 use crate::storage::{LogEngine, RaftStore, WriteBatch};
 use chronik_kafka::batch;
 use chronik_kafka::idempotence::{ProducerStateTable, SequenceCheck};
 use chronik_kafka::BackendError;
-use raft::eraftpb::{ConfState, Entry, EntryType};
+use raft::eraftpb::{ConfState, Entry, EntryType, Snapshot};
 use raft::{RawNode, StateRole};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -41,7 +41,7 @@ pub struct PartitionGroup {
     /// What the read path sees of the partition.
     pub shared: Arc<PartitionShared>,
     producers: ProducerStateTable,
-    applied: u64,
+    pub(super) applied: u64,
     /// `acks=all` produces, answered when their entry applies.
     pending: BTreeMap<u64, (u64, AppendReply)>,
     /// `acks=1`/`acks=0` produces, answered when their entry is on local disk.
@@ -88,20 +88,41 @@ impl PartitionGroup {
             })?;
         }
         let applied = store.latest_snapshot().get_metadata().index;
+        let snapshot = PartitionSnapshot::decode(store.latest_snapshot().get_data())?;
         let cfg = raft_config(node_id, applied, ticks.0, ticks.1);
         let raw = RawNode::new(&cfg, store, &crate::logging::raft_logger())?;
+        let shared = Arc::new(PartitionShared::new(
+            &spec.topic,
+            spec.partition,
+            spec.group_id,
+        ));
+        // Entries after the snapshot are replayed by Raft from `applied` on.
+        *shared.index_mut() = PartitionIndex::starting_at(snapshot.log_start_offset);
         Ok(Self {
             raw,
-            shared: Arc::new(PartitionShared::new(
-                &spec.topic,
-                spec.partition,
-                spec.group_id,
-            )),
-            producers: ProducerStateTable::new(),
+            shared,
+            producers: snapshot.producers,
             applied,
             pending: BTreeMap::new(),
             pending_local: BTreeMap::new(),
         })
+    }
+
+    /// Resets the partition to a snapshot received from the leader (this
+    /// replica was behind the leader's retention point): the index restarts
+    /// empty at the snapshot's log start offset.
+    pub fn restore_snapshot(&mut self, snap: &Snapshot) -> Result<(), FatalError> {
+        let decoded = PartitionSnapshot::decode(snap.get_data())?;
+        *self.shared.index_mut() = PartitionIndex::starting_at(decoded.log_start_offset);
+        self.producers = decoded.producers;
+        self.applied = snap.get_metadata().index;
+        tracing::info!(
+            group = self.shared.group_id,
+            index = self.applied,
+            log_start_offset = decoded.log_start_offset,
+            "partition restored from the leader's snapshot"
+        );
+        Ok(())
     }
 
     /// Whether this node leads the group.

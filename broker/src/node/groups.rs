@@ -76,7 +76,7 @@ impl NodeActor {
 
     /// Ticks every partition group, publishes leaders, reconciles membership
     /// and keeps this broker's Kafka address registered.
-    pub(super) fn tick_groups(&mut self) {
+    pub(super) fn tick_groups(&mut self) -> Result<(), FatalError> {
         self.tick_count += 1;
         for g in self.groups.values_mut() {
             g.raw.tick();
@@ -97,6 +97,13 @@ impl NodeActor {
         if self.tick_count.is_multiple_of(REGISTER_EVERY_TICKS) {
             self.register_kafka_addr();
         }
+        if self
+            .tick_count
+            .is_multiple_of(super::retention::RETENTION_EVERY_TICKS)
+        {
+            self.enforce_retention()?;
+        }
+        Ok(())
     }
 
     /// Proposes this broker's Kafka address until the metadata records it.

@@ -10,6 +10,7 @@ mod membership;
 mod proposals;
 mod ready;
 mod reconcile;
+mod retention;
 mod status;
 
 pub use actor::{NodeActor, NodeParts};

@@ -128,6 +128,7 @@ impl NodeActor {
         }
         if !ready.snapshot().is_empty() {
             let snap = ready.snapshot().clone();
+            g.restore_snapshot(&snap)?;
             g.raw.mut_store().apply_snapshot(batch, snap)?;
         }
         g.raw.mut_store().append(batch, ready.entries())?;

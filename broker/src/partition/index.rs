@@ -1,5 +1,8 @@
 //! The in-memory offset index of one partition: which Raft entry holds
-//! which offsets. Rebuilt on restart by replaying the partition's log.
+//! which offsets. Rebuilt on restart from the partition snapshot (log start
+//! offset) and a replay of the entries the log still holds.
+
+use std::collections::VecDeque;
 
 /// One applied produce entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,12 +22,47 @@ pub struct IndexEntry {
 /// Committed offsets of one partition.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PartitionIndex {
-    entries: Vec<IndexEntry>,
+    entries: VecDeque<IndexEntry>,
     log_start_offset: i64,
     next_offset: i64,
+    /// Sum of `size` over `entries`.
+    total_size: u64,
 }
 
 impl PartitionIndex {
+    /// An empty index whose log starts at `offset` (everything before it was
+    /// deleted by retention).
+    pub fn starting_at(offset: i64) -> Self {
+        Self {
+            log_start_offset: offset,
+            next_offset: offset,
+            ..Self::default()
+        }
+    }
+
+    /// The stored entries, oldest first.
+    pub fn entries(&self) -> &VecDeque<IndexEntry> {
+        &self.entries
+    }
+
+    /// Bytes of record batches still stored.
+    pub fn total_size(&self) -> u64 {
+        self.total_size
+    }
+
+    /// Forgets every entry up to and including Raft index `raft_index`; the
+    /// log then starts after the last one dropped.
+    pub fn drop_through(&mut self, raft_index: u64) {
+        while let Some(first) = self.entries.front() {
+            if first.raft_index > raft_index {
+                break;
+            }
+            self.log_start_offset = first.next_offset;
+            self.total_size -= first.size as u64;
+            self.entries.pop_front();
+        }
+    }
+
     /// The high watermark: offset after the last committed record.
     pub fn high_watermark(&self) -> i64 {
         self.next_offset
@@ -39,7 +77,8 @@ impl PartitionIndex {
     pub fn push(&mut self, raft_index: u64, offsets: i64, max_timestamp: i64, size: usize) -> i64 {
         let base_offset = self.next_offset;
         self.next_offset += offsets;
-        self.entries.push(IndexEntry {
+        self.total_size += size as u64;
+        self.entries.push_back(IndexEntry {
             base_offset,
             next_offset: self.next_offset,
             raft_index,
@@ -55,7 +94,7 @@ impl PartitionIndex {
         let start = self.entries.partition_point(|e| e.next_offset <= offset);
         let mut total = 0usize;
         let mut out = Vec::new();
-        for e in &self.entries[start..] {
+        for e in self.entries.range(start..) {
             if !out.is_empty() && total + e.size > max_bytes {
                 break;
             }
@@ -79,6 +118,20 @@ impl PartitionIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dropping_a_prefix_moves_the_log_start_and_keeps_the_rest_readable() {
+        let mut idx = PartitionIndex::starting_at(100);
+        idx.push(7, 10, 1, 300);
+        idx.push(8, 10, 2, 200);
+        idx.push(9, 10, 3, 100);
+        assert_eq!(idx.total_size(), 600);
+        idx.drop_through(8);
+        assert_eq!(idx.log_start_offset(), 120);
+        assert_eq!(idx.high_watermark(), 130);
+        assert_eq!(idx.total_size(), 100);
+        assert_eq!(idx.entries_from(120, 1).len(), 1);
+    }
 
     #[test]
     fn entries_from_returns_the_containing_entry_then_fills_the_budget() {

@@ -4,9 +4,13 @@
 
 mod index;
 mod records;
+mod retention;
+mod snapshot;
 
 pub use index::{IndexEntry, PartitionIndex};
 pub use records::rewrite_base_offsets;
+pub use retention::{InvalidRetention, RetentionPolicy, RETENTION_BYTES, RETENTION_MS};
+pub use snapshot::{PartitionSnapshot, SnapshotDecodeError};
 
 use crate::storage::LogEngine;
 use std::collections::HashMap;
@@ -43,8 +47,8 @@ impl PartitionShared {
 
     /// Reads the committed index.
     pub fn index(&self) -> RwLockReadGuard<'_, PartitionIndex> {
-        // A poisoned lock means a panic elsewhere mid-update; the index itself
-        // is only ever appended to, so keep serving.
+        // A poisoned lock means a panic elsewhere mid-update; the index is
+        // only appended to or trimmed at the front, so keep serving.
         self.index.read().unwrap_or_else(|e| e.into_inner())
     }
 

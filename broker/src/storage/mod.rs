@@ -138,9 +138,10 @@ impl RaftStore {
     }
 
     /// Persists only an initial configuration (no entries, no snapshot): how
-    /// partition groups start. Their logs are never compacted, so a member
-    /// added later replicates the whole log from index 1 on top of the same
-    /// initial configuration, which every node knows from the metadata group.
+    /// partition groups start. Until retention compacts a partition's log, a
+    /// member added later replicates the whole log from index 1 on top of
+    /// the same initial configuration, which every node knows from the
+    /// metadata group; after that it starts from the retention snapshot.
     pub fn initialize(&mut self, conf_state: ConfState) -> Result<(), StorageError> {
         let mut batch = WriteBatch::default();
         self.set_conf_state(&mut batch, conf_state, 0)?;
@@ -255,6 +256,11 @@ impl RaftStore {
     /// Writes `batch`, with fsync when `sync` is set.
     pub fn write(&self, mut batch: WriteBatch, sync: bool) -> Result<(), StorageError> {
         self.engine.write(&mut batch.inner, sync)
+    }
+
+    /// The log store this group lives in.
+    pub fn engine(&self) -> &Arc<LogEngine> {
+        &self.engine
     }
 
     /// The persisted hard state.

@@ -265,3 +265,34 @@ fn api_versions_v3_response_has_an_empty_tag_section() {
     assert_eq!(bytes.len(), 4 + 4 + 2 + 1 + 7 + 4 + 1);
     assert_eq!(bytes[bytes.len() - 1], 0);
 }
+
+/// Every advertised API and version, as a whole frame, decodes through the
+/// fuzz entry point. With `CHRONIK_FUZZ_SEEDS=<dir>` the frames are also
+/// written there: the seed corpus of `cargo fuzz run decode_request`.
+#[test]
+fn every_sample_request_frame_decodes_through_the_fuzz_entry() {
+    let seeds = std::env::var_os("CHRONIK_FUZZ_SEEDS").map(std::path::PathBuf::from);
+    for api in crate::versions::SUPPORTED_APIS {
+        for version in api.min..=api.max {
+            let body = crate::test_support::sample(api.key, version);
+            let mut buf = BytesMut::new();
+            RequestHeader::default()
+                .with_request_api_key(api.key as i16)
+                .with_request_api_version(version)
+                .with_correlation_id(11)
+                .with_client_id(Some(StrBytes::from_static_str("c")))
+                .encode(&mut buf, api.key.request_header_version(version))
+                .unwrap_or_else(|e| panic!("{e}"));
+            body.encode_into(&mut buf, version)
+                .unwrap_or_else(|e| panic!("{:?} v{version}: {e}", api.key));
+            let mut frame = BytesMut::new();
+            frame.put_i32(i32::try_from(buf.len()).unwrap_or(i32::MAX));
+            frame.put_slice(&buf);
+            assert_eq!(fuzz_decode(&frame, 1 << 20), 1, "{:?} v{version}", api.key);
+            if let Some(dir) = &seeds {
+                let path = dir.join(format!("{:?}-v{version}", api.key));
+                std::fs::write(&path, &frame).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+            }
+        }
+    }
+}

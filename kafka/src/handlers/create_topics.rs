@@ -95,6 +95,17 @@ fn spec_for<B: Backend>(
                 .map(|v| (c.name.to_string(), v.to_string()))
         })
         .collect();
+    for key in ["retention.ms", "retention.bytes"] {
+        if let Some(v) = configs.get(key) {
+            if !v.trim().parse::<i64>().is_ok_and(|n| n >= -1) {
+                return Err(Box::new(result(
+                    topic,
+                    ResponseError::InvalidConfig,
+                    format!("{key}={v} is not a number >= -1"),
+                )));
+            }
+        }
+    }
     Ok(TopicSpec {
         name: name.to_owned(),
         partitions,

@@ -298,3 +298,47 @@ async fn bad_crc_and_unknown_topics_get_error_codes() {
     };
     assert_eq!(f.responses[0].partitions[0].high_watermark, 0);
 }
+
+#[tokio::test]
+async fn create_topics_refuses_retention_that_is_not_a_number() {
+    use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+    let broker = broker().await;
+    let topic = |name: &str, key: &str, value: &str| {
+        CreatableTopic::default()
+            .with_name(topic_name(name))
+            .with_num_partitions(1)
+            .with_replication_factor(1)
+            .with_configs(vec![CreatableTopicConfig::default()
+                .with_name(sb(key))
+                .with_value(Some(sb(value)))])
+    };
+    let request = CreateTopicsRequest::default().with_topics(vec![
+        topic("bad-ms", "retention.ms", "a week"),
+        topic("bad-bytes", "retention.bytes", "-5"),
+        topic("good", "retention.bytes", "-1"),
+    ]);
+    let ResponseBody::CreateTopics(r) = call(
+        &broker,
+        ApiKey::CreateTopics,
+        7,
+        RequestBody::CreateTopics(request),
+    )
+    .await
+    else {
+        panic!("not a CreateTopics response");
+    };
+    let codes: Vec<(String, i16)> = r
+        .topics
+        .iter()
+        .map(|t| (t.name.to_string(), t.error_code))
+        .collect();
+    let invalid = ResponseError::InvalidConfig.code();
+    assert_eq!(
+        codes,
+        vec![
+            ("bad-ms".to_owned(), invalid),
+            ("bad-bytes".to_owned(), invalid),
+            ("good".to_owned(), 0)
+        ]
+    );
+}

@@ -1,0 +1,142 @@
+//! Retention of partition logs: every few seconds each replica deletes the
+//! prefix of each partition's Raft log that the topic's `retention.ms` /
+//! `retention.bytes` let go, leaving a record-free snapshot at the cut so a
+//! replica behind it catches up from there (see docs/kafka-raft.md).
+
+use super::actor::{FatalError, NodeActor};
+use super::group::PartitionGroup;
+use super::status::now_ms;
+use crate::partition::{IndexEntry, PartitionSnapshot, RetentionPolicy};
+use chronik_kafka::batch;
+use raft::eraftpb::SnapshotMetadata;
+use raft::Storage;
+
+/// Ticks between two retention checks of every partition (2 s at the
+/// default 50 ms tick): checks stay off the produce path.
+pub const RETENTION_EVERY_TICKS: u64 = 40;
+
+impl NodeActor {
+    /// Applies each topic's retention to the partition groups held here.
+    pub(super) fn enforce_retention(&mut self) -> Result<(), FatalError> {
+        let now = i64::try_from(now_ms()).unwrap_or(i64::MAX);
+        let topics = self.applier.state().topics();
+        for g in self.groups.values_mut() {
+            g.refresh_snapshot_for_new_members()?;
+            let Some(topic) = topics.get(&g.shared.topic) else {
+                continue;
+            };
+            let policy = RetentionPolicy::from_configs(&topic.config).unwrap_or_else(|e| {
+                tracing::warn!(topic = %topic.name, error = %e, "retention config ignored");
+                RetentionPolicy::default()
+            });
+            g.enforce_retention(&policy, now)?;
+        }
+        Ok(())
+    }
+}
+
+impl PartitionGroup {
+    /// Deletes the log prefix `policy` lets go at `now_ms`.
+    ///
+    /// The cut is an applied entry at or after the last configuration
+    /// change, so the snapshot's configuration is exactly the one in force
+    /// at the cut; until data after a configuration change expires, the
+    /// prefix waits.
+    pub(super) fn enforce_retention(
+        &mut self,
+        policy: &RetentionPolicy,
+        now_ms: i64,
+    ) -> Result<(), FatalError> {
+        let Some(cut) = policy.cut(&self.shared.index(), now_ms) else {
+            return Ok(());
+        };
+        let store = self.raw.store();
+        if cut.raft_index < store.conf_index() || cut.raft_index > self.applied {
+            return Ok(());
+        }
+        let Some(producers) = self.producers_at(cut.raft_index)? else {
+            return Ok(());
+        };
+        let meta = SnapshotMetadata {
+            index: cut.raft_index,
+            term: store.term(cut.raft_index)?,
+            conf_state: Some(store.conf_state().clone()).into(),
+            ..Default::default()
+        };
+        let snapshot = PartitionSnapshot {
+            log_start_offset: cut.next_offset,
+            producers,
+        };
+        // Readers stop seeing the prefix before its entries go.
+        self.shared.index_mut().drop_through(cut.raft_index);
+        self.raw
+            .mut_store()
+            .compact_with_snapshot(meta, snapshot.encode())?;
+        tracing::debug!(
+            group = self.shared.group_id,
+            raft_index = cut.raft_index,
+            log_start_offset = cut.next_offset,
+            "retention deleted a log prefix"
+        );
+        Ok(())
+    }
+
+    /// The producer state after entry `raft_index`: the previous snapshot's
+    /// state with the entries being deleted replayed on top (they applied
+    /// without error, since the index lists them). `None` when an entry is
+    /// unexpectedly missing (the cut is skipped).
+    fn producers_at(
+        &self,
+        raft_index: u64,
+    ) -> Result<Option<chronik_kafka::idempotence::ProducerStateTable>, FatalError> {
+        let previous = PartitionSnapshot::decode(self.raw.store().latest_snapshot().get_data())?;
+        let mut producers = previous.producers;
+        let dropped: Vec<IndexEntry> = self
+            .shared
+            .index()
+            .entries()
+            .iter()
+            .take_while(|e| e.raft_index <= raft_index)
+            .copied()
+            .collect();
+        let engine = self.raw.store().engine();
+        for e in dropped {
+            let Some(entry) = engine.entry(self.shared.group_id, e.raft_index)? else {
+                tracing::warn!(
+                    group = self.shared.group_id,
+                    index = e.raft_index,
+                    "indexed entry missing; retention skipped"
+                );
+                return Ok(None);
+            };
+            let data = bytes::Bytes::copy_from_slice(entry.get_data());
+            if let Ok(batches) = batch::validate(&data) {
+                producers.record(&batches, e.base_offset);
+            }
+        }
+        Ok(Some(producers))
+    }
+
+    /// A member added after the snapshot was taken cannot install it (Raft
+    /// refuses a snapshot whose configuration lacks the receiver): restamp
+    /// the same snapshot with the current configuration. The receiver then
+    /// re-applies the configuration changes after the cut, which repeat
+    /// what the configuration already holds.
+    fn refresh_snapshot_for_new_members(&mut self) -> Result<(), FatalError> {
+        let store = self.raw.store();
+        let snap = store.latest_snapshot();
+        if !store.snapshot_wanted() || snap.get_metadata().index == 0 {
+            return Ok(());
+        }
+        let mut meta = snap.get_metadata().clone();
+        meta.set_conf_state(store.conf_state().clone());
+        let data = snap.get_data().to_vec();
+        tracing::info!(
+            group = self.shared.group_id,
+            index = meta.index,
+            "partition snapshot restamped with the current configuration"
+        );
+        self.raw.mut_store().compact_with_snapshot(meta, data)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,200 @@
+//! Retention by time and size: which prefix of a partition's log may go.
+//!
+//! Kafka semantics, per partition, at the granularity of one stored produce
+//! entry (whole record batches): time retention deletes entries from the
+//! front while their largest timestamp is older than `retention.ms`; size
+//! retention deletes entries from the front while the rest would still hold
+//! at least `retention.bytes`. The newest entry (the active tail) is never
+//! deleted. `-1` disables either limit.
+
+use super::{IndexEntry, PartitionIndex};
+use std::collections::BTreeMap;
+
+/// Topic config key of the time limit.
+pub const RETENTION_MS: &str = "retention.ms";
+/// Topic config key of the size limit.
+pub const RETENTION_BYTES: &str = "retention.bytes";
+/// Kafka's default `retention.ms` (7 days).
+pub const DEFAULT_RETENTION_MS: i64 = 604_800_000;
+
+/// A retention config value that is not a number `>= -1`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}={value} is not a number >= -1")]
+pub struct InvalidRetention {
+    /// The config key.
+    pub key: &'static str,
+    /// The rejected value.
+    pub value: String,
+}
+
+/// The retention limits of one topic (`None` = unlimited).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    /// Largest age of a batch, by its largest timestamp, in milliseconds.
+    pub ms: Option<i64>,
+    /// Bytes of batches each partition keeps.
+    pub bytes: Option<u64>,
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        Self {
+            ms: Some(DEFAULT_RETENTION_MS),
+            bytes: None,
+        }
+    }
+}
+
+fn limit(
+    configs: &BTreeMap<String, String>,
+    key: &'static str,
+    default: i64,
+) -> Result<Option<i64>, InvalidRetention> {
+    let value = match configs.get(key) {
+        None => default,
+        Some(v) => v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= -1)
+            .ok_or_else(|| InvalidRetention {
+                key,
+                value: v.clone(),
+            })?,
+    };
+    Ok((value >= 0).then_some(value))
+}
+
+impl RetentionPolicy {
+    /// The policy a topic's config overrides give, with Kafka's defaults.
+    pub fn from_configs(configs: &BTreeMap<String, String>) -> Result<Self, InvalidRetention> {
+        Ok(Self {
+            ms: limit(configs, RETENTION_MS, DEFAULT_RETENTION_MS)?,
+            bytes: limit(configs, RETENTION_BYTES, -1)?.map(|b| b.unsigned_abs()),
+        })
+    }
+
+    /// The last entry retention deletes at `now_ms` (everything up to and
+    /// including it goes), or `None` when nothing is due. Walks only the
+    /// deleted prefix, so a check costs little when nothing is due.
+    pub fn cut(&self, index: &PartitionIndex, now_ms: i64) -> Option<IndexEntry> {
+        let entries = index.entries();
+        // The newest entry always stays.
+        let deletable = entries.len().checked_sub(1)?;
+        let mut remaining = index.total_size();
+        let mut cut = None;
+        for e in entries.iter().take(deletable) {
+            let expired = self
+                .ms
+                .is_some_and(|ms| e.max_timestamp < now_ms.saturating_sub(ms));
+            let oversized = self
+                .bytes
+                .is_some_and(|b| remaining.saturating_sub(e.size as u64) >= b);
+            if !expired && !oversized {
+                break;
+            }
+            remaining -= e.size as u64;
+            cut = Some(*e);
+        }
+        cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn configs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// Entries of 100 bytes at timestamps 1000, 2000, ... (raft index = i + 1).
+    fn index(n: u64) -> PartitionIndex {
+        let mut idx = PartitionIndex::default();
+        for i in 0..n {
+            idx.push(i + 1, 10, 1000 * (i as i64 + 1), 100);
+        }
+        idx
+    }
+
+    #[test]
+    fn policy_parses_overrides_and_kafka_defaults() {
+        assert_eq!(
+            RetentionPolicy::from_configs(&BTreeMap::new()),
+            Ok(RetentionPolicy {
+                ms: Some(DEFAULT_RETENTION_MS),
+                bytes: None
+            })
+        );
+        assert_eq!(
+            RetentionPolicy::from_configs(&configs(&[
+                ("retention.ms", "-1"),
+                ("retention.bytes", "4096")
+            ])),
+            Ok(RetentionPolicy {
+                ms: None,
+                bytes: Some(4096)
+            })
+        );
+        assert!(RetentionPolicy::from_configs(&configs(&[("retention.ms", "soon")])).is_err());
+        assert!(RetentionPolicy::from_configs(&configs(&[("retention.bytes", "-2")])).is_err());
+    }
+
+    #[test]
+    fn size_retention_keeps_at_least_the_limit() {
+        let idx = index(10);
+        let policy = RetentionPolicy {
+            ms: None,
+            bytes: Some(350),
+        };
+        // 1000 bytes stored; dropping 6 entries leaves 400 >= 350, a 7th
+        // would leave 300.
+        assert_eq!(policy.cut(&idx, 0).map(|e| e.raft_index), Some(6));
+        let exact = RetentionPolicy {
+            ms: None,
+            bytes: Some(1000),
+        };
+        assert_eq!(exact.cut(&idx, 0), None);
+    }
+
+    #[test]
+    fn time_retention_drops_the_expired_prefix_but_never_the_tail() {
+        let idx = index(5);
+        let policy = RetentionPolicy {
+            ms: Some(2500),
+            bytes: None,
+        };
+        // Cutoff 3500: entries stamped 1000..=3000 are older.
+        assert_eq!(policy.cut(&idx, 6000).map(|e| e.next_offset), Some(30));
+        // Everything expired: the newest entry stays.
+        assert_eq!(policy.cut(&idx, 100_000).map(|e| e.raft_index), Some(4));
+        assert_eq!(policy.cut(&idx, 3000), None);
+        assert_eq!(RetentionPolicy::default().cut(&idx, 6000), None);
+    }
+
+    #[test]
+    fn either_limit_deletes_and_a_young_entry_stops_the_prefix() {
+        let mut idx = PartitionIndex::default();
+        idx.push(1, 1, 9000, 100);
+        idx.push(2, 1, 1000, 100);
+        idx.push(3, 1, 9000, 100);
+        let by_time = RetentionPolicy {
+            ms: Some(1000),
+            bytes: None,
+        };
+        // The first entry is young, so the old one behind it stays too.
+        assert_eq!(by_time.cut(&idx, 9500), None);
+        let both = RetentionPolicy {
+            ms: Some(1000),
+            bytes: Some(150),
+        };
+        assert_eq!(both.cut(&idx, 9500).map(|e| e.raft_index), Some(2));
+        assert_eq!(
+            RetentionPolicy::default().cut(&PartitionIndex::default(), 0),
+            None
+        );
+    }
+}

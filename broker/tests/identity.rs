@@ -91,11 +91,19 @@ async fn a_removed_member_with_its_old_disk_is_refused_until_added_again() {
         .await
         .expect("remove");
     assert!(r.status().is_success(), "{:?}", r.text().await);
-    let status = c.status(leader).await.expect("leader status");
-    assert!(
-        status["removed"][gone.to_string()].as_u64().is_some(),
-        "the leader must list the removed member: {status}"
-    );
+    // The status is republished on the next loop turn.
+    let deadline = Instant::now() + 5 * SEC;
+    loop {
+        let status = c.status(leader).await.expect("leader status");
+        if status["removed"][gone.to_string()].as_u64().is_some() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the leader must list the removed member: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     c.spawn(gone);
     let deadline = Instant::now() + 15 * SEC;

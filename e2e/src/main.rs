@@ -10,6 +10,9 @@ use chronik_e2e::runner::podman::Podman;
 use chronik_e2e::runner::{Runner, RunnerConfig};
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// How long open connections (watches) may delay the exit.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
 /// Command line of `chronik-localkube`.
 #[derive(Parser, Debug)]
 #[command(
@@ -168,15 +171,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     }
+    // Graceful shutdown waits for open connections, and watches stay open
+    // until their clients (or their timeouts) end them: give them a moment,
+    // then exit anyway.
     if let Some(task) = extra {
         if task.is_finished() {
             if let Ok(inner) = task.await {
-                inner.shutdown().await;
+                let _ = tokio::time::timeout(SHUTDOWN_GRACE, inner.shutdown()).await;
             }
         } else {
             task.abort();
         }
     }
-    server.shutdown().await;
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, server.shutdown()).await;
     Ok(())
 }

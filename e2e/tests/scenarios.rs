@@ -142,6 +142,9 @@ fn wait_unhealthy(s: &Scenario, cluster: &str, pod: &str) {
 /// Wait until the client Service `service` resolves (`want`) or does not
 /// resolve to `pod`; nothing to check off the local cluster.
 fn wait_service(faults: &Faults, service: &str, pod: &str, want: bool) {
+    if faults.service_resolves_to(service, pod).is_none() {
+        return;
+    }
     let what = if want {
         "resolving"
     } else {

@@ -134,8 +134,7 @@ impl LocalCluster {
             .parse()
             .ok()?;
         let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        String::from_utf8_lossy(&cmdline)
-            .contains("chronik-localkube")
+        (alive(pid) && String::from_utf8_lossy(&cmdline).contains("chronik-localkube"))
             .then_some(pid)
     }
 
@@ -220,7 +219,7 @@ impl LocalCluster {
             Duration::from_secs(60),
             Duration::from_millis(300),
             || {
-                if !Path::new(&format!("/proc/{pid}")).exists() {
+                if !alive(pid) {
                     bail!(
                         "chronik-localkube exited; last lines of {}:\n{}",
                         log.display(),
@@ -268,7 +267,7 @@ impl LocalCluster {
                     "chronik-localkube to exit",
                     Duration::from_secs(120),
                     Duration::from_millis(300),
-                    || Ok((!Path::new(&format!("/proc/{pid}")).exists()).then_some(())),
+                    || Ok((!alive(pid)).then_some(())),
                 );
                 if gone.is_err() {
                     eprintln!("chronik-localkube did not exit in 120 s; killing it");
@@ -345,4 +344,18 @@ pub fn tail(path: &Path, n: usize) -> String {
     let text = fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Whether process `pid` is running. An exited child of this very process
+/// (`xtask e2e` starts and stops the cluster itself, without waiting on the
+/// child) stays in `/proc` as a zombie until this process exits: state `Z`.
+fn alive(pid: u32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // `pid (comm) state ...`; comm may contain spaces and parentheses.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    !matches!(state, Some('Z') | Some('X') | None)
 }

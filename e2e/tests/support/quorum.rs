@@ -2,7 +2,9 @@
 //! operations: every few hundred milliseconds each broker pod's
 //! `/v1/status` is read (directly at the pod's address on the local
 //! cluster, through the API server's pod proxy elsewhere); a voter counts
-//! as up when it answers and lists itself as a voter.
+//! as up when it answered, listing itself as a voter, within the last
+//! [`GRACE`] (so that one slow answer on a loaded machine is not mistaken for
+//! a lost voter; a pod that restarts is away for longer than that).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +18,8 @@ use super::kubectl::Kubectl;
 use super::settings::{FaultMode, Settings};
 
 const PERIOD: Duration = Duration::from_millis(300);
+/// How recently a voter must have answered to count as up.
+const GRACE: Duration = Duration::from_millis(1500);
 const BROKER_HTTP_PORT: u16 = 8080;
 
 /// A moment when fewer than a quorum of voters answered.
@@ -88,11 +92,14 @@ impl QuorumWatch {
                     .enable_all()
                     .build()
                     .expect("a runtime for the quorum watch");
-                let started = Instant::now();
-                let mut voters = BTreeSet::new();
+                let mut seen = Seen {
+                    started: Instant::now(),
+                    voters: BTreeSet::new(),
+                    last: BTreeMap::new(),
+                };
                 while !stop.load(Ordering::SeqCst) {
                     let statuses = rt.block_on(read_all(&kubectl, &reader, &ns, &cluster));
-                    sample(&statuses, &mut voters, started, &report);
+                    seen.sample(&statuses, &report);
                     std::thread::sleep(PERIOD);
                 }
             })
@@ -121,38 +128,55 @@ impl Drop for QuorumWatch {
     }
 }
 
-/// Folds one round of statuses into the report.
-fn sample(
-    statuses: &BTreeMap<u64, Value>,
-    voters: &mut BTreeSet<u64>,
+/// What the watch remembers between samples.
+struct Seen {
     started: Instant,
-    report: &Mutex<Report>,
-) {
-    // The configuration comes from whoever leads; between leaders the last
-    // one seen stands.
-    if let Some(leader) = statuses.values().find(|s| s["role"] == "leader") {
-        *voters = voter_ids(leader);
-    }
-    if voters.is_empty() {
-        return;
-    }
-    let up: BTreeSet<u64> = statuses
-        .iter()
-        .filter(|(id, s)| voters.contains(id) && voter_ids(s).contains(id))
-        .map(|(id, _)| *id)
-        .collect();
-    let quorum = voters.len() / 2 + 1;
-    let margin = up.len() as i64 - quorum as i64;
-    let mut r = report.lock().expect("report lock");
-    r.samples += 1;
-    r.max_voters = r.max_voters.max(voters.len());
-    r.min_margin = Some(r.min_margin.map_or(margin, |m| m.min(margin)));
-    if margin < 0 {
-        r.breaches.push(Breach {
-            at_secs: started.elapsed().as_secs_f64(),
-            voters: voters.clone(),
-            up,
-        });
+    /// The configuration's voters as the leader last reported them.
+    voters: BTreeSet<u64>,
+    /// When each node last answered as a voter.
+    last: BTreeMap<u64, Instant>,
+}
+
+impl Seen {
+    /// Folds one round of statuses into the report.
+    fn sample(&mut self, statuses: &BTreeMap<u64, Value>, report: &Mutex<Report>) {
+        let now = Instant::now();
+        // The configuration comes from whoever leads; between leaders the
+        // last one seen stands.
+        if let Some(leader) = statuses.values().find(|s| s["role"] == "leader") {
+            self.voters = voter_ids(leader);
+        }
+        for (id, s) in statuses {
+            if voter_ids(s).contains(id) {
+                self.last.insert(*id, now);
+            }
+        }
+        if self.voters.is_empty() {
+            return;
+        }
+        let up: BTreeSet<u64> = self
+            .voters
+            .iter()
+            .filter(|id| {
+                self.last
+                    .get(id)
+                    .is_some_and(|t| now.duration_since(*t) <= GRACE)
+            })
+            .copied()
+            .collect();
+        let quorum = self.voters.len() / 2 + 1;
+        let margin = up.len() as i64 - quorum as i64;
+        let mut r = report.lock().expect("report lock");
+        r.samples += 1;
+        r.max_voters = r.max_voters.max(self.voters.len());
+        r.min_margin = Some(r.min_margin.map_or(margin, |m| m.min(margin)));
+        if margin < 0 {
+            r.breaches.push(Breach {
+                at_secs: self.started.elapsed().as_secs_f64(),
+                voters: self.voters.clone(),
+                up,
+            });
+        }
     }
 }
 

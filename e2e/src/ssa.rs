@@ -109,8 +109,10 @@ pub fn apply(object: &mut Value, req: &ApplyRequest<'_>) -> Result<(), Vec<Strin
         .collect();
     // Deepest first, so removing a list item does not invalidate later paths.
     dropped.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    let kept: BTreeSet<&FieldPath> = new_set.iter().chain(&others).collect();
     for p in dropped {
         remove(object, p);
+        prune_emptied_parents(object, p, &kept);
     }
 
     merge(object, req.config, "");
@@ -314,6 +316,29 @@ fn remove(v: &mut Value, path: &FieldPath) {
     }
 }
 
+/// Removes the maps above a dropped field that it left empty, as the API
+/// server does when an applier stops applying a whole struct (only the
+/// leaves are recorded, so `status.operation: {kind, step}` would otherwise
+/// stay behind as `operation: {}`). A map some manager still owns a field
+/// under, or owns itself, stays.
+fn prune_emptied_parents(object: &mut Value, dropped: &FieldPath, kept: &BTreeSet<&FieldPath>) {
+    for depth in (1..dropped.len()).rev() {
+        let parent = &dropped[..depth];
+        if !parent.last().is_some_and(|s| s.starts_with("f:")) {
+            return;
+        }
+        if kept.iter().any(|k| k.starts_with(parent)) {
+            return;
+        }
+        let empty =
+            lookup_mut(object, parent).is_some_and(|v| v.as_object().is_some_and(Map::is_empty));
+        if !empty {
+            return;
+        }
+        remove(object, &parent.to_vec());
+    }
+}
+
 fn lookup_mut<'a>(v: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
     let mut cur = v;
     for seg in path {
@@ -363,5 +388,46 @@ fn merge(target: &mut Value, config: &Value, field: &str) {
             }
         }
         (t, c) => *t = c.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply_as(object: &mut Value, manager: &str, config: Value) {
+        let req = ApplyRequest {
+            config: &config,
+            manager,
+            force: true,
+            subresource: Some("status"),
+            api_version: "chronik.io/v1alpha1",
+        };
+        apply(object, &req).expect("no conflicts");
+    }
+
+    #[test]
+    fn a_struct_no_longer_applied_goes_away_with_its_fields() {
+        let mut object = json!({"metadata": {"name": "c"}, "status": {}});
+        let op = json!({"status": {"phase": "Scaling",
+            "operation": {"kind": "Scale", "step": "Promote", "progress": {"done": 1}}}});
+        apply_as(&mut object, "operator", op);
+        assert_eq!(object["status"]["operation"]["progress"]["done"], 1);
+
+        apply_as(
+            &mut object,
+            "operator",
+            json!({"status": {"phase": "Running"}}),
+        );
+        assert_eq!(object["status"], json!({"phase": "Running"}), "{object}");
+    }
+
+    #[test]
+    fn a_map_another_manager_still_fills_stays() {
+        let mut object = json!({"metadata": {"name": "c"}, "status": {}});
+        apply_as(&mut object, "a", json!({"status": {"shared": {"x": 1}}}));
+        apply_as(&mut object, "b", json!({"status": {"shared": {"y": 2}}}));
+        apply_as(&mut object, "a", json!({"status": {"phase": "Running"}}));
+        assert_eq!(object["status"]["shared"], json!({"y": 2}), "{object}");
     }
 }

@@ -111,22 +111,31 @@ pub fn build_static_binary(spec: &ImageSpec, release: bool) -> Result<PathBuf> {
     build_static(spec.package, spec.name, release)
 }
 
-/// Compile binary `bin` of `package` statically for [`TARGET`]; returns its
-/// path.
+/// Every package whose binary runs in a container. They are always built
+/// together: one cargo invocation resolves one feature set, so dependencies
+/// are compiled once instead of once per package (separate invocations
+/// unify features differently and rebuild much of the tree each time).
+const STATIC_PACKAGES: [&str; 4] = [
+    "chronik-broker",
+    "chronik-operator",
+    "chronik-e2e",
+    "chronik-kafka-client",
+];
+
+/// Compile binary `bin` of `package` statically for [`TARGET`] (with the
+/// other container binaries, see [`STATIC_PACKAGES`]); returns its path.
 pub fn build_static(package: &str, bin: &str, release: bool) -> Result<PathBuf> {
     let root = repo_root();
+    if !STATIC_PACKAGES.contains(&package) {
+        bail!("{package} is not one of the statically built packages {STATIC_PACKAGES:?}");
+    }
     println!("building static {package} ({bin}) for {TARGET}");
+    let packages = STATIC_PACKAGES.iter().flat_map(|p| ["--package", p]);
     run(
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()))
-            .args([
-                "build",
-                "--package",
-                package,
-                "--bin",
-                bin,
-                "--target",
-                TARGET,
-            ])
+            .arg("build")
+            .args(packages)
+            .args(["--bins", "--target", TARGET])
             .args(release.then_some("--release"))
             .env("RUSTFLAGS", "-C target-feature=+crt-static")
             .current_dir(&root),

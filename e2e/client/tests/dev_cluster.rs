@@ -17,23 +17,25 @@ fn workspace_root() -> PathBuf {
         .expect("workspace root above e2e/client")
 }
 
-/// `chronik-broker`: `$CHRONIK_BROKER_BIN`, else built with cargo.
+/// `chronik-broker`: `$CHRONIK_BROKER_BIN`, else the workspace's debug
+/// build (`cargo test --workspace` builds it for the broker's own
+/// integration tests; alone, run `cargo build -p chronik-broker` first).
 fn broker_binary() -> PathBuf {
-    if let Some(bin) = std::env::var_os("CHRONIK_BROKER_BIN") {
-        return PathBuf::from(bin);
-    }
-    let root = workspace_root();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let status = Command::new(cargo)
-        .args(["build", "-p", "chronik-broker", "--bin", "chronik-broker"])
-        .current_dir(&root)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "cargo build -p chronik-broker failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+    let path = std::env::var_os("CHRONIK_BROKER_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    target.join("debug").join("chronik-broker")
+        .unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace_root().join("target"));
+            target.join("debug").join("chronik-broker")
+        });
+    assert!(
+        path.is_file(),
+        "broker binary not found at {}: run `cargo build -p chronik-broker` first \
+         (or point CHRONIK_BROKER_BIN at it)",
+        path.display()
+    );
+    path
 }
 
 /// A base port whose 30 following ports are free now.

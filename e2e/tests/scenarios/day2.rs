@@ -48,13 +48,13 @@ fn scale_roll_and_reconfigure_under_load_while_the_operator_crashes() {
             label: "scale-up",
             patch: json!({"spec": {"replicas": 5}}),
             replicas: 5,
-            traffic_secs: 45,
+            traffic_secs: 30,
         },
         Change {
             label: "scale-down",
             patch: json!({"spec": {"replicas": 3}}),
             replicas: 3,
-            traffic_secs: 45,
+            traffic_secs: 30,
         },
     ];
     match second_broker_image(&s) {
@@ -62,7 +62,7 @@ fn scale_roll_and_reconfigure_under_load_while_the_operator_crashes() {
             label: "image",
             patch: json!({"spec": {"image": image}}),
             replicas: 3,
-            traffic_secs: 45,
+            traffic_secs: 30,
         }),
         None => println!(
             "SKIPPED image roll: no second broker image (set CHRONIK_E2E_BROKER_IMAGE_2, \
@@ -73,7 +73,7 @@ fn scale_roll_and_reconfigure_under_load_while_the_operator_crashes() {
         label: "config",
         patch: json!({"spec": {"config": {"log.retention.ms": "3600000"}}}),
         replicas: 3,
-        traffic_secs: 45,
+        traffic_secs: 30,
     });
 
     let mut topics = Vec::new();

@@ -5,7 +5,8 @@
 //! executor, checking the brokers' membership after every step. The executor "crashes" (is dropped and recreated from the
 //! recorded status) between steps, and repeated steps are idempotent.
 //!
-//! Needs `cargo build -p chronik-broker` first (or `CHRONIK_BROKER_BIN`).
+//! Needs the broker binary of the same build: `cargo test --workspace` builds it
+//! (alone: `cargo build -p chronik-broker` first, or set `CHRONIK_BROKER_BIN`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,15 +24,22 @@ use chronik_operator::status::{BrokerStatusSource, HttpBrokerClient};
 use k8s_openapi::jiff::Timestamp;
 
 fn broker_binary() -> PathBuf {
+    // Test executables live in `<target>/[<triple>/]<profile>/deps/`; the
+    // binaries of the same build sit one level up.
+    let built = || {
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.parent()?.join("chronik-broker")))
+    };
     let path = std::env::var_os("CHRONIK_BROKER_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/chronik-broker")
-        });
+        .or_else(built)
+        .unwrap_or_default();
     assert!(
         path.is_file(),
-        "broker binary not found at {}: run `cargo build -p chronik-broker` first \
-         (or point CHRONIK_BROKER_BIN at it)",
+        "broker binary not found at {:?}: run the tests with `cargo test --workspace` (which \
+         builds it), run `cargo build -p chronik-broker` with the same target first, or point \
+         CHRONIK_BROKER_BIN at it",
         path.display()
     );
     path

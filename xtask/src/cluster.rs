@@ -159,7 +159,7 @@ impl LocalCluster {
             );
             return self.wait_api(&kube, pid);
         }
-        let binary = build_static("chronik-e2e", "chronik-localkube", false)?;
+        let binary = build_static("chronik-localkube", false)?;
         // A previous instance that died without cleaning up leaves containers
         // whose names the new runner would collide with.
         let stale = self.remove_leftovers()?;

@@ -9,7 +9,6 @@
 //! references as the cluster's runtime sees them).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{bail, Result};
 
@@ -139,8 +138,10 @@ struct Target<'a> {
 }
 
 fn scenarios(target: &Target<'_>) -> Result<()> {
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()));
-    cmd.args(["test", "-p", "chronik-e2e", "--test", "scenarios", "--"])
+    let mut cmd = crate::run::cargo();
+    // `--workspace`, not `-p chronik-e2e`: resolving features for one
+    // package would rebuild much of the tree the test run already built.
+    cmd.args(["test", "--workspace", "--test", "scenarios", "--"])
         .args(["--ignored", "--test-threads=1"])
         .args(target.filter)
         .env("CHRONIK_E2E_KUBECONFIG", target.kubeconfig)

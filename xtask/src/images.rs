@@ -14,16 +14,13 @@ use anyhow::{bail, Context, Result};
 
 use crate::run::{root as repo_root, run};
 
-/// Target triple of the static binaries.
-pub const TARGET: &str = "x86_64-unknown-linux-gnu";
+pub use crate::run::TARGET;
 
 /// One image the project builds.
 #[derive(Debug, Clone, Copy)]
 pub struct ImageSpec {
     /// Image name (also the binary's name inside it: `/<name>`).
     pub name: &'static str,
-    /// Cargo package that produces the binary.
-    pub package: &'static str,
     /// Dockerfile, relative to the repository root.
     pub dockerfile: &'static str,
 }
@@ -32,17 +29,14 @@ pub struct ImageSpec {
 pub const IMAGES: [ImageSpec; 3] = [
     ImageSpec {
         name: "chronik-broker",
-        package: "chronik-broker",
         dockerfile: "broker/Dockerfile",
     },
     ImageSpec {
         name: "chronik-operator",
-        package: "chronik-operator",
         dockerfile: "operator/Dockerfile",
     },
     ImageSpec {
         name: "chronik-kafka-client",
-        package: "chronik-kafka-client",
         dockerfile: "e2e/client/Dockerfile",
     },
 ];
@@ -106,45 +100,31 @@ pub fn engine_command() -> Command {
     cmd
 }
 
-/// Compile one package's binary statically; returns its path.
+/// Compile the binary of one image statically; returns its path.
 pub fn build_static_binary(spec: &ImageSpec, release: bool) -> Result<PathBuf> {
-    build_static(spec.package, spec.name, release)
+    build_static(spec.name, release)
 }
 
-/// Every package whose binary runs in a container. They are always built
-/// together: one cargo invocation resolves one feature set, so dependencies
-/// are compiled once instead of once per package (separate invocations
-/// unify features differently and rebuild much of the tree each time).
-const STATIC_PACKAGES: [&str; 4] = [
-    "chronik-broker",
-    "chronik-operator",
-    "chronik-e2e",
-    "chronik-kafka-client",
-];
-
-/// Compile binary `bin` of `package` statically for [`TARGET`] (with the
-/// other container binaries, see [`STATIC_PACKAGES`]); returns its path.
-pub fn build_static(package: &str, bin: &str, release: bool) -> Result<PathBuf> {
-    let root = repo_root();
-    if !STATIC_PACKAGES.contains(&package) {
-        bail!("{package} is not one of the statically built packages {STATIC_PACKAGES:?}");
+/// Compile every binary of the workspace statically for [`TARGET`] and
+/// return the path of `bin`.
+///
+/// A debug build is `cargo test --workspace --no-run`: cargo resolves
+/// features per invocation (the selected packages, plus dev-dependencies
+/// when tests are built), so `cargo build` of the binaries would compile
+/// tokio, rustls, kube and everything above them a second time with
+/// another feature set. Building the binaries the way the test run does
+/// lets the images, `cargo xtask test` and the e2e scenarios share one
+/// build. Release builds are for images only: `cargo build --release`.
+pub fn build_static(bin: &str, release: bool) -> Result<PathBuf> {
+    println!("building static binaries ({bin} among them) for {TARGET}");
+    let mut cargo = crate::run::cargo();
+    if release {
+        cargo.args(["build", "--workspace", "--bins", "--release"]);
+    } else {
+        cargo.args(["test", "--workspace", "--no-run"]);
     }
-    println!("building static {package} ({bin}) for {TARGET}");
-    let packages = STATIC_PACKAGES.iter().flat_map(|p| ["--package", p]);
-    run(
-        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()))
-            .arg("build")
-            .args(packages)
-            .args(["--bins", "--target", TARGET])
-            .args(release.then_some("--release"))
-            .env("RUSTFLAGS", "-C target-feature=+crt-static")
-            .current_dir(&root),
-    )?;
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let profile_dir = if release { "release" } else { "debug" };
-    let binary = target_dir.join(TARGET).join(profile_dir).join(bin);
+    run(&mut cargo)?;
+    let binary = crate::run::built_binary(bin, release);
     if !binary.is_file() {
         bail!("{} was not produced", binary.display());
     }

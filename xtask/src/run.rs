@@ -10,6 +10,38 @@ pub fn root() -> PathBuf {
     dir.parent().unwrap_or(dir).to_path_buf()
 }
 
+/// Target triple of every binary xtask builds: the container images need
+/// static binaries, and tests, clippy and images share one build of the
+/// dependencies only if they all use the same target and flags.
+pub const TARGET: &str = "x86_64-unknown-linux-gnu";
+
+/// `cargo` set up for the static build every xtask step shares: target
+/// [`TARGET`] with glibc linked statically (`+crt-static`). The flags are
+/// target-specific, so build scripts and proc macros stay ordinary host
+/// builds. A `RUSTFLAGS` in the environment would replace them; it is
+/// removed for these commands.
+pub fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()));
+    let flags_var = format!(
+        "CARGO_TARGET_{}_RUSTFLAGS",
+        TARGET.to_uppercase().replace('-', "_")
+    );
+    cmd.env("CARGO_BUILD_TARGET", TARGET)
+        .env(flags_var, "-C target-feature=+crt-static")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    cmd
+}
+
+/// Where [`cargo`] puts binary `bin` of the given profile.
+pub fn built_binary(bin: &str, release: bool) -> PathBuf {
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let profile_dir = if release { "release" } else { "debug" };
+    target_dir.join(TARGET).join(profile_dir).join(bin)
+}
+
 /// Runs `cmd` (in the repository root unless it names a directory), failing
 /// unless it exits 0.
 pub fn run(cmd: &mut Command) -> Result<()> {

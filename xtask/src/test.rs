@@ -1,6 +1,6 @@
 //! `cargo xtask test`: everything CI checks, in order of cost.
 
-use crate::run::run as sh;
+use crate::run::{cargo, run as sh};
 use anyhow::Result;
 use std::process::Command;
 
@@ -21,7 +21,7 @@ pub fn run(args: TestArgs) -> Result<()> {
     crate::deps::ensure_all()?;
     if !args.no_lint {
         sh(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
-        sh(Command::new("cargo").args([
+        sh(cargo().args([
             "clippy",
             "--workspace",
             "--all-targets",
@@ -31,8 +31,10 @@ pub fn run(args: TestArgs) -> Result<()> {
         ]))?;
     }
     // Integration tests start clusters of real processes; one at a time keeps
-    // elections honest on a 2-core machine.
-    sh(Command::new("cargo").args(["test", "--workspace", "--", "--test-threads=1"]))?;
+    // elections honest on a 2-core machine. Clippy, the tests and the images
+    // all build with `cargo()`'s static target and flags: the dependencies
+    // compile once for all three (the images reuse the tests' binaries).
+    sh(cargo().args(["test", "--workspace", "--", "--test-threads=1"]))?;
     if !args.no_images {
         let options = crate::images::ImageOptions {
             release: false,
@@ -41,10 +43,11 @@ pub fn run(args: TestArgs) -> Result<()> {
         crate::images::build_images(&options)?;
         // The image tests are #[ignore]d in a plain `cargo test` because they
         // need the images this step just built.
-        sh(Command::new("cargo").args([
+        // `--workspace` (not `-p`): the same feature resolution as the
+        // build above, so nothing is compiled again.
+        sh(cargo().args([
             "test",
-            "-p",
-            "chronik-operator",
+            "--workspace",
             "--test",
             "image",
             "--",

@@ -4,35 +4,31 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .map(PathBuf::from)
-        .expect("workspace root above e2e/client")
-}
-
-/// `chronik-broker`: `$CHRONIK_BROKER_BIN`, else the workspace's debug
-/// build (`cargo test --workspace` builds it for the broker's own
-/// integration tests; alone, run `cargo build -p chronik-broker` first).
+/// `chronik-broker`: `$CHRONIK_BROKER_BIN`, else the one built next to this
+/// test (`cargo test --workspace` builds it for the broker's own integration
+/// tests; alone, run `cargo build -p chronik-broker` first).
 fn broker_binary() -> PathBuf {
+    // Test executables live in `<target>/[<triple>/]<profile>/deps/`; the
+    // binaries of the same build sit one level up.
+    let built = || {
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.parent()?.join("chronik-broker")))
+    };
     let path = std::env::var_os("CHRONIK_BROKER_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| workspace_root().join("target"));
-            target.join("debug").join("chronik-broker")
-        });
+        .or_else(built)
+        .unwrap_or_default();
     assert!(
         path.is_file(),
-        "broker binary not found at {}: run `cargo build -p chronik-broker` first \
-         (or point CHRONIK_BROKER_BIN at it)",
+        "broker binary not found at {:?}: run the tests with `cargo test --workspace` (which \
+         builds it), run `cargo build -p chronik-broker` with the same target first, or point \
+         CHRONIK_BROKER_BIN at it",
         path.display()
     );
     path
@@ -89,23 +85,32 @@ impl Drop for DevCluster {
     }
 }
 
-fn client(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chronik-kafka-client"))
-        .args(args)
-        .output()
-        .expect("chronik-kafka-client runs")
+/// What one run of the client did.
+struct Run {
+    success: bool,
+    /// The JSON summary on its last stdout line.
+    summary: Value,
+    stderr: String,
 }
 
-/// The JSON summary on the last stdout line.
-fn summary(out: &Output) -> Value {
+/// Runs `chronik-kafka-client <command> --bootstrap <bootstrap> <args>`.
+fn client(command: &str, bootstrap: &str, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_chronik-kafka-client"))
+        .args([command, "--bootstrap", bootstrap])
+        .args(args)
+        .output()
+        .expect("chronik-kafka-client runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let last = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(last).unwrap_or_else(|e| {
-        panic!(
-            "last stdout line is not JSON ({e}): {stdout}\nstderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    let summary = serde_json::from_str(last).unwrap_or_else(|e| {
+        panic!("{command}: last stdout line is not JSON ({e}): {stdout}\nstderr: {stderr}")
+    });
+    Run {
+        success: out.status.success(),
+        summary,
+        stderr,
+    }
 }
 
 #[test]
@@ -113,109 +118,96 @@ fn produce_and_consume_through_a_three_node_cluster() {
     let cluster = DevCluster::start();
     let bootstrap = cluster.bootstrap();
 
-    let ready = client(&[
+    let ready = client(
         "wait-ready",
-        "--bootstrap",
         &bootstrap,
-        "--brokers",
-        "3",
-        "--timeout-secs",
-        "60",
-    ]);
-    let r = summary(&ready);
-    assert!(ready.status.success(), "wait-ready: {r}");
+        &["--brokers", "3", "--timeout-secs", "60"],
+    );
+    let r = &ready.summary;
+    assert!(ready.success, "wait-ready: {r}");
     assert_eq!(r["brokers"].as_array().map(Vec::len), Some(3), "{r}");
 
-    let produced = client(&[
+    let produced = client(
         "produce",
-        "--bootstrap",
         &bootstrap,
-        "--topic",
-        "orders",
-        "--count",
-        "300",
-        "--run-id",
-        "first",
-        "--value-bytes",
-        "64",
-    ]);
-    let p = summary(&produced);
-    assert!(
-        produced.status.success(),
-        "produce: {p}\n{}",
-        String::from_utf8_lossy(&produced.stderr)
+        &[
+            "--topic",
+            "orders",
+            "--count",
+            "300",
+            "--run-id",
+            "first",
+            "--value-bytes",
+            "64",
+        ],
     );
+    let p = &produced.summary;
+    assert!(produced.success, "produce: {p}\n{}", produced.stderr);
     assert_eq!(p["acked"], 300, "{p}");
     assert_eq!(p["failed"], 0, "{p}");
+    // Per partition: the three partitions share the 300 acknowledgements.
+    let partitions = p["partitions"].as_object().expect("per-partition counts");
+    assert_eq!(partitions.len(), 3, "{p}");
+    let acked: u64 = partitions
+        .values()
+        .filter_map(|v| v["acked"].as_u64())
+        .sum();
+    assert_eq!(acked, 300, "{p}");
 
-    let consumed = client(&[
+    let consumed = client(
         "consume",
-        "--bootstrap",
         &bootstrap,
-        "--topic",
-        "orders",
-        "--expect",
-        "300",
-        "--run-id",
-        "first",
-    ]);
-    let c = summary(&consumed);
-    assert!(consumed.status.success(), "consume: {c}");
+        &["--topic", "orders", "--expect", "300", "--run-id", "first"],
+    );
+    let c = &consumed.summary;
+    assert!(consumed.success, "consume: {c}");
     assert_eq!(c["unique"], 300, "{c}");
     assert_eq!(c["consumed"], 300, "{c}");
     assert_eq!(c["missing"], 0, "{c}");
 
     // Expecting more than was produced: the gap is reported and fails.
-    let short = client(&[
+    let short = client(
         "consume",
-        "--bootstrap",
         &bootstrap,
-        "--topic",
-        "orders",
-        "--expect",
-        "350",
-        "--run-id",
-        "first",
-        "--timeout-secs",
-        "4",
-    ]);
-    let s = summary(&short);
-    assert!(!short.status.success(), "missing records must fail: {s}");
+        &[
+            "--topic",
+            "orders",
+            "--expect",
+            "350",
+            "--run-id",
+            "first",
+            "--timeout-secs",
+            "4",
+        ],
+    );
+    let s = &short.summary;
+    assert!(!short.success, "missing records must fail: {s}");
     assert_eq!(s["missing"], 50, "{s}");
 
     // The same run produced again (topic exists already): every key is now
     // duplicated, which the consumer reports as a failure.
-    let again = client(&[
+    let again = client(
         "produce",
-        "--bootstrap",
         &bootstrap,
-        "--topic",
-        "orders",
-        "--count",
-        "100",
-        "--run-id",
-        "first",
-    ]);
-    assert!(
-        again.status.success(),
-        "second produce: {}",
-        summary(&again)
+        &["--topic", "orders", "--count", "100", "--run-id", "first"],
     );
-    let dup = client(&[
+    assert!(again.success, "second produce: {}", again.summary);
+    let dup = client(
         "consume",
-        "--bootstrap",
         &bootstrap,
-        "--topic",
-        "orders",
-        "--expect",
-        "300",
-        "--run-id",
-        "first",
-        "--timeout-secs",
-        "20",
-    ]);
-    let d = summary(&dup);
-    assert!(!dup.status.success(), "duplicates must fail: {d}");
+        &[
+            "--topic",
+            "orders",
+            "--expect",
+            "300",
+            "--run-id",
+            "first",
+            "--timeout-secs",
+            "20",
+        ],
+    );
+    let d = &dup.summary;
+    assert!(!dup.success, "duplicates must fail: {d}");
     assert_eq!(d["duplicates"], 100, "{d}");
     assert_eq!(d["unique"], 300, "{d}");
 }
@@ -225,19 +217,13 @@ fn produce_without_a_broker_reports_every_record_failed() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     drop(listener);
-    let out = client(&[
+    let out = client(
         "produce",
-        "--bootstrap",
         &format!("127.0.0.1:{port}"),
-        "--topic",
-        "nowhere",
-        "--count",
-        "10",
-        "--timeout-secs",
-        "3",
-    ]);
-    let p = summary(&out);
-    assert!(!out.status.success(), "{p}");
+        &["--topic", "nowhere", "--count", "10", "--timeout-secs", "3"],
+    );
+    let p = &out.summary;
+    assert!(!out.success, "{p}");
     assert_eq!(p["acked"], 0, "{p}");
     assert_eq!(p["failed"], 10, "{p}");
     assert!(

@@ -1,7 +1,6 @@
 //! `cargo xtask demo --local-processes`: a `chronik-broker dev` cluster of
 //! local processes, used with curl and kcat (no Kubernetes, no images).
 
-use crate::run::run as sh;
 use anyhow::{bail, Context, Result};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,8 +23,7 @@ pub struct LocalArgs {
 /// and a key through the leader, and prints every node's status.
 pub fn run(args: &LocalArgs) -> Result<()> {
     crate::deps::ensure_all()?;
-    sh(Command::new("cargo").args(["build", "-p", "chronik-broker"]))?;
-    let bin = crate::run::root().join("target/debug/chronik-broker");
+    let bin = crate::images::build_static("chronik-broker", false)?;
     let mut child = Command::new(&bin)
         .args([
             "dev",

@@ -4,7 +4,7 @@
 mod support;
 
 use std::time::{Duration, Instant};
-use support::{free_port, NodeSpec, TestCluster};
+use support::{NodeSpec, TestCluster};
 
 const SEC: Duration = Duration::from_secs(1);
 
@@ -152,16 +152,7 @@ async fn add_a_learner_promote_it_and_remove_another_member() {
     for i in 0..30 {
         c.put(&format!("m{i}"), "v", 5 * SEC).await.expect("write");
     }
-    let spec = NodeSpec {
-        id: 4,
-        ip: "127.0.0.1".into(),
-        raft_port: free_port("127.0.0.1"),
-        http_port: free_port("127.0.0.1"),
-        kafka_port: free_port("127.0.0.1"),
-        netns: None,
-    };
-    let url4 = spec.raft_url();
-    c.spawn_extra(spec);
+    c.spawn_extra(NodeSpec::loopback(4));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
         !c.ready(4).await,
@@ -173,32 +164,16 @@ async fn add_a_learner_promote_it_and_remove_another_member() {
 
     let http = c.specs[&leader].http();
     // Promotion before the node is a learner is refused.
-    let r = c
-        .client
-        .post(format!("{http}/v1/members/4/promote"))
-        .send()
-        .await
-        .expect("promote");
+    let r = c.promote(leader, 4).await;
     assert_eq!(r.status(), 400, "{:?}", r.text().await);
-    let r = c
-        .client
-        .post(format!("{http}/v1/members"))
-        .json(&serde_json::json!({"id": 4, "url": url4}))
-        .send()
-        .await
-        .expect("add learner");
+    let r = c.add_learner(leader, 4).await;
     assert!(r.status().is_success(), "{:?}", r.text().await);
     let last = c.put("after-learner", "v", 5 * SEC).await.expect("write");
     c.wait_applied(&[4], last, 10 * SEC).await;
     assert_eq!(c.get(4, "m0").await.as_deref(), Some("v"));
     assert!(c.members(leader).await.contains(&(4, "learner".into())));
 
-    let r = c
-        .client
-        .post(format!("{http}/v1/members/4/promote"))
-        .send()
-        .await
-        .expect("promote");
+    let r = c.promote(leader, 4).await;
     assert!(r.status().is_success(), "{:?}", r.text().await);
     let victim = (1..=3).find(|id| *id != leader).expect("a follower");
     let r = c

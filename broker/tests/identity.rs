@@ -125,13 +125,7 @@ async fn a_removed_member_with_its_old_disk_is_refused_until_added_again() {
     let last = c.put("while-refused", "v", 5 * SEC).await.expect("write");
     assert_eq!(c.leader(&[leader]).await, Some(leader), "leadership moved");
 
-    let r = c
-        .client
-        .post(format!("{http}/v1/members"))
-        .json(&serde_json::json!({"id": gone, "url": c.specs[&gone].raft_url()}))
-        .send()
-        .await
-        .expect("add learner");
+    let r = c.add_learner(leader, gone).await;
     assert!(r.status().is_success(), "{:?}", r.text().await);
     c.wait_applied(&[gone], last, 10 * SEC).await;
     assert_eq!(c.get(gone, "while-refused").await.as_deref(), Some("v"));

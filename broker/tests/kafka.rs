@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 use support::kafka::{check, kcat_leader, read_line_with, run_script, spawn_script};
-use support::{free_port, NodeSpec, TestCluster};
+use support::{NodeSpec, TestCluster};
 
 const SEC: Duration = Duration::from_secs(1);
 
@@ -102,34 +102,14 @@ async fn kafka_whole_cluster_restart_keeps_committed_records() {
 async fn kafka_partition_groups_follow_metadata_membership() {
     let mut c = three_node_cluster().await;
     durability("produce", &c.kafka(1), "moved", 2000, &[]);
-    let spec = NodeSpec {
-        id: 4,
-        ip: "127.0.0.1".into(),
-        raft_port: free_port("127.0.0.1"),
-        http_port: free_port("127.0.0.1"),
-        kafka_port: free_port("127.0.0.1"),
-        netns: None,
-    };
-    let url4 = spec.raft_url();
-    c.spawn_extra(spec);
+    c.spawn_extra(NodeSpec::loopback(4));
     let leader = c.wait_leader(&[1, 2, 3], 10 * SEC).await;
     let http = c.specs[&leader].http();
-    let r = c
-        .client
-        .post(format!("{http}/v1/members"))
-        .json(&serde_json::json!({"id": 4, "url": url4}))
-        .send()
-        .await
-        .expect("add learner");
+    let r = c.add_learner(leader, 4).await;
     assert!(r.status().is_success(), "{:?}", r.text().await);
     // The learner joins every partition group and catches up.
     c.wait_groups_converged(&[1, 2, 3, 4], 3, 20 * SEC).await;
-    let r = c
-        .client
-        .post(format!("{http}/v1/members/4/promote"))
-        .send()
-        .await
-        .expect("promote");
+    let r = c.promote(leader, 4).await;
     assert!(r.status().is_success(), "{:?}", r.text().await);
     c.wait_groups_converged(&[1, 2, 3, 4], 3, 20 * SEC).await;
     // Remove a member that is not the metadata leader; partition groups follow.

@@ -9,7 +9,7 @@ mod support;
 
 use std::time::Duration;
 use support::kafka::{read_line_with, run_script, spawn_script, wait_kcat_leader};
-use support::{free_port, NodeSpec, TestCluster};
+use support::{NodeSpec, TestCluster};
 
 const SEC: Duration = Duration::from_secs(1);
 /// Partition 0's preferred leader among voters 1-3 (see `node::balance`):
@@ -153,32 +153,11 @@ async fn retention_a_member_added_after_compaction_starts_from_the_snapshot() {
     retention("check", &c.kafka(1), "joined", &check);
     // Node 4 joins after the compaction: the snapshot it needs was taken
     // without it in the configuration.
-    let spec = NodeSpec {
-        id: 4,
-        ip: "127.0.0.1".into(),
-        raft_port: free_port("127.0.0.1"),
-        http_port: free_port("127.0.0.1"),
-        kafka_port: free_port("127.0.0.1"),
-        netns: None,
-    };
-    let url4 = spec.raft_url();
-    c.spawn_extra(spec);
-    let http = c.specs[&leader].http();
-    let r = c
-        .client
-        .post(format!("{http}/v1/members"))
-        .json(&serde_json::json!({"id": 4, "url": url4}))
-        .send()
-        .await
-        .expect("add learner");
+    c.spawn_extra(NodeSpec::loopback(4));
+    let r = c.add_learner(leader, 4).await;
     assert!(r.status().is_success(), "{:?}", r.text().await);
     c.wait_groups_converged(&[1, 2, 3, 4], 4, 20 * SEC).await;
-    let r = c
-        .client
-        .post(format!("{http}/v1/members/4/promote"))
-        .send()
-        .await
-        .expect("promote");
+    let r = c.promote(leader, 4).await;
     assert!(r.status().is_success(), "{:?}", r.text().await);
     c.wait_groups_converged(&[1, 2, 3, 4], 4, 20 * SEC).await;
     // Caught up from the snapshot, node 4 takes partition 3 and serves it.

@@ -11,6 +11,7 @@ use chronik_operator::controller::reconcile;
 use chronik_operator::crd::{ClusterPhase, MemberRole};
 use chronik_operator::leader::{LeaderElector, LeaseConfig};
 use chronik_operator::lifecycle::Action;
+use common::condition;
 use common::fake_api::*;
 use kube::Client;
 use serde_json::json;
@@ -133,14 +134,7 @@ async fn status_comes_from_broker_answers() {
         (3, "orders-2", MemberRole::Voter, true, Some(3))
     );
     assert_eq!(m3.url, raft_url(3));
-    let cond = |t: &str| {
-        status
-            .conditions
-            .iter()
-            .find(|c| c.type_ == t)
-            .unwrap()
-            .clone()
-    };
+    let cond = |t: &str| condition(&status, t);
     assert_eq!(cond("Available").status, "True");
     assert!(
         cond("Available")
@@ -158,14 +152,7 @@ async fn status_comes_from_broker_answers() {
         .await
         .unwrap();
     let status = api.cluster("orders").status.unwrap();
-    let cond = |t: &str| {
-        status
-            .conditions
-            .iter()
-            .find(|c| c.type_ == t)
-            .unwrap()
-            .clone()
-    };
+    let cond = |t: &str| condition(&status, t);
     assert_eq!(status.phase, Some(ClusterPhase::Degraded));
     assert_eq!(cond("Available").status, "True");
     assert_eq!(cond("Degraded").status, "True");
@@ -184,11 +171,7 @@ async fn status_comes_from_broker_answers() {
         .await
         .unwrap();
     let status = api.cluster("orders").status.unwrap();
-    let available = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Available")
-        .unwrap();
+    let available = condition(&status, "Available");
     assert_eq!(status.phase, Some(ClusterPhase::Unavailable));
     assert_eq!(available.status, "False");
     assert_eq!(available.reason, "QuorumLost");
@@ -236,11 +219,7 @@ async fn invalid_spec_sets_degraded_and_warns_once_without_touching_the_workload
 
     let status = api.cluster("orders").status.unwrap();
     assert_eq!(status.phase, Some(ClusterPhase::Invalid));
-    let degraded = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Degraded")
-        .unwrap();
+    let degraded = condition(&status, "Degraded");
     assert_eq!(
         (degraded.status.as_str(), degraded.reason.as_str()),
         ("True", "InvalidSpec")
@@ -423,11 +402,7 @@ async fn a_refused_apply_is_reported_on_the_resource_and_retried() {
     );
 
     let status = api.cluster("orders").status.unwrap();
-    let degraded = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Degraded")
-        .unwrap();
+    let degraded = condition(&status, "Degraded");
     assert_eq!(
         (degraded.status.as_str(), degraded.reason.as_str()),
         ("True", "ApplyFailed")
@@ -446,11 +421,7 @@ async fn a_refused_apply_is_reported_on_the_resource_and_retried() {
         .await
         .unwrap();
     let status = api.cluster("orders").status.unwrap();
-    let degraded = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Degraded")
-        .unwrap();
+    let degraded = condition(&status, "Degraded");
     assert_eq!(degraded.status, "False");
     assert_eq!(status.phase, Some(ClusterPhase::Running));
 }

@@ -12,6 +12,7 @@ use chronik_operator::controller::reconcile;
 use chronik_operator::crd::{ChronikClusterStatus, OperationKind, OperationStep};
 use chronik_operator::lifecycle::Action;
 use chronik_operator::status::{BrokerMember, BrokerStatus};
+use common::condition;
 use common::fake_api::*;
 use serde_json::{json, Value};
 
@@ -77,15 +78,6 @@ fn store_pod(api: &FakeApi, ordinal: u64, revision: &str, ready: bool, waiting: 
 
 fn status(api: &FakeApi) -> ChronikClusterStatus {
     api.cluster("orders").status.expect("status written")
-}
-
-fn condition(status: &ChronikClusterStatus, type_: &str) -> (String, String, String) {
-    let c = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)
-        .expect("condition");
-    (c.status.clone(), c.reason.clone(), c.message.clone())
 }
 
 fn event_notes(api: &FakeApi) -> Vec<(String, String)> {
@@ -172,13 +164,15 @@ async fn scale_up_records_each_step_and_a_restarted_operator_resumes() {
     );
     assert_eq!(replicas(&api), 3, "no pod before its member exists");
     assert_eq!(min_available(&api), 2);
+    let st = status(&api);
+    let progressing = condition(&st, "Progressing");
     assert_eq!(
-        condition(&status(&api), "Progressing"),
         (
-            "True".into(),
-            "AddingLearner".into(),
-            "adding member 4 as learner".into()
-        )
+            progressing.status.as_str(),
+            progressing.reason.as_str(),
+            progressing.message.as_str()
+        ),
+        ("True", "AddingLearner", "adding member 4 as learner")
     );
     assert!(event_notes(&api).contains(&("Normal".into(), "adding member 4 as learner".into())));
 
@@ -220,7 +214,7 @@ async fn scale_up_records_each_step_and_a_restarted_operator_resumes() {
     let s = status(&api);
     assert_eq!(s.operation.as_ref().unwrap().step, OperationStep::CatchUp);
     assert_eq!(
-        condition(&s, "Progressing").2,
+        condition(&s, "Progressing").message,
         "waiting for member 4 to catch up: lag 1203 entries"
     );
 
@@ -287,8 +281,8 @@ async fn paused_freezes_the_workload_but_keeps_status_current() {
     );
     assert!(membership.actions.lock().unwrap().is_empty());
     let s = status(&api);
-    assert_eq!(condition(&s, "Progressing").0, "False");
-    assert_eq!(condition(&s, "Progressing").1, "Paused");
+    assert_eq!(condition(&s, "Progressing").status, "False");
+    assert_eq!(condition(&s, "Progressing").reason, "Paused");
     assert_eq!(s.members.len(), 2, "status keeps following the brokers");
 }
 
@@ -339,9 +333,10 @@ async fn a_roll_deletes_one_follower_and_stops_on_a_broken_pod() {
     }
     assert_eq!(api.state.lock().unwrap().deleted, vec![pod2]);
     let s = status(&api);
-    let (degraded, reason, message) = condition(&s, "Degraded");
+    let degraded = condition(&s, "Degraded");
+    let message = &degraded.message;
     assert_eq!(
-        (degraded.as_str(), reason.as_str()),
+        (degraded.status.as_str(), degraded.reason.as_str()),
         ("True", "RollStopped")
     );
     assert!(

@@ -4,67 +4,14 @@
 use super::TestCluster;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command};
+
+#[path = "../../../kafka/tests/common/python.rs"]
+mod python;
+// Each test binary compiles this module and uses a different part of it.
+#[allow(unused_imports)]
+pub use python::{check, run_script, spawn_script};
 use std::time::{Duration, Instant};
-
-/// Directory of the client scripts.
-pub fn clients_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kafka/tests/clients")
-}
-
-fn require_python_clients() {
-    let ok = Command::new("python3")
-        .args(["-c", "import kafka, confluent_kafka"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "python3 with kafka-python and confluent-kafka is required: \
-         run `pip install kafka-python confluent-kafka`"
-    );
-}
-
-fn script_command(script: &str, args: &[&str]) -> Command {
-    require_python_clients();
-    let mut cmd = Command::new("timeout");
-    cmd.arg("120")
-        .arg("python3")
-        .arg(clients_dir().join(script))
-        .args(args)
-        .current_dir(clients_dir())
-        .stdin(Stdio::null());
-    cmd
-}
-
-/// Panics with the script's output unless it succeeded; returns stdout.
-pub fn check(what: &str, output: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        output.status
-    );
-    stdout
-}
-
-/// Runs a client script to completion.
-pub fn run_script(script: &str, args: &[&str]) -> String {
-    let output = script_command(script, args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
-    check(script, &output)
-}
-
-/// Starts a client script with piped output.
-pub fn spawn_script(script: &str, args: &[&str]) -> Child {
-    script_command(script, args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {script}: {e}"))
-}
 
 /// Reads the child's stdout until a line starting with `prefix`; returns the
 /// rest of that line and a thread collecting the remaining output.

@@ -55,6 +55,18 @@ pub struct NodeSpec {
 }
 
 impl NodeSpec {
+    /// Node `id` on loopback, on free ports.
+    pub fn loopback(id: u64) -> Self {
+        Self {
+            id,
+            ip: "127.0.0.1".into(),
+            raft_port: free_port("127.0.0.1"),
+            http_port: free_port("127.0.0.1"),
+            kafka_port: free_port("127.0.0.1"),
+            netns: None,
+        }
+    }
+
     pub fn raft_url(&self) -> String {
         format!("http://{}:{}", self.ip, self.raft_port)
     }
@@ -77,21 +89,7 @@ pub struct TestCluster {
 impl TestCluster {
     /// Plans `n` initial voters on loopback.
     pub fn plan(n: u64) -> Self {
-        let specs = (1..=n)
-            .map(|id| {
-                (
-                    id,
-                    NodeSpec {
-                        id,
-                        ip: "127.0.0.1".into(),
-                        raft_port: free_port("127.0.0.1"),
-                        http_port: free_port("127.0.0.1"),
-                        kafka_port: free_port("127.0.0.1"),
-                        netns: None,
-                    },
-                )
-            })
-            .collect();
+        let specs = (1..=n).map(|id| (id, NodeSpec::loopback(id))).collect();
         Self::with_specs(specs)
     }
 
@@ -179,6 +177,29 @@ impl TestCluster {
         let id = spec.id;
         self.specs.insert(id, spec);
         self.spawn(id);
+    }
+
+    /// `POST /v1/members` on node `via`: add node `id`, at its planned Raft
+    /// URL, as a learner.
+    pub async fn add_learner(&self, via: u64, id: u64) -> reqwest::Response {
+        self.client
+            .post(format!("{}/v1/members", self.specs[&via].http()))
+            .json(&serde_json::json!({"id": id, "url": self.specs[&id].raft_url()}))
+            .send()
+            .await
+            .expect("add learner")
+    }
+
+    /// `POST /v1/members/<id>/promote` on node `via`.
+    pub async fn promote(&self, via: u64, id: u64) -> reqwest::Response {
+        self.client
+            .post(format!(
+                "{}/v1/members/{id}/promote",
+                self.specs[&via].http()
+            ))
+            .send()
+            .await
+            .expect("promote")
     }
 
     /// SIGKILL.

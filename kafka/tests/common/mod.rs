@@ -4,8 +4,12 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
+
+pub mod python;
+// Each test binary compiles this module and uses a different part of it.
+#[allow(unused_imports)]
+pub use python::{check, run_script};
 
 /// A running `chronik-kafka-dev`, killed on drop.
 pub struct DevBroker {
@@ -50,24 +54,6 @@ impl Drop for DevBroker {
     }
 }
 
-/// Directory of the Python client scripts.
-pub fn clients_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
-}
-
-/// Fails the test unless kafka-python and confluent-kafka import.
-pub fn require_python_clients() {
-    let ok = Command::new("python3")
-        .args(["-c", "import kafka, confluent_kafka"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "python3 with kafka-python and confluent-kafka is required: \
-         run `pip install kafka-python confluent-kafka`"
-    );
-}
-
 /// Fails the test unless kcat runs.
 pub fn require_kcat() {
     let ok = Command::new("kcat")
@@ -75,30 +61,4 @@ pub fn require_kcat() {
         .output()
         .is_ok_and(|o| o.status.success());
     assert!(ok, "kcat is required: run `apt-get install -y kcat`");
-}
-
-/// Runs a client script and fails the test with its output unless it succeeds.
-pub fn run_script(script: &str, args: &[&str]) -> String {
-    require_python_clients();
-    let output = Command::new("timeout")
-        .arg("180")
-        .arg("python3")
-        .arg(clients_dir().join(script))
-        .args(args)
-        .current_dir(clients_dir())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
-    check(script, &output)
-}
-
-/// Panics with stdout/stderr unless the process succeeded; returns stdout.
-pub fn check(what: &str, output: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        output.status
-    );
-    stdout
 }

@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use chronik_operator::crd::{ChronikCluster, ChronikClusterSpec};
+use chronik_operator::crd::{ChronikCluster, ChronikClusterSpec, ChronikClusterStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::ObjectMeta;
 
 /// A ChronikCluster as the API server would hand it to the controller.
@@ -20,4 +21,14 @@ pub fn cluster(name: &str, replicas: i32) -> ChronikCluster {
         status: None,
     }
 }
+
+/// The condition of `type_` in `status` (panics naming it when missing).
+pub fn condition<'a>(status: &'a ChronikClusterStatus, type_: &str) -> &'a Condition {
+    status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .unwrap_or_else(|| panic!("no {type_} condition in {:?}", status.conditions))
+}
+
 pub mod fake_api;

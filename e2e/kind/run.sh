@@ -35,7 +35,11 @@ trap cleanup EXIT
 
 kind create cluster --name "$cluster" --kubeconfig "$kubeconfig" --wait 180s
 CHRONIK_CONTAINER_ENGINE=docker cargo xtask images --tag "$tag"
-for image in chronik-broker chronik-operator chronik-kafka-client; do
-    kind load docker-image --name "$cluster" "$image:$tag"
+# The day-2 scenario rolls the brokers onto a second tag of the same image.
+docker tag "chronik-broker:$tag" "chronik-broker:$tag-second"
+for image in chronik-broker:"$tag" chronik-broker:"$tag-second" \
+    chronik-operator:"$tag" chronik-kafka-client:"$tag"; do
+    kind load docker-image --name "$cluster" "$image"
 done
+export CHRONIK_E2E_BROKER_IMAGE_2="chronik-broker:$tag-second"
 cargo xtask e2e --kubeconfig "$kubeconfig" --install-operator --tag "$tag" -- "$@"

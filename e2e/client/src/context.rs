@@ -1,13 +1,15 @@
 //! librdkafka callbacks: log lines to stderr and delivery reports counted.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::KafkaError;
-use rdkafka::message::DeliveryResult;
+use rdkafka::message::{DeliveryResult, Message};
 use rdkafka::producer::ProducerContext;
 
 /// How many distinct error strings a report keeps.
@@ -30,11 +32,37 @@ impl ClientContext for StderrContext {
 impl ConsumerContext for StderrContext {}
 
 /// Producer context counting acknowledged and failed deliveries.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct DeliveryCounter {
+    started: Instant,
     acked: AtomicU64,
     failed: AtomicU64,
     errors: Mutex<Vec<String>>,
+    partitions: Mutex<BTreeMap<i32, PartitionDeliveries>>,
+}
+
+impl Default for DeliveryCounter {
+    fn default() -> Self {
+        Self {
+            started: Instant::now(),
+            acked: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            errors: Mutex::new(Vec::new()),
+            partitions: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+/// Delivery reports of one partition: which partition stalled, and since
+/// when, is what a failed run needs to tell.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PartitionDeliveries {
+    /// Records acknowledged.
+    pub acked: u64,
+    /// Records whose delivery failed.
+    pub failed: u64,
+    /// Milliseconds from the producer's start to the last acknowledgement.
+    pub last_acked_ms: u64,
 }
 
 impl DeliveryCounter {
@@ -53,6 +81,27 @@ impl DeliveryCounter {
     pub fn fail(&self, n: u64, error: &str) {
         self.failed.fetch_add(n, Ordering::SeqCst);
         self.note(error);
+    }
+
+    /// Delivery reports per partition so far.
+    pub fn partitions(&self) -> BTreeMap<i32, PartitionDeliveries> {
+        self.partitions
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default()
+    }
+
+    fn count_partition(&self, partition: i32, acked: bool) {
+        let elapsed = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if let Ok(mut partitions) = self.partitions.lock() {
+            let entry = partitions.entry(partition).or_default();
+            if acked {
+                entry.acked += 1;
+                entry.last_acked_ms = elapsed;
+            } else {
+                entry.failed += 1;
+            }
+        }
     }
 
     /// The first distinct error strings seen.
@@ -85,11 +134,13 @@ impl ProducerContext for DeliveryCounter {
 
     fn delivery(&self, delivery_result: &DeliveryResult<'_>, _: ()) {
         match delivery_result {
-            Ok(_) => {
+            Ok(message) => {
                 self.acked.fetch_add(1, Ordering::SeqCst);
+                self.count_partition(message.partition(), true);
             }
-            Err((error, _)) => {
+            Err((error, message)) => {
                 self.failed.fetch_add(1, Ordering::SeqCst);
+                self.count_partition(message.partition(), false);
                 self.note(&error.to_string());
             }
         }

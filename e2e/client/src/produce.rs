@@ -1,6 +1,7 @@
 //! `produce`: create the topic if needed and produce numbered records with
 //! `acks=all` and idempotence, counting delivery reports.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -10,7 +11,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use serde::Serialize;
 
-use crate::context::{DeliveryCounter, StderrContext};
+use crate::context::{DeliveryCounter, PartitionDeliveries, StderrContext};
 use crate::keys;
 
 /// Arguments of `produce`.
@@ -44,6 +45,10 @@ pub struct ProduceArgs {
     /// producer keeps writing while something else happens to the cluster.
     #[arg(long, default_value_t = 0)]
     pub rate: u64,
+    /// librdkafka debug contexts to log (its `debug` setting, e.g.
+    /// `eos,topic,broker`), for diagnosing a run that fails.
+    #[arg(long)]
+    pub debug: Option<String>,
 }
 
 /// Summary printed by `produce`.
@@ -55,6 +60,8 @@ pub struct ProduceSummary {
     pub failed: u64,
     /// The first distinct error strings.
     pub errors: Vec<String>,
+    /// Delivery reports per partition.
+    pub partitions: BTreeMap<i32, PartitionDeliveries>,
 }
 
 impl ProduceSummary {
@@ -72,7 +79,11 @@ pub fn run(args: &ProduceArgs) -> Result<ProduceSummary> {
         counter.fail(args.count, &format!("creating topic {}: {e}", args.topic));
         return Ok(summary(&counter));
     }
-    let producer: ThreadedProducer<DeliveryCounter> = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    if let Some(contexts) = &args.debug {
+        config.set("debug", contexts);
+    }
+    let producer: ThreadedProducer<DeliveryCounter> = config
         .set("bootstrap.servers", &args.bootstrap)
         .set("client.id", "chronik-kafka-client")
         .set("acks", "all")
@@ -128,6 +139,7 @@ fn summary(counter: &DeliveryCounter) -> ProduceSummary {
         acked: counter.acked(),
         failed: counter.failed(),
         errors: counter.errors(),
+        partitions: counter.partitions(),
     }
 }
 

@@ -158,13 +158,38 @@ fn run_change(s: &Scenario, client: &KafkaClient<'_>, change: &Change) -> u64 {
     s.step(&format!("{}: {}", change.label, st.summary()));
     let out = client.finish::<Produced>(producer);
     let p = &out.summary;
-    assert!(
-        out.succeeded && p.failed == 0 && p.acked > 0,
-        "{}: the producer lost records or saw a fatal error: {p:?}\n{}",
-        change.label,
-        out.logs
-    );
+    if !(out.succeeded && p.failed == 0 && p.acked > 0) {
+        print_broker_logs(s);
+        panic!(
+            "{}: the producer lost records or saw a fatal error: {} acked, {} failed, \
+             errors {:?}, per partition {}\n{}",
+            change.label, p.acked, p.failed, p.errors, p.partitions, out.logs
+        );
+    }
     p.acked
+}
+
+/// Prints the end of every broker pod's log (what they did while the
+/// producer stalled).
+fn print_broker_logs(s: &Scenario) {
+    for pod in s
+        .kubectl
+        .items(&["-n", &s.ns, "pods", "-l", &broker_selector()])
+    {
+        let pod = pod["metadata"]["name"].as_str().unwrap_or_default();
+        let r = s
+            .kubectl
+            .run(&["-n", &s.ns, "logs", pod, "--tail=300"], None);
+        println!(
+            "----- last log lines of {pod} -----\n{}{}",
+            r.stdout, r.stderr
+        );
+    }
+}
+
+/// Selects the cluster's broker pods.
+fn broker_selector() -> String {
+    format!("app.kubernetes.io/instance={NAME}")
 }
 
 fn voters(st: &Status) -> usize {
@@ -186,10 +211,7 @@ fn generation(kubectl: &Kubectl, ns: &str) -> i64 {
 /// Force-deletes every operator pod and waits for its replacement to be
 /// Ready (the Deployment recreates it; the Lease passes to the new one).
 fn kill_operator(kubectl: &Kubectl) {
-    let pods = kubectl
-        .get(&["pods", "-A", "-l", OPERATOR_SELECTOR])
-        .and_then(|l| l["items"].as_array().cloned())
-        .unwrap_or_default();
+    let pods = kubectl.items(&["pods", "-A", "-l", OPERATOR_SELECTOR]);
     assert!(!pods.is_empty(), "no operator pod ({OPERATOR_SELECTOR})");
     let mut namespace = String::new();
     for pod in &pods {
@@ -214,10 +236,7 @@ fn kill_operator(kubectl: &Kubectl) {
         "a new operator pod to be Ready",
         Duration::from_secs(120),
         || {
-            let list = kubectl
-                .get(&["-n", &namespace, "pods", "-l", OPERATOR_SELECTOR])
-                .and_then(|l| l["items"].as_array().cloned())
-                .unwrap_or_default();
+            let list = kubectl.items(&["-n", &namespace, "pods", "-l", OPERATOR_SELECTOR]);
             let ready = list.iter().any(|p| {
                 let name = p["metadata"]["name"].as_str().unwrap_or_default();
                 !old.iter().any(|o| o == name)
@@ -272,15 +291,7 @@ fn final_state_matches_spec(s: &Scenario) {
     let replicas = cr["spec"]["replicas"].as_u64().unwrap_or_default() as usize;
     let pods = s
         .kubectl
-        .get(&[
-            "-n",
-            &s.ns,
-            "pods",
-            "-l",
-            &format!("app.kubernetes.io/instance={NAME}"),
-        ])
-        .and_then(|l| l["items"].as_array().cloned())
-        .unwrap_or_default();
+        .items(&["-n", &s.ns, "pods", "-l", &broker_selector()]);
     assert_eq!(pods.len(), replicas, "pods of {NAME}");
     for pod in &pods {
         assert_eq!(

@@ -24,6 +24,10 @@ pub struct Produced {
     /// Error texts.
     #[serde(default)]
     pub errors: Vec<Value>,
+    /// Acknowledged and failed records and the time of the last
+    /// acknowledgement, per partition.
+    #[serde(default)]
+    pub partitions: Value,
 }
 
 /// Summary of `chronik-kafka-client consume`.
@@ -146,6 +150,10 @@ impl<'a> KafkaClient<'a> {
                 "3",
                 "--run-id",
                 topic,
+                // Leader changes, producer-id epochs and connections: what a
+                // stalled run needs to be understood.
+                "--debug",
+                "eos,topic,broker",
             ],
             timeout,
         )

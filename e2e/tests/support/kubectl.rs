@@ -89,13 +89,24 @@ impl Kubectl {
 
     /// Names of the objects of `kind` in `ns`.
     pub fn names(&self, ns: &str, kind: &str) -> Vec<String> {
-        self.get(&["-n", ns, kind])
-            .and_then(|list| list.get("items").and_then(Value::as_array).cloned())
-            .unwrap_or_default()
+        self.items(&["-n", ns, kind])
             .iter()
             .filter_map(|o| o.pointer("/metadata/name").and_then(Value::as_str))
             .map(str::to_string)
             .collect()
+    }
+
+    /// The `items` of `kubectl get <args> -o json` (none if it fails: callers
+    /// poll, and an API server that did not answer is an empty sample).
+    pub fn items(&self, args: &[&str]) -> Vec<Value> {
+        let mut all = vec!["get"];
+        all.extend_from_slice(args);
+        all.extend(["-o", "json"]);
+        let r = self.run(&all, None);
+        r.ok.then(|| serde_json::from_str::<Value>(&r.stdout).ok())
+            .flatten()
+            .and_then(|list| list.get("items").and_then(Value::as_array).cloned())
+            .unwrap_or_default()
     }
 
     /// `kubectl apply -n <ns> -f -` of one object (JSON is YAML).

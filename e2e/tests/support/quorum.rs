@@ -200,18 +200,8 @@ async fn read_all(
     let selector = format!("app.kubernetes.io/instance={cluster}");
     // A failed listing (the API server restarting, say) is a sample without
     // statuses, not a reason to stop watching.
-    let r = kubectl.run(
-        &["get", "-n", ns, "pods", "-l", &selector, "-o", "json"],
-        None,
-    );
-    let Some(pods) =
-        r.ok.then(|| serde_json::from_str::<Value>(&r.stdout).ok())
-            .flatten()
-    else {
-        return BTreeMap::new();
-    };
     let mut out = BTreeMap::new();
-    for pod in pods["items"].as_array().into_iter().flatten() {
+    for pod in kubectl.items(&["-n", ns, "pods", "-l", &selector]) {
         let name = pod["metadata"]["name"].as_str().unwrap_or_default();
         let status = match reader {
             Reader::Direct(http) => {

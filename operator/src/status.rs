@@ -5,6 +5,7 @@
 //! answers and the StatefulSet's status into the ChronikCluster status with
 //! the conditions `Available`, `Progressing` and `Degraded`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -73,6 +74,13 @@ pub struct GroupsStatus {
     /// Groups whose membership has not followed the metadata group yet.
     #[serde(default)]
     pub unconverged: u64,
+    /// Local partition replicas that know no leader.
+    #[serde(default)]
+    pub leaderless: u64,
+    /// Voter id → partition groups led by this broker in which that voter
+    /// is not replicating or is behind.
+    #[serde(default)]
+    pub lagging: BTreeMap<u64, u64>,
 }
 
 fn leader_id_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use chronik_operator::crd::{MemberRole, OperationKind, OperationStatus, OperationStep};
 use chronik_operator::lifecycle::{
-    plan, Action, Addresses, Plan, PlanInput, PlanState, PlannerSettings, PodView, RaftMember,
-    RaftView, WorkloadView,
+    plan, Action, Addresses, PartitionReplication, Plan, PlanInput, PlanState, PlannerSettings,
+    PodView, RaftMember, RaftView, WorkloadView,
 };
 use chronik_operator::validate::quorum;
 use k8s_openapi::jiff::Timestamp;
@@ -46,6 +46,9 @@ struct World {
     recorded: Option<OperationStatus>,
     actions: Vec<Action>,
     now: i64,
+    /// Member → partition groups in which it is behind. A restarted member
+    /// catches up in its partition groups one tick after the metadata group.
+    partition_lag: BTreeMap<u64, u64>,
 }
 
 impl World {
@@ -74,6 +77,7 @@ impl World {
             recorded: None,
             actions: vec![],
             now: 1_700_000_000,
+            partition_lag: BTreeMap::new(),
         }
     }
 
@@ -92,6 +96,10 @@ impl World {
                 })
                 .collect(),
             unconverged_groups: 0,
+            partitions: PartitionReplication {
+                leaderless: 0,
+                lagging: self.partition_lag.clone(),
+            },
         }
     }
 
@@ -141,6 +149,10 @@ impl World {
     /// pods of members become Ready, members catch up.
     fn tick(&mut self) {
         self.now += 5;
+        let commit = self.commit;
+        let members = &self.members;
+        self.partition_lag
+            .retain(|id, _| members.get(id).is_none_or(|m| m.1 < commit));
         self.pods.retain(|o, _| *o < self.sts);
         for o in 0..self.sts {
             self.pods.entry(o).or_insert(Pod {
@@ -199,9 +211,16 @@ impl World {
                     o as u64 + 1,
                     "the leader is restarted last, after a transfer"
                 );
+                let id = o as u64 + 1;
+                assert!(
+                    self.partition_lag.keys().all(|k| *k == id),
+                    "restarting member {id} while others are behind in partition groups: {:?}",
+                    self.partition_lag
+                );
                 p.revision = self.revision.clone();
                 p.ready = false;
-                self.members.get_mut(&(o as u64 + 1)).unwrap().1 = 0;
+                self.members.get_mut(&id).unwrap().1 = 0;
+                self.partition_lag.insert(id, 3);
             }
         }
         self.commit += 1;
@@ -419,6 +438,15 @@ fn roll_restarts_followers_first_and_the_leader_last_after_a_transfer() {
     }
     assert!(
         saw_wait >= 3,
+        "{:?}",
+        plans.iter().map(|p| &p.message).collect::<Vec<_>>()
+    );
+    // ...and for its partition groups, which catch up after the metadata
+    // group (World::apply fails a restart while another member lags).
+    assert!(
+        plans.iter().any(|p| p
+            .message
+            .contains("member 3 is behind in 3 partition group(s)")),
         "{:?}",
         plans.iter().map(|p| &p.message).collect::<Vec<_>>()
     );

@@ -9,7 +9,7 @@ use crate::state_machine::commands;
 use crate::storage::RaftStore;
 use chronik_kafka::BackendError;
 use raft::eraftpb::{Message, MessageType};
-use raft::RawNode;
+use raft::{ProgressState, RawNode};
 use std::collections::BTreeMap;
 
 /// Ticks between two attempts to register this broker's Kafka address.
@@ -200,12 +200,27 @@ impl NodeActor {
             ..Default::default()
         };
         for g in self.groups.values() {
-            if g.is_leader() {
-                summary.led += 1;
+            let raft = &g.raw.raft;
+            if raft.leader_id == raft::INVALID_ID {
+                summary.leaderless += 1;
             }
-            let conf = g.raw.raft.prs().conf().to_conf_state();
+            let conf = raft.prs().conf().to_conf_state();
             if !super::reconcile::same_members(&conf, &meta) {
                 summary.unconverged += 1;
+            }
+            if !g.is_leader() {
+                continue;
+            }
+            summary.led += 1;
+            let committed = raft.raft_log.committed;
+            for id in conf.voters.iter().filter(|id| **id != self.id) {
+                let replicating = raft.prs().get(*id).is_some_and(|p| {
+                    p.state == ProgressState::Replicate
+                        && p.matched + super::reconcile::CAUGHT_UP_SLACK >= committed
+                });
+                if !replicating {
+                    *summary.lagging.entry(*id).or_default() += 1;
+                }
             }
         }
         summary

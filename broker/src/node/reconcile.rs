@@ -8,7 +8,7 @@ use raft::eraftpb::{ConfChangeSingle, ConfChangeType, ConfChangeV2, ConfState};
 /// Ticks between two reconciliation passes.
 pub const RECONCILE_EVERY_TICKS: u64 = 10;
 /// A learner this close to the leader's commit index counts as caught up.
-const CAUGHT_UP_SLACK: u64 = 64;
+pub(super) const CAUGHT_UP_SLACK: u64 = 64;
 
 /// Whether two configurations have the same voters and learners.
 pub fn same_members(a: &ConfState, b: &ConfState) -> bool {

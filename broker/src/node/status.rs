@@ -32,8 +32,9 @@ pub struct Membership {
     pub members: Vec<MemberStatus>,
 }
 
-/// Partition groups on this node, for operators waiting for convergence.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// Partition groups on this node, for operators waiting for convergence
+/// and for replication before they restart a broker.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct GroupsSummary {
     /// Partition groups known locally.
     pub total: usize,
@@ -42,6 +43,14 @@ pub struct GroupsSummary {
     /// Groups whose configuration (as known here) differs from the metadata
     /// group's; 0 means every local group matches the metadata membership.
     pub unconverged: usize,
+    /// Local replicas that know no leader (right after a restart, or while
+    /// their group elects one).
+    pub leaderless: usize,
+    /// Voter id → groups led here in which that voter is not replicating
+    /// or is behind the commit index by more than a small slack. A broker
+    /// restarted while another voter is behind can take a partition below
+    /// quorum.
+    pub lagging: BTreeMap<u64, usize>,
 }
 
 /// A peer refused this node's Raft traffic (e.g. because it was removed).

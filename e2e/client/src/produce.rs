@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::config::ClientConfig;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use serde::Serialize;
@@ -81,7 +81,10 @@ pub fn run(args: &ProduceArgs) -> Result<ProduceSummary> {
     }
     let mut config = ClientConfig::new();
     if let Some(contexts) = &args.debug {
-        config.set("debug", contexts);
+        // rdkafka passes on only what its log level lets through.
+        config
+            .set("debug", contexts)
+            .set_log_level(RDKafkaLogLevel::Debug);
     }
     let producer: ThreadedProducer<DeliveryCounter> = config
         .set("bootstrap.servers", &args.bootstrap)

@@ -24,7 +24,8 @@ mod scale;
 mod workload;
 
 pub use observe::{
-    raft_view, Addresses, PlanInput, PlannerSettings, PodView, RaftMember, RaftView, WorkloadView,
+    raft_view, Addresses, PartitionReplication, PlanInput, PlannerSettings, PodView, RaftMember,
+    RaftView, WorkloadView,
 };
 pub use plan::{plan, Action, Plan, PlanState};
 pub use workload::{workload_view, REVISION_LABEL};

@@ -92,6 +92,33 @@ pub struct RaftView {
     /// Partition groups whose membership has not followed the metadata group
     /// yet (`groups.unconverged` of `/v1/status`; absent = 0).
     pub unconverged_groups: u64,
+    /// Replication of the partition groups, summed over every broker that
+    /// answered.
+    pub partitions: PartitionReplication,
+}
+
+/// How far the partition groups are from fully replicated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartitionReplication {
+    /// Partition replicas that know no leader.
+    pub leaderless: u64,
+    /// Voter id → partition groups in which it is behind its leader.
+    pub lagging: std::collections::BTreeMap<u64, u64>,
+}
+
+impl PartitionReplication {
+    /// Why restarting a broker now could take a partition below quorum:
+    /// a voter behind in some partition group, or a replica without a
+    /// leader. `None` when every partition is fully replicated.
+    pub fn unsettled(&self) -> Option<String> {
+        if let Some((id, groups)) = self.lagging.iter().find(|(_, n)| **n > 0) {
+            return Some(format!(
+                "member {id} is behind in {groups} partition group(s)"
+            ));
+        }
+        (self.leaderless > 0)
+            .then(|| format!("{} partition replica(s) know no leader", self.leaderless))
+    }
 }
 
 impl RaftView {
@@ -137,7 +164,22 @@ pub fn raft_view(answers: &[Result<BrokerStatus, BrokerError>]) -> Option<RaftVi
             })
             .collect(),
         unconverged_groups: leader.groups.as_ref().map_or(0, |g| g.unconverged),
+        partitions: partition_replication(answers),
     })
+}
+
+fn partition_replication(answers: &[Result<BrokerStatus, BrokerError>]) -> PartitionReplication {
+    let mut sum = PartitionReplication::default();
+    for groups in answers
+        .iter()
+        .filter_map(|a| a.as_ref().ok()?.groups.as_ref())
+    {
+        sum.leaderless += groups.leaderless;
+        for (id, n) in &groups.lagging {
+            *sum.lagging.entry(*id).or_default() += n;
+        }
+    }
+    sum
 }
 
 /// Tunables of the planner.

@@ -118,7 +118,10 @@ fn restart(id: u64, name: String, revision: &str) -> Step {
 }
 
 /// Why the cluster is not ready for the next restart: a pod not Ready or
-/// terminating, or a member behind the leader.
+/// terminating, a member behind the leader, or a partition group that is
+/// not fully replicated (restarting a broker then could leave it without a
+/// quorum of caught-up replicas: the metadata group being healthy is not
+/// enough, each partition is its own Raft group).
 fn not_settled(input: &PlanInput<'_>, raft: &RaftView) -> Option<String> {
     for member in &raft.members {
         let pod = input.addresses.pod_name(member.id);
@@ -131,7 +134,7 @@ fn not_settled(input: &PlanInput<'_>, raft: &RaftView) -> Option<String> {
             None => return Some(format!("lag of member {} unknown", member.id)),
         }
     }
-    None
+    raft.partitions.unsettled()
 }
 
 /// Continue the restart recorded in status: delete the pod if it was not

@@ -46,6 +46,60 @@ async fn kafka_10000_records_acks_all_consumed_from_another_broker() {
     assert_eq!(led, 3, "each partition group has exactly one leader");
 }
 
+/// Partition groups in which node `id` lags, summed over the leaders'
+/// `/v1/status` (`groups.lagging`), and the replicas without a leader.
+async fn replication(c: &TestCluster, ids: &[u64], behind: u64) -> (u64, u64) {
+    let mut lagging = 0;
+    let mut leaderless = 0;
+    for id in ids {
+        let g = c.groups(*id).await.unwrap_or_default();
+        lagging += g["lagging"][behind.to_string()].as_u64().unwrap_or(0);
+        leaderless += g["leaderless"].as_u64().unwrap_or(0);
+    }
+    (lagging, leaderless)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_a_replica_behind_is_reported_until_it_caught_up() {
+    let mut c = three_node_cluster().await;
+    // Node 3 is down while 600 one-record batches (one Raft entry each) go
+    // to three partitions: the leaders see it far behind in every group.
+    c.kill9(3);
+    let out = run_script(
+        "produce_consume.py",
+        &[
+            "--bootstrap",
+            &c.kafka(1),
+            "--topic",
+            "behind",
+            "--count",
+            "600",
+            "--batch-messages",
+            "1",
+        ],
+    );
+    assert!(out.contains("OK produced and consumed 600"), "{out}");
+    let (lagging, _) = replication(&c, &[1, 2], 3).await;
+    assert_eq!(
+        lagging, 3,
+        "node 3 behind in each of the 3 partition groups"
+    );
+    // Back, it catches up; idle groups must not keep reporting it.
+    c.spawn(3);
+    let deadline = std::time::Instant::now() + 30 * SEC;
+    loop {
+        let state = replication(&c, &[1, 2, 3], 3).await;
+        if state == (0, 0) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node 3 still reported behind (lagging groups, leaderless replicas) {state:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn kafka_consumer_group_splits_commits_and_resumes() {
     let c = three_node_cluster().await;

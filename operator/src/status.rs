@@ -78,7 +78,7 @@ pub struct GroupsStatus {
     #[serde(default)]
     pub leaderless: u64,
     /// Voter id → partition groups led by this broker in which that voter
-    /// is not replicating or is behind.
+    /// needs a snapshot or is behind.
     #[serde(default)]
     pub lagging: BTreeMap<u64, u64>,
 }

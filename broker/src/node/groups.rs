@@ -214,11 +214,15 @@ impl NodeActor {
             summary.led += 1;
             let committed = raft.raft_log.committed;
             for id in conf.voters.iter().filter(|id| **id != self.id) {
-                let replicating = raft.prs().get(*id).is_some_and(|p| {
-                    p.state == ProgressState::Replicate
+                // A follower the leader lost track of (the transport reported
+                // it unreachable) stays in Probe while the group is idle even
+                // when its log is complete, so the match index decides; only
+                // one that needs a snapshot is behind whatever it matched.
+                let caught_up = raft.prs().get(*id).is_some_and(|p| {
+                    p.state != ProgressState::Snapshot
                         && p.matched + super::reconcile::CAUGHT_UP_SLACK >= committed
                 });
-                if !replicating {
+                if !caught_up {
                     *summary.lagging.entry(*id).or_default() += 1;
                 }
             }

@@ -46,8 +46,8 @@ pub struct GroupsSummary {
     /// Local replicas that know no leader (right after a restart, or while
     /// their group elects one).
     pub leaderless: usize,
-    /// Voter id → groups led here in which that voter is not replicating
-    /// or is behind the commit index by more than a small slack. A broker
+    /// Voter id → groups led here in which that voter needs a snapshot or
+    /// is behind the commit index by more than a small slack. A broker
     /// restarted while another voter is behind can take a partition below
     /// quorum.
     pub lagging: BTreeMap<u64, usize>,

@@ -166,6 +166,10 @@ fn run_change(s: &Scenario, client: &KafkaClient<'_>, change: &Change) -> u64 {
             change.label, p.acked, p.failed, p.errors, p.partitions, out.logs
         );
     }
+    s.step(&format!(
+        "{}: producer acknowledged {} records; per partition {}",
+        change.label, p.acked, p.partitions
+    ));
     p.acked
 }
 

@@ -7,15 +7,18 @@ import time
 from common import create_topic, fail
 
 
-def produce(bootstrap, topic, count):
+def produce(bootstrap, topic, count, batch_messages=None):
     from confluent_kafka import Producer
 
-    producer = Producer({
+    config = {
         "bootstrap.servers": bootstrap,
         "acks": "all",
         "linger.ms": 5,
         "enable.idempotence": True,
-    })
+    }
+    if batch_messages:
+        config["batch.num.messages"] = batch_messages
+    producer = Producer(config)
     delivered = []
     errors = []
 
@@ -75,10 +78,12 @@ def main():
     parser.add_argument("--count", type=int, default=10000)
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--consume-bootstrap", help="consume from these brokers (default: --bootstrap)")
+    parser.add_argument("--batch-messages", type=int,
+                        help="at most this many records per batch (each batch is one Raft entry)")
     args = parser.parse_args()
 
     create_topic(args.bootstrap, args.topic, args.partitions)
-    delivered = produce(args.bootstrap, args.topic, args.count)
+    delivered = produce(args.bootstrap, args.topic, args.count, args.batch_messages)
     used = {p for p, _ in delivered}
     if len(used) != args.partitions:
         fail(f"records landed in partitions {sorted(used)}, expected {args.partitions}")

@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -53,7 +52,7 @@ pub fn run(args: &ConsumeArgs) -> Result<Tally> {
         args.run_id,
         std::process::id()
     );
-    let consumer: BaseConsumer<StderrContext> = ClientConfig::new()
+    let consumer: BaseConsumer<StderrContext> = crate::client_config()
         .set("bootstrap.servers", &args.bootstrap)
         .set("client.id", "chronik-kafka-client")
         .set("group.id", &group)

@@ -60,6 +60,20 @@ fn finish<T: Serialize>(summary: &T, passed: bool) -> ExitCode {
     }
 }
 
+/// librdkafka settings every client of this binary uses.
+///
+/// A restarted broker pod comes back with a new IP address, while its
+/// headless DNS name can still lead to the old one for a moment; a
+/// connection attempt to an address nobody owns any more gets no answer at
+/// all and waits for librdkafka's connection setup timeout, 30 s by default.
+/// Five seconds is plenty for a cluster-local connection and keeps a roll
+/// from stalling a client that long.
+pub(crate) fn client_config() -> rdkafka::config::ClientConfig {
+    let mut config = rdkafka::config::ClientConfig::new();
+    config.set("socket.connection.setup.timeout.ms", "5000");
+    config
+}
+
 /// `--timeout-secs` as a duration.
 pub(crate) fn secs(s: u64) -> Duration {
     Duration::from_secs(s)

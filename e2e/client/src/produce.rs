@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use serde::Serialize;
@@ -79,7 +79,7 @@ pub fn run(args: &ProduceArgs) -> Result<ProduceSummary> {
         counter.fail(args.count, &format!("creating topic {}: {e}", args.topic));
         return Ok(summary(&counter));
     }
-    let mut config = ClientConfig::new();
+    let mut config = crate::client_config();
     if let Some(contexts) = &args.debug {
         // rdkafka passes on only what its log level lets through.
         config
@@ -171,7 +171,7 @@ fn send(
 
 /// Creates the topic unless it exists, retrying until `deadline`.
 fn create_topic(args: &ProduceArgs, deadline: Instant) -> Result<()> {
-    let admin: AdminClient<StderrContext> = ClientConfig::new()
+    let admin: AdminClient<StderrContext> = crate::client_config()
         .set("bootstrap.servers", &args.bootstrap)
         .set("client.id", "chronik-kafka-client-admin")
         .create_with_context(StderrContext)

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use rdkafka::client::Client;
-use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde::Serialize;
 
@@ -69,7 +69,7 @@ pub fn run(args: &ReadyArgs) -> Result<ReadySummary> {
 }
 
 fn client(bootstrap: &str) -> Result<BaseConsumer<StderrContext>> {
-    ClientConfig::new()
+    crate::client_config()
         .set("bootstrap.servers", bootstrap)
         .set("client.id", "chronik-kafka-client-ready")
         .set_log_level(RDKafkaLogLevel::Warning)

@@ -241,6 +241,15 @@ impl<'a> KafkaClient<'a> {
             },
         );
         let logs = self.kubectl.ok(&["-n", &self.ns, "logs", &pod]);
+        // `CHRONIK_E2E_CLIENT_LOGS=<dir>` keeps every client's output (the
+        // pod is deleted below), e.g. the paced producers' librdkafka debug.
+        if let Some(dir) = std::env::var_os("CHRONIK_E2E_CLIENT_LOGS") {
+            let path = std::path::Path::new(&dir).join(format!("{}-{pod}.log", self.ns));
+            let saved = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &logs));
+            if let Err(e) = saved {
+                println!("    could not save {}: {e}", path.display());
+            }
+        }
         let summary = logs
             .lines()
             .rev()

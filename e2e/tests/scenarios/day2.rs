@@ -176,10 +176,11 @@ fn run_change(s: &Scenario, client: &KafkaClient<'_>, change: &Change) -> u64 {
 /// Prints the end of every broker pod's log (what they did while the
 /// producer stalled).
 fn print_broker_logs(s: &Scenario) {
-    for pod in s
+    // Best effort: a failing kubectl must not hide the failure being reported.
+    let pods = s
         .kubectl
-        .items(&["-n", &s.ns, "pods", "-l", &broker_selector()])
-    {
+        .try_items(&["-n", &s.ns, "pods", "-l", &broker_selector()]);
+    for pod in pods.unwrap_or_default() {
         let pod = pod["metadata"]["name"].as_str().unwrap_or_default();
         let r = s
             .kubectl

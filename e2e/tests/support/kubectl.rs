@@ -96,23 +96,36 @@ impl Kubectl {
             .collect()
     }
 
-    /// The `items` of `kubectl get <args> -o json` (none if it fails: callers
-    /// poll, and an API server that did not answer is an empty sample).
+    /// The `items` of `kubectl get <args> -o json`; fails the test when
+    /// kubectl fails.
     pub fn items(&self, args: &[&str]) -> Vec<Value> {
+        self.get(args).map(items_of).unwrap_or_default()
+    }
+
+    /// The `items` of `kubectl get <args> -o json`, `None` when kubectl
+    /// fails (for pollers, to which an API server that did not answer is an
+    /// empty sample, not a failed test).
+    pub fn try_items(&self, args: &[&str]) -> Option<Vec<Value>> {
         let mut all = vec!["get"];
         all.extend_from_slice(args);
         all.extend(["-o", "json"]);
         let r = self.run(&all, None);
         r.ok.then(|| serde_json::from_str::<Value>(&r.stdout).ok())
             .flatten()
-            .and_then(|list| list.get("items").and_then(Value::as_array).cloned())
-            .unwrap_or_default()
+            .map(items_of)
     }
 
     /// `kubectl apply -n <ns> -f -` of one object (JSON is YAML).
     pub fn apply(&self, ns: &str, object: &Value) -> Run {
         self.run(&["apply", "-n", ns, "-f", "-"], Some(&object.to_string()))
     }
+}
+
+fn items_of(list: Value) -> Vec<Value> {
+    list.get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Poll `check` every second until it returns `Ok`; on timeout panic with

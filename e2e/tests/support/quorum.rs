@@ -201,7 +201,8 @@ async fn read_all(
     // A failed listing (the API server restarting, say) is a sample without
     // statuses, not a reason to stop watching.
     let mut out = BTreeMap::new();
-    for pod in kubectl.items(&["-n", ns, "pods", "-l", &selector]) {
+    let pods = kubectl.try_items(&["-n", ns, "pods", "-l", &selector]);
+    for pod in pods.unwrap_or_default() {
         let name = pod["metadata"]["name"].as_str().unwrap_or_default();
         let status = match reader {
             Reader::Direct(http) => {

@@ -162,7 +162,6 @@ async fn add_a_learner_promote_it_and_remove_another_member() {
     assert_ne!(s4["role"], "leader");
     assert_eq!(s4["term"], 0, "node 4 must not campaign: {s4}");
 
-    let http = c.specs[&leader].http();
     // Promotion before the node is a learner is refused.
     let r = c.promote(leader, 4).await;
     assert_eq!(r.status(), 400, "{:?}", r.text().await);
@@ -176,12 +175,7 @@ async fn add_a_learner_promote_it_and_remove_another_member() {
     let r = c.promote(leader, 4).await;
     assert!(r.status().is_success(), "{:?}", r.text().await);
     let victim = (1..=3).find(|id| *id != leader).expect("a follower");
-    let r = c
-        .client
-        .delete(format!("{http}/v1/members/{victim}"))
-        .send()
-        .await
-        .expect("remove");
+    let r = c.remove_member(leader, victim).await;
     assert!(r.status().is_success(), "{:?}", r.text().await);
     c.kill9(victim);
 
@@ -268,12 +262,7 @@ async fn membership_errors_are_clear() {
         .await
         .expect("body")
         .contains("not a valid Raft URL"));
-    let r = c
-        .client
-        .delete(format!("{http}/v1/members/{leader}"))
-        .send()
-        .await
-        .expect("request");
+    let r = c.remove_member(leader, leader).await;
     assert_eq!(r.status(), 400);
     assert!(r
         .text()

@@ -83,13 +83,7 @@ async fn a_removed_member_with_its_old_disk_is_refused_until_added_again() {
 
     // The member is down while it is removed, so its disk still says voter.
     c.kill9(gone);
-    let http = c.specs[&leader].http();
-    let r = c
-        .client
-        .delete(format!("{http}/v1/members/{gone}"))
-        .send()
-        .await
-        .expect("remove");
+    let r = c.remove_member(leader, gone).await;
     assert!(r.status().is_success(), "{:?}", r.text().await);
     // The status is republished on the next loop turn.
     let deadline = Instant::now() + 5 * SEC;

@@ -158,7 +158,6 @@ async fn kafka_partition_groups_follow_metadata_membership() {
     durability("produce", &c.kafka(1), "moved", 2000, &[]);
     c.spawn_extra(NodeSpec::loopback(4));
     let leader = c.wait_leader(&[1, 2, 3], 10 * SEC).await;
-    let http = c.specs[&leader].http();
     let r = c.add_learner(leader, 4).await;
     assert!(r.status().is_success(), "{:?}", r.text().await);
     // The learner joins every partition group and catches up.
@@ -168,12 +167,7 @@ async fn kafka_partition_groups_follow_metadata_membership() {
     c.wait_groups_converged(&[1, 2, 3, 4], 3, 20 * SEC).await;
     // Remove a member that is not the metadata leader; partition groups follow.
     let victim = (1..=3).find(|id| *id != leader).expect("a follower");
-    let r = c
-        .client
-        .delete(format!("{http}/v1/members/{victim}"))
-        .send()
-        .await
-        .expect("remove");
+    let r = c.remove_member(leader, victim).await;
     assert!(r.status().is_success(), "{:?}", r.text().await);
     let remaining: Vec<u64> = [1, 2, 3, 4]
         .into_iter()

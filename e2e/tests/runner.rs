@@ -49,16 +49,7 @@ fn sts(replicas: i32, image: &str) -> serde_json::Value {
 async fn statefulsets_become_pods() {
     let env = Env::start().await;
     let engine = FakeBackend::default();
-    let runner = Runner::new(
-        env.server.state.clone(),
-        Arc::new(engine.clone()),
-        RunnerConfig {
-            interval: Duration::from_millis(50),
-            work_dir: env.dir.path().join("runner"),
-            pod_kubeconfig: None,
-        },
-    )
-    .spawn();
+    let runner = fake_runner(&env, &engine);
     let client = env.client().await;
     let sets: Api<StatefulSet> = Api::namespaced(client.clone(), "default");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
@@ -232,16 +223,7 @@ async fn deployments_become_pods() {
     use k8s_openapi::api::apps::v1::Deployment;
     let env = Env::start().await;
     let engine = FakeBackend::default();
-    let runner = Runner::new(
-        env.server.state.clone(),
-        Arc::new(engine.clone()),
-        RunnerConfig {
-            interval: Duration::from_millis(50),
-            work_dir: env.dir.path().join("runner"),
-            pod_kubeconfig: None,
-        },
-    )
-    .spawn();
+    let runner = fake_runner(&env, &engine);
     let client = env.client().await;
     let deploys: Api<Deployment> = Api::namespaced(client.clone(), "default");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");

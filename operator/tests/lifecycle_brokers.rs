@@ -23,27 +23,9 @@ use chronik_operator::lifecycle::{
 use chronik_operator::status::{BrokerStatusSource, HttpBrokerClient};
 use k8s_openapi::jiff::Timestamp;
 
-fn broker_binary() -> PathBuf {
-    // Test executables live in `<target>/[<triple>/]<profile>/deps/`; the
-    // binaries of the same build sit one level up.
-    let built = || {
-        std::env::current_exe()
-            .ok()
-            .and_then(|exe| Some(exe.parent()?.parent()?.join("chronik-broker")))
-    };
-    let path = std::env::var_os("CHRONIK_BROKER_BIN")
-        .map(PathBuf::from)
-        .or_else(built)
-        .unwrap_or_default();
-    assert!(
-        path.is_file(),
-        "broker binary not found at {:?}: run the tests with `cargo test --workspace` (which \
-         builds it), run `cargo build -p chronik-broker` with the same target first, or point \
-         CHRONIK_BROKER_BIN at it",
-        path.display()
-    );
-    path
-}
+#[path = "../../broker/tests/support/binary.rs"]
+mod binary;
+use binary::broker_binary;
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind an ephemeral port");

@@ -202,6 +202,15 @@ impl TestCluster {
             .expect("promote")
     }
 
+    /// `DELETE /v1/members/<id>` on node `via`.
+    pub async fn remove_member(&self, via: u64, id: u64) -> reqwest::Response {
+        self.client
+            .delete(format!("{}/v1/members/{id}", self.specs[&via].http()))
+            .send()
+            .await
+            .expect("remove member")
+    }
+
     /// SIGKILL.
     pub fn kill9(&mut self, id: u64) {
         if let Some(mut c) = self.children.remove(&id) {

@@ -3,36 +3,14 @@
 //! failures the checks must report (missing records, duplicates, no broker).
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// `chronik-broker`: `$CHRONIK_BROKER_BIN`, else the one built next to this
-/// test (`cargo test --workspace` builds it for the broker's own integration
-/// tests; alone, run `cargo build -p chronik-broker` first).
-fn broker_binary() -> PathBuf {
-    // Test executables live in `<target>/[<triple>/]<profile>/deps/`; the
-    // binaries of the same build sit one level up.
-    let built = || {
-        std::env::current_exe()
-            .ok()
-            .and_then(|exe| Some(exe.parent()?.parent()?.join("chronik-broker")))
-    };
-    let path = std::env::var_os("CHRONIK_BROKER_BIN")
-        .map(PathBuf::from)
-        .or_else(built)
-        .unwrap_or_default();
-    assert!(
-        path.is_file(),
-        "broker binary not found at {:?}: run the tests with `cargo test --workspace` (which \
-         builds it), run `cargo build -p chronik-broker` with the same target first, or point \
-         CHRONIK_BROKER_BIN at it",
-        path.display()
-    );
-    path
-}
+#[path = "../../../broker/tests/support/binary.rs"]
+mod binary;
+use binary::broker_binary;
 
 /// A base port whose 30 following ports are free now.
 fn free_base_port() -> u16 {

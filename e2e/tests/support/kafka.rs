@@ -80,22 +80,8 @@ impl<'a> KafkaClient<'a> {
     /// Produce `count` records to `topic` (created with 3 partitions and
     /// `replication` replicas), acks=all, idempotent.
     pub fn produce(&self, topic: &str, count: u64, replication: u32) -> Outcome<Produced> {
-        let (count, replication) = (count.to_string(), replication.to_string());
-        self.run(
-            "produce",
-            &[
-                "--topic",
-                topic,
-                "--count",
-                &count,
-                "--partitions",
-                "3",
-                "--replication",
-                &replication,
-                "--run-id",
-                topic,
-            ],
-        )
+        let args = produce_args(topic, count, replication, &[]);
+        self.run("produce", &strs(&args))
     }
 
     /// Read `topic` from the earliest offsets, expecting `expect` records.
@@ -110,53 +96,22 @@ impl<'a> KafkaClient<'a> {
     /// Start producing like [`KafkaClient::produce`] without waiting; the
     /// returned pod is finished with [`KafkaClient::finish`].
     pub fn start_produce(&self, topic: &str, count: u64) -> ClientPod {
-        let count = count.to_string();
-        self.start(
-            "produce",
-            &[
-                "--topic",
-                topic,
-                "--count",
-                &count,
-                "--partitions",
-                "3",
-                "--replication",
-                "3",
-                "--run-id",
-                topic,
-            ],
-        )
+        let args = produce_args(topic, count, 3, &[]);
+        self.start("produce", &strs(&args))
     }
 
     /// Start an idempotent acks=all producer writing `rate` records per
     /// second until `count` are sent (so it keeps writing while the cluster
     /// changes); finish it with [`KafkaClient::finish`].
     pub fn start_paced_produce(&self, topic: &str, count: u64, rate: u64) -> ClientPod {
-        let (count_arg, rate_arg) = (count.to_string(), rate.to_string());
+        let rate_arg = rate.to_string();
+        // Leader changes, producer-id epochs and connections: what a stalled
+        // run needs to be understood.
+        let extra = ["--rate", &rate_arg, "--debug", "eos,topic,broker"];
+        let args = produce_args(topic, count, 3, &extra);
         // Time to send everything, then the usual allowance for the rest.
         let timeout = count / rate.max(1) + CLIENT_TIMEOUT_SECS;
-        self.start_for(
-            "produce",
-            &[
-                "--topic",
-                topic,
-                "--count",
-                &count_arg,
-                "--rate",
-                &rate_arg,
-                "--partitions",
-                "3",
-                "--replication",
-                "3",
-                "--run-id",
-                topic,
-                // Leader changes, producer-id epochs and connections: what a
-                // stalled run needs to be understood.
-                "--debug",
-                "eos,topic,broker",
-            ],
-            timeout,
-        )
+        self.start_for("produce", &strs(&args), timeout)
     }
 
     fn run<T: for<'de> Deserialize<'de>>(&self, command: &str, args: &[&str]) -> Outcome<T> {
@@ -263,6 +218,32 @@ impl<'a> KafkaClient<'a> {
             logs,
         }
     }
+}
+
+/// Arguments of `produce`: `count` records to `topic` (3 partitions,
+/// `replication` replicas, the topic as run id), then `extra`.
+fn produce_args(topic: &str, count: u64, replication: u32, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--topic",
+        topic,
+        "--count",
+        &count.to_string(),
+        "--partitions",
+        "3",
+        "--replication",
+        &replication.to_string(),
+        "--run-id",
+        topic,
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
 }
 
 /// A client pod started and not yet finished.

@@ -3,7 +3,7 @@
 //! not an option: raft-proto's build panics with a modern protoc.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["raft_transport.proto", "admin.proto", "metadata.proto"];
+    let files = ["raft_transport.proto", "metadata.proto"];
     for f in files {
         println!("cargo:rerun-if-changed={f}");
     }

@@ -1,6 +1,6 @@
 //! Command line: every flag is also read from `CHRONIK_<FLAG>`.
 
-use crate::peers::{self, Peer, PeerError};
+use chronik_api::identity::{self as peers, Peer, PeerError};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;

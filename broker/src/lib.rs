@@ -1,7 +1,6 @@
 //! Chronik broker: a tikv `raft` node over tonic gRPC, with health, metrics,
 //! status and admin over HTTP.
 
-pub mod admin;
 pub mod cli;
 pub mod dev;
 pub mod http;
@@ -10,7 +9,6 @@ pub mod logging;
 pub mod metrics;
 pub mod node;
 pub mod partition;
-pub mod peers;
 pub mod server;
 pub mod state_machine;
 pub mod storage;

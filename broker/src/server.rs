@@ -1,11 +1,10 @@
 //! Assembles a broker from its configuration and runs it until SIGTERM.
 
-use crate::admin::AdminService;
 use crate::cli::NodeConfig;
 use crate::http::{router, HttpState};
 use crate::kafka::RaftBackend;
 use crate::metrics::Metrics;
-use crate::node::{NodeActor, NodeHandle, NodeParts, NodeStatus, METADATA_GROUP};
+use crate::node::{BrokerStatus, NodeActor, NodeHandle, NodeParts, METADATA_GROUP};
 use crate::partition::PartitionRegistry;
 use crate::state_machine::MetaStateMachine;
 use crate::storage::{LogEngine, MetaError, MetaFile, RaftStore, StorageError};
@@ -101,10 +100,11 @@ impl Broker {
 
         let metrics = Metrics::new();
         let (tx, rx) = mpsc::channel(16_384);
-        let (status_tx, status_rx) = watch::channel(NodeStatus::initial(
+        let (status_tx, status_rx) = watch::channel(BrokerStatus::initial(
             cfg.node_id,
             &meta.cluster_id,
             &meta.incarnation,
+            crate::node::now_ms(),
         ));
         let sender = SenderInfo {
             cluster_id: meta.cluster_id.clone(),
@@ -147,7 +147,6 @@ impl Broker {
                 RaftService::new(meta.cluster_id.clone(), tx, metrics.clone(), status_rx)
                     .into_server(),
             )
-            .add_service(AdminService::new(handle.clone()))
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(
                 raft_listener,
             ));

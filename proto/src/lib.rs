@@ -1,15 +1,10 @@
-//! Generated gRPC types for the Chronik Raft transport and admin API.
+//! Generated protobuf types: the Raft transport between brokers and the
+//! metadata group's commands and snapshots.
 
 /// Raft transport between brokers (`chronik.raft.v1`).
 pub mod raft {
     #![allow(missing_docs, clippy::all)]
     tonic::include_proto!("chronik.raft.v1");
-}
-
-/// Broker administration: status and membership (`chronik.admin.v1`).
-pub mod admin {
-    #![allow(missing_docs, clippy::all)]
-    tonic::include_proto!("chronik.admin.v1");
 }
 
 /// Commands and snapshots of the replicated metadata store (`chronik.meta.v1`).

@@ -8,9 +8,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::json;
-use std::collections::BTreeMap;
+use chronik_api::{
+    AddMemberRequest, CreateTopicAnswer, CreateTopicRequest, ErrorBody, NotLeaderBody,
+    TransferLeaderRequest,
+};
 
 /// Maps a node error to an HTTP answer with a JSON body.
 pub(crate) fn error_response(e: NodeError) -> Response {
@@ -27,42 +28,47 @@ pub(crate) fn error_response(e: NodeError) -> Response {
         NodeError::Rejected(CommandRejection::UnknownTopic(_)) => StatusCode::NOT_FOUND,
         NodeError::Rejected(_) => StatusCode::BAD_REQUEST,
     };
-    let body = match &e {
+    match &e {
         NodeError::NotLeader {
             leader_id,
-            leader_url,
-        } => {
-            json!({"error": e.to_string(), "leader_id": leader_id, "leader_url": leader_url})
-        }
-        _ => json!({"error": e.to_string()}),
-    };
-    (code, Json(body)).into_response()
+            leader_raft_url,
+        } => (
+            code,
+            Json(NotLeaderBody {
+                error: e.to_string(),
+                leader_id: *leader_id,
+                leader_url: String::new(),
+                leader_raft_url: leader_raft_url.clone(),
+            }),
+        )
+            .into_response(),
+        _ => error_body(code, e),
+    }
 }
 
-fn bad_request(msg: impl std::fmt::Display) -> Response {
+fn error_body(code: StatusCode, msg: impl std::fmt::Display) -> Response {
     (
-        StatusCode::BAD_REQUEST,
-        Json(json!({"error": msg.to_string()})),
+        code,
+        Json(ErrorBody {
+            error: msg.to_string(),
+        }),
     )
         .into_response()
 }
 
-fn membership_answer(r: Result<crate::node::Membership, NodeError>) -> Response {
+fn bad_request(msg: impl std::fmt::Display) -> Response {
+    error_body(StatusCode::BAD_REQUEST, msg)
+}
+
+fn membership_answer(r: Result<chronik_api::Membership, NodeError>) -> Response {
     match r {
         Ok(m) => Json(m).into_response(),
         Err(e) => error_response(e),
     }
 }
 
-/// Body of `POST /v1/members`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct AddMember {
-    id: u64,
-    url: String,
-}
-
 pub(crate) async fn add_member(State(s): State<HttpState>, body: Bytes) -> Response {
-    let req: AddMember = match serde_json::from_slice(&body) {
+    let req: AddMemberRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             return bad_request(format!(
@@ -96,16 +102,9 @@ pub(crate) async fn remove_member(State(s): State<HttpState>, Path(id): Path<u64
     )
 }
 
-/// Body of `POST /v1/leader/transfer` (optional).
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct Transfer {
-    #[serde(default)]
-    target_id: u64,
-}
-
 pub(crate) async fn transfer_leader(State(s): State<HttpState>, body: Bytes) -> Response {
-    let req: Transfer = if body.is_empty() {
-        Transfer::default()
+    let req: TransferLeaderRequest = if body.is_empty() {
+        TransferLeaderRequest::default()
     } else {
         match serde_json::from_slice(&body) {
             Ok(r) => r,
@@ -115,17 +114,8 @@ pub(crate) async fn transfer_leader(State(s): State<HttpState>, body: Bytes) -> 
     membership_answer(s.node.transfer_leader(req.target_id).await)
 }
 
-/// Body of `POST /v1/topics`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct CreateTopic {
-    name: String,
-    partitions: u32,
-    #[serde(default)]
-    config: BTreeMap<String, String>,
-}
-
 pub(crate) async fn create_topic(State(s): State<HttpState>, body: Bytes) -> Response {
-    let req: CreateTopic = match serde_json::from_slice(&body) {
+    let req: CreateTopicRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             return bad_request(format!(
@@ -147,7 +137,10 @@ pub(crate) async fn create_topic(State(s): State<HttpState>, body: Bytes) -> Res
     {
         Ok(index) => (
             StatusCode::CREATED,
-            Json(json!({"name": req.name, "index": index})),
+            Json(CreateTopicAnswer {
+                name: req.name,
+                index,
+            }),
         )
             .into_response(),
         Err(e) => error_response(e),
@@ -167,7 +160,7 @@ pub(crate) async fn put_kv(
     body: Bytes,
 ) -> Response {
     match s.node.propose(commands::put(&key, body.to_vec())).await {
-        Ok(index) => Json(json!({"index": index})).into_response(),
+        Ok(index) => Json(serde_json::json!({"index": index})).into_response(),
         Err(e) => error_response(e),
     }
 }
@@ -176,11 +169,7 @@ pub(crate) async fn get_kv(State(s): State<HttpState>, Path(key): Path<String>) 
     let k = key.clone();
     match s.node.query(move |sm| sm.get(&k).map(<[u8]>::to_vec)).await {
         Ok(Some(v)) => v.into_response(),
-        Ok(None) => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": format!("no key {key:?}")})),
-        )
-            .into_response(),
+        Ok(None) => error_body(StatusCode::NOT_FOUND, format!("no key {key:?}")),
         Err(e) => error_response(e),
     }
 }

@@ -70,6 +70,6 @@ async fn metrics(State(s): State<HttpState>) -> Response {
         .into_response()
 }
 
-async fn status(State(s): State<HttpState>) -> Json<crate::node::NodeStatus> {
+async fn status(State(s): State<HttpState>) -> Json<crate::node::BrokerStatus> {
     Json(s.node.status())
 }

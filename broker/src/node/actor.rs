@@ -4,7 +4,7 @@ use super::apply::Applier;
 use super::group::PartitionGroup;
 use super::membership::{MembershipView, Plan};
 use super::proposals::{Pending, Waiter};
-use super::status::{now_ms, MemberRole, MemberStatus, NodeStatus, PeerRefusal};
+use super::status::{now_ms, BrokerStatus, MemberRole, MemberStatus, PeerRefusal, RaftRole};
 
 /// How long a peer's refusal keeps this node unready after the last one
 /// (refused links retry at least every 2 s, so a lasting refusal stays shown).
@@ -78,7 +78,7 @@ pub struct NodeActor {
     incarnations: BTreeMap<u64, String>,
     /// The latest refusal of our traffic by a peer.
     refused: Option<PeerRefusal>,
-    status_tx: watch::Sender<NodeStatus>,
+    status_tx: watch::Sender<BrokerStatus>,
     tick: Duration,
     pub(super) shutdown: Option<oneshot::Sender<()>>,
     /// Partition groups by group id.
@@ -92,8 +92,8 @@ pub struct NodeActor {
 }
 
 impl NodeActor {
-    /// Builds the task; `status_tx` publishes [`NodeStatus`].
-    pub fn new(parts: NodeParts, status_tx: watch::Sender<NodeStatus>) -> Self {
+    /// Builds the task; `status_tx` publishes [`BrokerStatus`].
+    pub fn new(parts: NodeParts, status_tx: watch::Sender<BrokerStatus>) -> Self {
         let mut incarnations = BTreeMap::new();
         incarnations.insert(parts.node_id, parts.incarnation.clone());
         let mut transport = parts.transport;
@@ -247,7 +247,7 @@ impl NodeActor {
 
     fn not_leader(&self) -> NodeError {
         let leader_id = self.raw.raft.leader_id;
-        let leader_url = self
+        let leader_raft_url = self
             .applier
             .state()
             .members()
@@ -256,7 +256,7 @@ impl NodeActor {
             .unwrap_or_default();
         NodeError::NotLeader {
             leader_id,
-            leader_url,
+            leader_raft_url,
         }
     }
 
@@ -423,7 +423,7 @@ impl NodeActor {
         self.publish_status();
     }
 
-    pub(super) fn build_status(&self) -> NodeStatus {
+    pub(super) fn build_status(&self) -> BrokerStatus {
         let r = &self.raw.raft;
         let conf = r.prs().conf().to_conf_state();
         let is_leader = r.state == StateRole::Leader;
@@ -451,23 +451,23 @@ impl NodeActor {
             .collect();
         members.sort_by_key(|m| m.id);
         let role = match r.state {
-            StateRole::Leader => "leader",
-            StateRole::Candidate => "candidate",
-            StateRole::PreCandidate => "pre_candidate",
-            StateRole::Follower if conf.learners.contains(&self.id) => "learner",
-            StateRole::Follower => "follower",
+            StateRole::Leader => RaftRole::Leader,
+            StateRole::Candidate => RaftRole::Candidate,
+            StateRole::PreCandidate => RaftRole::PreCandidate,
+            StateRole::Follower if conf.learners.contains(&self.id) => RaftRole::Learner,
+            StateRole::Follower => RaftRole::Follower,
         };
         let status = self.status_tx.borrow();
-        NodeStatus {
+        BrokerStatus {
             node_id: self.id,
             cluster_id: status.cluster_id.clone(),
             incarnation: status.incarnation.clone(),
-            role: role.to_string(),
+            role,
             leader_id: r.leader_id,
             term: r.term,
             commit_index: r.raft_log.committed,
             applied_index: self.applier.state().applied().max(r.raft_log.applied),
-            leader_url: members_urls.get(&r.leader_id).cloned().unwrap_or_default(),
+            leader_raft_url: members_urls.get(&r.leader_id).cloned().unwrap_or_default(),
             members,
             loop_heartbeat_ms: now_ms(),
             groups: self.groups_summary(),

@@ -1,6 +1,6 @@
 //! Validation and encoding of membership changes (ConfChangeV2, one step at a time).
 
-use crate::peers::valid_url;
+use chronik_api::identity::valid_url;
 use raft::eraftpb::{ConfChangeSingle, ConfChangeType, ConfChangeV2, ConfState};
 use serde::Deserialize;
 

@@ -21,7 +21,8 @@ pub mod actor_error {
 }
 pub use membership::{MembershipChange, MembershipError};
 pub use status::{
-    now_ms, GroupsSummary, MemberRole, MemberStatus, Membership, NodeStatus, PeerRefusal,
+    now_ms, BrokerStatus, GroupsSummary, MemberRole, MemberStatus, Membership, PeerRefusal,
+    RaftRole,
 };
 
 use crate::state_machine::{CommandRejection, TopicInfo};
@@ -36,8 +37,11 @@ pub const METADATA_GROUP: u64 = 0;
 /// Why a request to the node failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NodeError {
-    #[error("this node is not the leader (leader: {leader_id}, {leader_url})")]
-    NotLeader { leader_id: u64, leader_url: String },
+    #[error("this node is not the leader (leader: {leader_id}, Raft URL {leader_raft_url:?})")]
+    NotLeader {
+        leader_id: u64,
+        leader_raft_url: String,
+    },
     #[error("the proposal was dropped: leadership changed before it committed")]
     Dropped,
     #[error("timed out after {0:?} waiting for the cluster")]
@@ -101,12 +105,12 @@ pub(crate) enum NodeMsg {
 #[derive(Clone)]
 pub struct NodeHandle {
     tx: mpsc::Sender<NodeMsg>,
-    status: watch::Receiver<NodeStatus>,
+    status: watch::Receiver<BrokerStatus>,
     request_timeout: Duration,
 }
 
 impl NodeHandle {
-    pub(crate) fn new(tx: mpsc::Sender<NodeMsg>, status: watch::Receiver<NodeStatus>) -> Self {
+    pub(crate) fn new(tx: mpsc::Sender<NodeMsg>, status: watch::Receiver<BrokerStatus>) -> Self {
         Self {
             tx,
             status,
@@ -132,12 +136,12 @@ impl NodeHandle {
     }
 
     /// The latest published status.
-    pub fn status(&self) -> NodeStatus {
+    pub fn status(&self) -> BrokerStatus {
         self.status.borrow().clone()
     }
 
     /// A receiver that sees every published status.
-    pub fn watch_status(&self) -> watch::Receiver<NodeStatus> {
+    pub fn watch_status(&self) -> watch::Receiver<BrokerStatus> {
         self.status.clone()
     }
 

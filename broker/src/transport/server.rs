@@ -1,7 +1,7 @@
 //! Incoming side of the transport: the `RaftTransport` gRPC service.
 
 use crate::metrics::Metrics;
-use crate::node::{NodeMsg, NodeStatus};
+use crate::node::{BrokerStatus, NodeMsg};
 use chronik_proto::raft::raft_transport_server::{RaftTransport, RaftTransportServer};
 use chronik_proto::raft::{
     BatchAck, RaftBatch, RaftEnvelope, SenderInfo, SnapshotReply, SnapshotRequest,
@@ -40,7 +40,7 @@ pub struct RaftService {
     mailbox: mpsc::Sender<NodeMsg>,
     metrics: Arc<Metrics>,
     /// The node's status: which members were removed.
-    status: watch::Receiver<NodeStatus>,
+    status: watch::Receiver<BrokerStatus>,
 }
 
 impl RaftService {
@@ -48,7 +48,7 @@ impl RaftService {
         cluster_id: String,
         mailbox: mpsc::Sender<NodeMsg>,
         metrics: Arc<Metrics>,
-        status: watch::Receiver<NodeStatus>,
+        status: watch::Receiver<BrokerStatus>,
     ) -> Self {
         Self {
             cluster_id,

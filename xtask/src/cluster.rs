@@ -122,7 +122,7 @@ impl LocalCluster {
 
     /// The containers.conf the runner and the fault injection use.
     pub fn containers_conf() -> PathBuf {
-        root().join("e2e").join("containers.conf")
+        root().join("localkube").join("containers.conf")
     }
 
     /// pid of the running emulator, if the pid file names a live

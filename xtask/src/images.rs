@@ -37,7 +37,7 @@ pub const IMAGES: [ImageSpec; 3] = [
     },
     ImageSpec {
         name: "chronik-kafka-client",
-        dockerfile: "e2e/client/Dockerfile",
+        dockerfile: "kafka-client/Dockerfile",
     },
 ];
 

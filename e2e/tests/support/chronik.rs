@@ -25,7 +25,7 @@ pub struct ClusterManifest {
 impl ClusterManifest {
     /// The manifest as JSON.
     pub fn to_value(&self) -> Value {
-        let path = chronik_e2e::tools::workspace_root()
+        let path = chronik_localkube::tools::workspace_root()
             .join("examples")
             .join(self.example);
         let text = std::fs::read_to_string(&path)

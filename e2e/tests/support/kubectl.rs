@@ -31,7 +31,8 @@ pub struct Kubectl {
 impl Kubectl {
     /// Find kubectl; panics naming `cargo xtask tools` when there is none.
     pub fn new(kubeconfig: &Path) -> Kubectl {
-        let bin = chronik_e2e::tools::kubectl(KUBECTL_MINOR).unwrap_or_else(|e| panic!("{e}"));
+        let bin =
+            chronik_localkube::tools::kubectl(KUBECTL_MINOR).unwrap_or_else(|e| panic!("{e}"));
         Kubectl {
             bin,
             kubeconfig: kubeconfig.to_path_buf(),

@@ -61,7 +61,8 @@ impl Settings {
                 conf: var("CONTAINERS_CONF")
                     .map(PathBuf::from)
                     .unwrap_or_else(|| {
-                        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("containers.conf")
+                        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                            .join("../localkube/containers.conf")
                     }),
             },
             "kubectl" => FaultMode::Kubectl,

@@ -15,11 +15,11 @@ use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::cluster::{Cluster, ListOptions, Target};
-use crate::error::{ApiError, ApiResult};
-use crate::http::AppState;
-use crate::store::{Change, ChangeType};
-use crate::table;
+use crate::apiserver::cluster::{Cluster, ListOptions, Target};
+use crate::apiserver::error::{ApiError, ApiResult};
+use crate::apiserver::http::AppState;
+use crate::apiserver::store::{Change, ChangeType};
+use crate::apiserver::table;
 
 /// How often a bookmark is sent when bookmarks are allowed.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(5);

@@ -1,14 +1,14 @@
 //! The emulated cluster state (registry + store) and its read operations.
-//! Writes live in [`crate::write`], deletion and garbage collection in
-//! [`crate::delete`].
+//! Writes live in [`crate::apiserver::write`], deletion and garbage collection in
+//! [`crate::apiserver::delete`].
 
 use serde_json::{json, Value};
 
-use crate::defaults::Allocator;
-use crate::error::{ApiError, ApiResult};
-use crate::resources::{Registry, ResourceType};
-use crate::selectors::{FieldSelector, LabelSelector};
-use crate::store::{ObjKey, Store};
+use crate::apiserver::defaults::Allocator;
+use crate::apiserver::error::{ApiError, ApiResult};
+use crate::apiserver::resources::{Registry, ResourceType};
+use crate::apiserver::selectors::{FieldSelector, LabelSelector};
+use crate::apiserver::store::{ObjKey, Store};
 
 /// Namespaces that exist from the start.
 pub const INITIAL_NAMESPACES: &[&str] =
@@ -133,7 +133,7 @@ impl Cluster {
                 json!({
                     "apiVersion": "v1", "kind": "Namespace",
                     "metadata": {"name": ns, "uid": uuid::Uuid::new_v4().to_string(),
-                                 "creationTimestamp": crate::time::now_rfc3339(),
+                                 "creationTimestamp": crate::apiserver::time::now_rfc3339(),
                                  "labels": {"kubernetes.io/metadata.name": ns}},
                     "spec": {"finalizers": ["kubernetes"]},
                     "status": {"phase": "Active"},

@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::http::AppState;
-use crate::time::now_rfc3339;
+use crate::apiserver::http::AppState;
+use crate::apiserver::time::now_rfc3339;
 use backend::Backend;
 use backend::BackendError;
 use pods::{Lookup, PodFacts, StartError};
@@ -116,7 +116,7 @@ impl Runner {
     }
 
     /// A `pods/log` source reading from this runner's engine.
-    pub fn log_source(&self) -> crate::http::LogSource {
+    pub fn log_source(&self) -> crate::apiserver::http::LogSource {
         let backend = self.backend.clone();
         Arc::new(move |ns: &str, pod: &str, tail: Option<u64>| {
             backend

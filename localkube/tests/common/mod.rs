@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use chronik_e2e::RunningServer;
+use chronik_localkube::RunningServer;
 
 /// Minimum kubectl minor version the tests are written for.
 pub const KUBECTL_MINOR: u32 = 34;
@@ -29,7 +29,9 @@ pub struct Run {
 impl Env {
     pub async fn start() -> Env {
         let addr: SocketAddr = "127.0.0.1:0".parse().expect("loopback address");
-        let server = chronik_e2e::start(addr).await.expect("emulator starts");
+        let server = chronik_localkube::start(addr)
+            .await
+            .expect("emulator starts");
         let dir = tempfile::tempdir().expect("temp dir");
         let kubeconfig = dir.path().join("kubeconfig");
         server
@@ -52,7 +54,7 @@ impl Env {
 
     /// Run kubectl with `args`, feeding `stdin` if given.
     pub async fn kubectl_in(&self, args: &[&str], stdin: Option<&str>) -> Run {
-        let bin = match chronik_e2e::tools::kubectl(KUBECTL_MINOR) {
+        let bin = match chronik_localkube::tools::kubectl(KUBECTL_MINOR) {
             Ok(b) => b,
             Err(e) => panic!("{e}"),
         };
@@ -135,7 +137,7 @@ pub fn data(name: &str) -> PathBuf {
 impl Env {
     /// Run helm against the emulator (HOME isolated in the temp dir); must succeed.
     pub async fn helm(&self, args: &[&str]) -> String {
-        let bin = match chronik_e2e::tools::helm() {
+        let bin = match chronik_localkube::tools::helm() {
             Ok(b) => b,
             Err(e) => panic!("{e}"),
         };

@@ -3,10 +3,10 @@
 
 use serde_json::{json, Value};
 
-use crate::cluster::{Cluster, Target};
-use crate::delete::DeleteOptions;
-use crate::error::{ApiError, ApiResult};
-use crate::write::{PatchType, WriteOptions};
+use crate::apiserver::cluster::{Cluster, Target};
+use crate::apiserver::delete::DeleteOptions;
+use crate::apiserver::error::{ApiError, ApiResult};
+use crate::apiserver::write::{PatchType, WriteOptions};
 
 /// Field manager recorded for the runner's writes.
 pub const MANAGER: &str = "chronik-localkube-runner";

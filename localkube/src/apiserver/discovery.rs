@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::resources::{Registry, ResourceType};
+use crate::apiserver::resources::{Registry, ResourceType};
 
 /// Kubernetes version the emulator claims to be.
 pub const MINOR: &str = "34";

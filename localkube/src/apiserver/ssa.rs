@@ -14,15 +14,15 @@
 //!
 //! Differences from Kubernetes: `Update` operations (PUT, merge/JSON/strategic
 //! patches) are not recorded as managers, so they never conflict with an
-//! apply; list merge keys come from field names (see [`crate::strategic`]),
+//! apply; list merge keys come from field names (see [`crate::apiserver::strategic`]),
 //! not from schemas; and sets of scalars are atomic.
 
 use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
-use crate::strategic::merge_key;
-use crate::time::now_rfc3339;
+use crate::apiserver::strategic::merge_key;
+use crate::apiserver::time::now_rfc3339;
 
 /// One path to a managed field, e.g. `["f:spec", "f:replicas"]`.
 type FieldPath = Vec<String>;

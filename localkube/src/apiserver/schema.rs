@@ -1,6 +1,6 @@
 //! Structural-schema processing of custom objects: defaulting, pruning of
 //! unknown fields (or rejecting them with `fieldValidation=Strict`), OpenAPI
-//! v3 validation and `x-kubernetes-validations` rules (see [`crate::cel`]).
+//! v3 validation and `x-kubernetes-validations` rules (see [`crate::apiserver::cel`]).
 //!
 //! Supported keywords: `type`, `properties`, `additionalProperties`,
 //! `items`, `required`, `enum`, `default`, `nullable`, `minimum`, `maximum`,
@@ -13,8 +13,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::cel::{self, CelError};
-use crate::error::FieldCause;
+use crate::apiserver::cel::{self, CelError};
+use crate::apiserver::error::FieldCause;
 
 /// Result of processing one object.
 #[derive(Debug, Default)]

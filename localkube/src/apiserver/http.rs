@@ -12,14 +12,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
 
-use crate::cluster::{Cluster, ListOptions, Target};
-use crate::delete::DeleteOptions;
-use crate::error::{ApiError, ApiResult};
-use crate::route::{self, ObjectPath, Route};
-use crate::selectors::{FieldSelector, LabelSelector};
-use crate::watch::{self, WatchParams};
-use crate::write::{PatchType, WriteOptions, Written};
-use crate::{discovery, table};
+use crate::apiserver::cluster::{Cluster, ListOptions, Target};
+use crate::apiserver::delete::DeleteOptions;
+use crate::apiserver::error::{ApiError, ApiResult};
+use crate::apiserver::route::{self, ObjectPath, Route};
+use crate::apiserver::selectors::{FieldSelector, LabelSelector};
+use crate::apiserver::watch::{self, WatchParams};
+use crate::apiserver::write::{PatchType, WriteOptions, Written};
+use crate::apiserver::{discovery, table};
 
 /// Where `pods/log` reads a container's output: `(namespace, pod, tailLines)`.
 pub type LogSource = Arc<dyn Fn(&str, &str, Option<u64>) -> Result<String, String> + Send + Sync>;
@@ -170,7 +170,7 @@ fn write_options(p: &Params) -> WriteOptions {
 /// helm's typed clients send for a few kinds.
 fn parse_body(content_type: &str, body: &[u8]) -> ApiResult<Value> {
     if content_type.contains("protobuf") {
-        return crate::proto::decode(body);
+        return crate::apiserver::proto::decode(body);
     }
     if content_type.contains("cbor") {
         return Err(ApiError::UnsupportedMediaType(

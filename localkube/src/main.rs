@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chronik_e2e::runner::podman::Podman;
-use chronik_e2e::runner::{Runner, RunnerConfig};
+use chronik_localkube::runner::podman::Podman;
+use chronik_localkube::runner::{Runner, RunnerConfig};
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// How long open connections (watches) may delay the exit.
@@ -115,7 +115,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let server = chronik_e2e::start(args.listen).await?;
+    let server = chronik_localkube::start(args.listen).await?;
     if let Some(path) = &args.kubeconfig {
         server.write_kubeconfig(path)?;
         eprintln!("kubeconfig written to {}", path.display());
@@ -133,12 +133,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let pod_kubeconfig = args.work_dir.join("pod-kubeconfig");
             std::fs::write(
                 &pod_kubeconfig,
-                chronik_e2e::kubeconfig(&format!("http://{gw_addr}")),
+                chronik_localkube::kubeconfig(&format!("http://{gw_addr}")),
             )?;
             let state = server.state.clone();
             extra = Some(tokio::spawn(async move {
                 loop {
-                    match chronik_e2e::server::start_with_state(gw_addr, state.clone()).await {
+                    match chronik_localkube::apiserver::server::start_with_state(
+                        gw_addr,
+                        state.clone(),
+                    )
+                    .await
+                    {
                         Ok(s) => return s,
                         Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
                     }

@@ -6,8 +6,8 @@
 //! Ignored by default (it needs podman, runc and a static binary). Run:
 //! ```sh
 //! RUSTFLAGS="-C target-feature=+crt-static" cargo build --release \
-//!     --target x86_64-unknown-linux-gnu -p chronik-e2e --bin chronik-localkube
-//! cargo test -p chronik-e2e --test podman -- --ignored
+//!     --target x86_64-unknown-linux-gnu -p chronik-localkube --bin chronik-localkube
+//! cargo test -p chronik-localkube --test podman -- --ignored
 //! ```
 
 mod common;
@@ -17,9 +17,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chronik_e2e::runner::podman::Podman;
-use chronik_e2e::runner::{Runner, RunnerConfig};
-use chronik_e2e::tools::workspace_root;
+use chronik_localkube::runner::podman::Podman;
+use chronik_localkube::runner::{Runner, RunnerConfig};
+use chronik_localkube::tools::workspace_root;
 use common::Env;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Pod, Service};
@@ -94,7 +94,7 @@ async fn pods_run_in_podman() {
     let pod_kubeconfig = env.dir.path().join("pod-kubeconfig");
     std::fs::write(
         &pod_kubeconfig,
-        chronik_e2e::kubeconfig(&format!("http://{gw_addr}")),
+        chronik_localkube::kubeconfig(&format!("http://{gw_addr}")),
     )
     .expect("pod kubeconfig");
     let runner = Runner::new(
@@ -165,9 +165,10 @@ async fn pods_run_in_podman() {
         );
     }
     // Pods reach the API server through the gateway listener.
-    let inner = chronik_e2e::server::start_with_state(gw_addr, env.server.state.clone())
-        .await
-        .expect("gateway listener");
+    let inner =
+        chronik_localkube::apiserver::server::start_with_state(gw_addr, env.server.state.clone())
+            .await
+            .expect("gateway listener");
     let api = format!("{}/version", inner.url());
     let out = podman(&[
         "run",

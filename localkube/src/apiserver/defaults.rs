@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::resources::ResourceType;
+use crate::apiserver::resources::ResourceType;
 
 /// Cluster-wide counters used for defaults.
 #[derive(Debug, Default)]
@@ -104,7 +104,7 @@ pub fn crd_status(crd: &mut Value) {
         .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
         .filter_map(|v| v.get("name").cloned())
         .collect();
-    let now = crate::time::now_rfc3339();
+    let now = crate::apiserver::time::now_rfc3339();
     crd["status"] = json!({
         "acceptedNames": names,
         "storedVersions": stored,

@@ -10,8 +10,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::error::{ApiError, ApiResult};
-use crate::time::format_rfc3339;
+use crate::apiserver::error::{ApiError, ApiResult};
+use crate::apiserver::time::format_rfc3339;
 
 const MAGIC: &[u8] = b"k8s\0";
 

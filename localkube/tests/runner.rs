@@ -7,8 +7,8 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chronik_e2e::runner::backend::FakeBackend;
-use chronik_e2e::runner::{Runner, RunnerConfig};
+use chronik_localkube::runner::backend::FakeBackend;
+use chronik_localkube::runner::{Runner, RunnerConfig};
 use common::Env;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
@@ -282,7 +282,7 @@ async fn deployments_become_pods() {
     runner.stop(true);
 }
 
-fn fake_runner(env: &Env, engine: &FakeBackend) -> chronik_e2e::runner::RunnerHandle {
+fn fake_runner(env: &Env, engine: &FakeBackend) -> chronik_localkube::runner::RunnerHandle {
     Runner::new(
         env.server.state.clone(),
         Arc::new(engine.clone()),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-#[path = "../../../broker/tests/support/binary.rs"]
+#[path = "../../broker/tests/support/binary.rs"]
 mod binary;
 use binary::broker_binary;
 

@@ -15,10 +15,10 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use crate::cluster::{Cluster, Target};
-use crate::error::{ApiError, ApiResult};
-use crate::store::ObjKey;
-use crate::time;
+use crate::apiserver::cluster::{Cluster, Target};
+use crate::apiserver::error::{ApiError, ApiResult};
+use crate::apiserver::store::ObjKey;
+use crate::apiserver::time;
 
 const CRD_KEY: &str = "customresourcedefinitions.apiextensions.k8s.io";
 const FOREGROUND: &str = "foregroundDeletion";
@@ -158,7 +158,7 @@ impl Cluster {
     pub fn delete_collection(
         &mut self,
         t: &Target,
-        list: &crate::cluster::ListOptions,
+        list: &crate::apiserver::cluster::ListOptions,
         opts: &DeleteOptions,
     ) -> ApiResult<Vec<Value>> {
         let page = self.list(t, list)?;
@@ -303,7 +303,7 @@ impl Cluster {
                 continue;
             }
             if k.resource == CRD_KEY {
-                let resource = crate::resources::from_crd(o)
+                let resource = crate::apiserver::resources::from_crd(o)
                     .map(|t| t.key())
                     .unwrap_or_default();
                 let mut any = false;

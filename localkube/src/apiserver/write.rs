@@ -3,10 +3,10 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::cluster::{Cluster, Target};
-use crate::error::{ApiError, ApiResult, FieldCause};
-use crate::store::ObjKey;
-use crate::{defaults, jsonpath, schema, ssa, strategic, time};
+use crate::apiserver::cluster::{Cluster, Target};
+use crate::apiserver::error::{ApiError, ApiResult, FieldCause};
+use crate::apiserver::store::ObjKey;
+use crate::apiserver::{defaults, jsonpath, schema, ssa, strategic, time};
 
 /// Query options of a write.
 #[derive(Debug, Clone, Default)]

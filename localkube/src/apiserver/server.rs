@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::http::{router, AppState};
+use crate::apiserver::http::{router, AppState};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]

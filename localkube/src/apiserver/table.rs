@@ -3,9 +3,9 @@
 
 use serde_json::{json, Value};
 
-use crate::cluster::Target;
-use crate::jsonpath;
-use crate::time::age_of;
+use crate::apiserver::cluster::Target;
+use crate::apiserver::jsonpath;
+use crate::apiserver::time::age_of;
 
 struct Column {
     name: String,

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::error::ApiError;
+use crate::apiserver::error::ApiError;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Req {

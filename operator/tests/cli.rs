@@ -125,7 +125,8 @@ async fn metrics_health_and_readiness_endpoints_answer() {
 #[tokio::test]
 async fn broker_status_is_read_over_http() {
     use axum::routing::get;
-    use chronik_operator::status::{BrokerError, BrokerStatusSource, HttpBrokerClient};
+    use chronik_operator::brokers::{BrokerApi, BrokerError, HttpBrokers};
+    use std::time::Duration;
 
     let app = axum::Router::new()
         .route(
@@ -141,16 +142,16 @@ async fn broker_status_is_read_over_http() {
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let client = HttpBrokerClient::new(std::time::Duration::from_secs(2)).unwrap();
-    let status = client.fetch(format!("http://{addr}")).await.unwrap();
+    let client = HttpBrokers::new(Duration::from_secs(2), Duration::from_secs(2)).unwrap();
+    let status = client.status(format!("http://{addr}")).await.unwrap();
     assert_eq!(
-        (status.node_id, status.leader_id, status.term),
+        (status.node_id, status.leader(), status.term),
         (2, Some(1), 7)
     );
     assert_eq!(status.members.len(), 1);
 
     let err = client
-        .fetch(format!("http://{addr}/broken"))
+        .status(format!("http://{addr}/broken"))
         .await
         .unwrap_err();
     assert!(matches!(err, BrokerError::Http { code: 503, .. }), "{err}");
@@ -158,6 +159,6 @@ async fn broker_status_is_read_over_http() {
     let _ = task.await; // the listener is closed once the task is gone
 
     // Nothing listens any more: unreachable, reported with the URL.
-    let err = client.fetch(format!("http://{addr}")).await.unwrap_err();
+    let err = client.status(format!("http://{addr}")).await.unwrap_err();
     assert!(err.to_string().contains(&addr.to_string()), "{err}");
 }

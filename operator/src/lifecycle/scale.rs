@@ -1,8 +1,10 @@
 //! Scaling: Raft membership and StatefulSet replicas, one change at a time.
 
-use super::observe::{PlanInput, RaftView};
+use super::input::{PlanInput, RaftView};
 use super::plan::{Action, Step};
-use crate::crd::{MemberRole, OperationKind, OperationStep};
+use chronik_api::{MemberRole, NodeId};
+
+use crate::crd::{OperationKind, OperationStep};
 use crate::validate::quorum;
 
 /// StatefulSet replicas that keep a pod for every Raft member and never
@@ -103,7 +105,7 @@ pub(super) fn next(input: &PlanInput<'_>, raft: &RaftView, sts_target: i32) -> O
             Some(m) if m.role == MemberRole::Voter => continue,
             Some(_) => return Some(catch_up_or_promote(input, raft, id)),
             None => {
-                let url = input.addresses.raft_url(id);
+                let url = input.addresses.raft_url_of(NodeId(id));
                 return Some(
                     scale(OperationStep::AddLearner, id, "AddingLearner")
                         .act(Action::AddLearner { id, url })
@@ -118,7 +120,7 @@ pub(super) fn next(input: &PlanInput<'_>, raft: &RaftView, sts_target: i32) -> O
 fn catch_up_or_promote(input: &PlanInput<'_>, raft: &RaftView, id: u64) -> Step {
     let step = |s, reason| Step::member(OperationKind::Scale, s, id, reason);
     if !input.workload.pod_ready(id) {
-        let pod = input.addresses.pod_name(id);
+        let pod = input.addresses.pod_of(NodeId(id));
         let why = input
             .workload
             .pod(id)

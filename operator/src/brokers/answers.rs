@@ -47,9 +47,4 @@ impl Answers {
             .filter(|(_, a)| a.is_err())
             .filter_map(|(i, _)| u32::try_from(i).ok())
     }
-
-    /// The answers in ordinal order.
-    pub fn by_ordinal(&self) -> &[Result<BrokerStatus, BrokerError>] {
-        &self.by_ordinal
-    }
 }

@@ -26,51 +26,44 @@ pub struct HttpBrokers {
     change: reqwest::Client,
 }
 
-/// A request: method, path and JSON body.
+/// A membership request: method, path and JSON body.
 struct Request {
     method: &'static str,
     path: String,
-    body: Option<serde_json::Value>,
+    body: Body,
+}
+
+/// The JSON body of a membership request.
+enum Body {
+    Empty,
+    AddMember(AddMemberRequest),
+    TransferLeader(TransferLeaderRequest),
 }
 
 impl MemberChange {
-    fn request(&self) -> Result<Request, BrokerError> {
-        let json = |value: Result<serde_json::Value, serde_json::Error>, path: &str| {
-            value.map_err(|e| BrokerError::Client {
-                message: format!("encoding the body of POST {path}: {e}"),
-            })
-        };
-        Ok(match self {
+    fn request(self) -> Request {
+        match self {
             Self::AddLearner { id, url } => Request {
                 method: "POST",
                 path: "/v1/members".to_string(),
-                body: Some(json(
-                    serde_json::to_value(AddMemberRequest {
-                        id: *id,
-                        url: url.clone(),
-                    }),
-                    "/v1/members",
-                )?),
+                body: Body::AddMember(AddMemberRequest { id, url }),
             },
             Self::Promote { id } => Request {
                 method: "POST",
                 path: format!("/v1/members/{id}/promote"),
-                body: None,
+                body: Body::Empty,
             },
             Self::Remove { id } => Request {
                 method: "DELETE",
                 path: format!("/v1/members/{id}"),
-                body: None,
+                body: Body::Empty,
             },
             Self::TransferLeader { to } => Request {
                 method: "POST",
                 path: "/v1/leader/transfer".to_string(),
-                body: Some(json(
-                    serde_json::to_value(TransferLeaderRequest { target_id: *to }),
-                    "/v1/leader/transfer",
-                )?),
+                body: Body::TransferLeader(TransferLeaderRequest { target_id: to }),
             },
-        })
+        }
     }
 }
 
@@ -157,8 +150,9 @@ impl HttpBrokers {
                 _ => self.change.post(&url),
             };
             let call = match &request.body {
-                Some(body) => call.json(body),
-                None => call,
+                Body::Empty => call,
+                Body::AddMember(body) => call.json(body),
+                Body::TransferLeader(body) => call.json(body),
             };
             let response = call.send().await.map_err(|e| BrokerError::Unreachable {
                 method,
@@ -220,9 +214,6 @@ impl BrokerApi for HttpBrokers {
         change: MemberChange,
     ) -> BoxFuture<'static, Result<Membership, BrokerError>> {
         let brokers = self.clone();
-        Box::pin(async move {
-            let request = change.request()?;
-            brokers.send(members.as_ref(), via, request).await
-        })
+        Box::pin(async move { brokers.send(members.as_ref(), via, change.request()).await })
     }
 }

@@ -33,6 +33,7 @@ impl Workload {
 
     /// Pods to ask: every pod that exists or should exist.
     fn pods(&self, cluster: &ValidatedCluster) -> u32 {
+        // Pods up to the highest ordinal that exists.
         let highest_pod = self.view.pods.iter().map(|p| p.ordinal + 1).max();
         let replicas = self
             .view

@@ -52,6 +52,8 @@ impl ConditionType {
 pub enum ConditionStatus {
     True,
     False,
+    /// Not decided (never set by this operator; a stored value it does not
+    /// know reads as this).
     Unknown,
 }
 
@@ -87,7 +89,9 @@ impl ConditionStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     pub status: ConditionStatus,
+    /// CamelCase reason, e.g. `QuorumHealthy`, `RollStopped`.
     pub reason: String,
+    /// One line for the user.
     pub message: String,
 }
 
@@ -112,7 +116,9 @@ pub struct Verdicts {
 /// A pod whose broker cannot run, and why (`reason: message`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodFailure {
+    /// The pod's name.
     pub pod: String,
+    /// The container's waiting reason and the kubelet's message.
     pub why: String,
 }
 

@@ -270,7 +270,7 @@ pub struct ChronikClusterStatus {
     pub term: Option<u64>,
     /// Raft members as reported by the brokers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub members: Vec<MemberStatus>,
+    pub members: Vec<ClusterMember>,
     /// Kafka bootstrap address for clients: the client Service's DNS name and port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bootstrap_servers: Option<String>,
@@ -406,20 +406,30 @@ pub struct RecordedStorage {
     pub storage_class_name: Option<String>,
 }
 
-/// Role of a Raft member.
+/// Role of a Raft member, as `status.members` shows it (the broker's
+/// [`chronik_api::MemberRole`] with a schema).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub enum MemberRole {
+pub enum ClusterMemberRole {
     /// Votes in elections and counts towards quorum.
     Voter,
     /// Receives the log but does not vote yet.
     Learner,
 }
 
+impl From<chronik_api::MemberRole> for ClusterMemberRole {
+    fn from(role: chronik_api::MemberRole) -> Self {
+        match role {
+            chronik_api::MemberRole::Voter => Self::Voter,
+            chronik_api::MemberRole::Learner => Self::Learner,
+        }
+    }
+}
+
 /// One Raft member.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct MemberStatus {
+pub struct ClusterMember {
     /// Raft node id (pod ordinal + 1).
     pub id: u64,
     /// Name of the member's pod.
@@ -427,7 +437,7 @@ pub struct MemberStatus {
     /// Raft URL of the member.
     pub url: String,
     /// `voter` or `learner`.
-    pub role: MemberRole,
+    pub role: ClusterMemberRole,
     /// True when the member answered the operator and knows the leader.
     pub ready: bool,
     /// Entries the member is behind the leader's commit index, where known.

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use chronik_operator::brokers::HttpBrokers;
 use chronik_operator::controller::{self, Context};
 use chronik_operator::leader::{LeaderElector, LeaseConfig};
 use chronik_operator::metrics::Metrics;
-use chronik_operator::status::HttpBrokerClient;
 use chronik_operator::{crd, render, server};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -147,8 +147,12 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     metrics.leader.set(1);
 
-    let brokers = HttpBrokerClient::new(Duration::from_secs(args.broker_timeout_secs))
-        .context("building the broker HTTP client")?;
+    // Membership changes are answered once committed: allow a few seconds.
+    let brokers = HttpBrokers::new(
+        Duration::from_secs(args.broker_timeout_secs),
+        Duration::from_secs(10),
+    )
+    .context("building the broker HTTP client")?;
     let ctx = Arc::new(Context::new(client, Arc::new(brokers), metrics.clone()));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let controller = tokio::spawn(controller::run(ctx, args.namespace.clone(), async move {

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use chronik_api::PodAddresses;
 use k8s_openapi::api::core::v1::ResourceRequirements;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
@@ -108,7 +109,9 @@ pub struct ValidatedCluster {
     pub resources: Option<ResourceRequirements>,
     pub storage: Storage,
     pub ports: Ports,
-    pub cluster_domain: String,
+    /// The pods' DNS names and URLs (`spec.clusterDomain`, the Raft and
+    /// HTTP ports).
+    pub addresses: PodAddresses,
     pub config: BTreeMap<String, String>,
     pub pod: PodOverrides,
     /// `spec.paused`: no workload change while set.
@@ -117,6 +120,16 @@ pub struct ValidatedCluster {
 
 /// Check a ChronikCluster read from the API server (or a file, for `render`).
 pub fn validate(cluster: &ChronikCluster) -> Result<ValidatedCluster, ValidationError> {
+    validate_with(cluster, None)
+}
+
+/// [`validate`], given the initial voter count an existing StatefulSet
+/// remembers (`workload_initial_replicas`): it stands in for the latch in
+/// `status` when the status has none (a new cluster, or the status was lost).
+pub fn validate_with(
+    cluster: &ChronikCluster,
+    workload_initial_replicas: Option<i32>,
+) -> Result<ValidatedCluster, ValidationError> {
     let meta = &cluster.metadata;
     let name = meta.name.clone().ok_or(ValidationError::MissingName)?;
     if name.len() > MAX_NAME_LEN || !is_dns_label(&name) {
@@ -185,12 +198,21 @@ pub fn validate(cluster: &ChronikCluster) -> Result<ValidatedCluster, Validation
         check_resources(resources)?;
     }
 
-    // The initial membership is latched in status; before the first status
-    // write it is the spec's replica count.
-    let initial_replicas = status
-        .and_then(|s| s.initial_replicas)
-        .filter(|n| (1..=9).contains(n))
-        .unwrap_or(replicas);
+    // The initial membership is latched in status, else on the StatefulSet;
+    // before either exists it is the spec's replica count.
+    let initial_replicas = match status.and_then(|s| s.initial_replicas) {
+        Some(n) => Some(n).filter(|n| (1..=9).contains(n)),
+        None => workload_initial_replicas.filter(|n| (1..=9).contains(n)),
+    }
+    .unwrap_or(replicas);
+    let port = |p: i32| u16::try_from(p).unwrap_or_default();
+    let addresses = PodAddresses {
+        name: name.clone(),
+        namespace: namespace.clone(),
+        cluster_domain: spec.cluster_domain.clone(),
+        raft_port: port(ports.raft),
+        http_port: port(ports.http),
+    };
 
     Ok(ValidatedCluster {
         name,
@@ -209,7 +231,7 @@ pub fn validate(cluster: &ChronikCluster) -> Result<ValidatedCluster, Validation
             delete_claims_on_delete: spec.storage.delete_claims_on_delete,
         },
         ports,
-        cluster_domain: spec.cluster_domain.clone(),
+        addresses,
         config: spec.config.clone(),
         pod: spec.pod.clone(),
         paused: spec.paused,
@@ -269,10 +291,6 @@ fn check_resources(resources: &ResourceRequirements) -> Result<(), ValidationErr
 }
 
 impl ValidatedCluster {
-    /// Name of the headless Service that gives every pod a stable DNS name.
-    pub fn headless_service_name(&self) -> String {
-        format!("{}-headless", self.name)
-    }
     /// Name of the client (bootstrap) Service.
     pub fn client_service_name(&self) -> String {
         self.name.clone()
@@ -281,48 +299,12 @@ impl ValidatedCluster {
     pub fn config_map_name(&self) -> String {
         format!("{}-config", self.name)
     }
-    /// Name of the pod with this ordinal.
-    pub fn pod_name(&self, ordinal: i32) -> String {
-        format!("{}-{ordinal}", self.name)
-    }
-    /// `<ns>.svc.<clusterDomain>` suffix shared by every DNS name.
-    fn svc_suffix(&self) -> String {
-        format!("{}.svc.{}", self.namespace, self.cluster_domain)
-    }
-    /// Stable DNS name of the pod with this ordinal.
-    pub fn pod_fqdn(&self, ordinal: i32) -> String {
-        format!(
-            "{}.{}.{}",
-            self.pod_name(ordinal),
-            self.headless_service_name(),
-            self.svc_suffix()
-        )
-    }
-    /// Raft node id of the pod with this ordinal.
-    pub fn node_id(ordinal: i32) -> u64 {
-        u64::try_from(ordinal).unwrap_or(0) + 1
-    }
-    /// Raft URL of the pod with this ordinal.
-    pub fn peer_url(&self, ordinal: i32) -> String {
-        format!("http://{}:{}", self.pod_fqdn(ordinal), self.ports.raft)
-    }
-    /// Base URL of the broker's HTTP API on the pod with this ordinal.
-    pub fn http_url(&self, ordinal: i32) -> String {
-        format!("http://{}:{}", self.pod_fqdn(ordinal), self.ports.http)
-    }
-    /// The `--peers` value: every initial voter as `<id>@<raft url>`.
-    pub fn peers_arg(&self) -> String {
-        (0..self.initial_replicas)
-            .map(|ordinal| format!("{}@{}", Self::node_id(ordinal), self.peer_url(ordinal)))
-            .collect::<Vec<_>>()
-            .join(",")
-    }
     /// The `--advertised-host` value, expanded by the kubelet from `POD_NAME`.
     pub fn advertised_host_arg(&self) -> String {
         format!(
             "$(POD_NAME).{}.{}",
-            self.headless_service_name(),
-            self.svc_suffix()
+            self.addresses.headless_service_name(),
+            self.addresses.svc_suffix()
         )
     }
     /// Kafka bootstrap address of the client Service.
@@ -330,7 +312,7 @@ impl ValidatedCluster {
         format!(
             "{}.{}:{}",
             self.client_service_name(),
-            self.svc_suffix(),
+            self.addresses.svc_suffix(),
             self.ports.kafka
         )
     }

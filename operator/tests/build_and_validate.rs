@@ -401,61 +401,75 @@ fn render_prints_every_object_and_refuses_invalid_like_the_controller() {
 
 mod status {
     use super::validated;
-    use chronik_operator::crd::{ClusterPhase, MemberRole};
-    use chronik_operator::status::{
-        compute_status, BrokerError, BrokerMember, BrokerStatus, StatusInputs,
-    };
+    use chronik_api::{BrokerStatus, MemberRole, MemberStatus, RaftRole};
+    use chronik_operator::brokers::{Answers, BrokerError};
+    use chronik_operator::crd::{ChronikClusterStatus, ClusterMemberRole, ClusterPhase};
+    use chronik_operator::lifecycle::WorkloadView;
+    use chronik_operator::status::{build_status, StatusInputs};
+    use chronik_operator::validate::ValidatedCluster;
     use k8s_openapi::jiff::Timestamp;
 
     fn answer(
         id: u64,
-        role: &str,
-        leader: Option<u64>,
+        role: RaftRole,
+        leader: u64,
         term: u64,
-        members: &[(u64, &str)],
+        members: &[(u64, MemberRole)],
     ) -> BrokerStatus {
-        BrokerStatus {
-            node_id: id,
-            cluster_id: None,
-            incarnation: None,
-            role: role.into(),
-            leader_id: leader,
-            term,
-            commit_index: 5,
-            applied_index: 5,
-            members: members
-                .iter()
-                .map(|(m, r)| BrokerMember {
-                    id: *m,
-                    url: format!("http://m{m}"),
-                    role: (*r).into(),
-                    match_index: None,
-                    incarnation: None,
-                })
-                .collect(),
-            leader_url: None,
-            groups: None,
-        }
+        let mut status = BrokerStatus::initial(id, "c", "i", 0);
+        status.role = role;
+        status.leader_id = leader;
+        status.term = term;
+        status.commit_index = 5;
+        status.applied_index = 5;
+        status.members = members
+            .iter()
+            .map(|(m, r)| MemberStatus {
+                id: *m,
+                url: format!("http://m{m}"),
+                role: *r,
+                match_index: None,
+                incarnation: String::new(),
+            })
+            .collect();
+        status
     }
 
     fn down() -> Result<BrokerStatus, BrokerError> {
         Err(BrokerError::Unreachable {
+            method: "GET",
             url: "x".into(),
             message: "refused".into(),
+        })
+    }
+
+    /// The status of `answers` with no StatefulSet, pods or plan yet.
+    fn status_of(
+        vc: &ValidatedCluster,
+        answers: Vec<Result<BrokerStatus, BrokerError>>,
+        previous: Option<&ChronikClusterStatus>,
+        now: Timestamp,
+    ) -> ChronikClusterStatus {
+        build_status(&StatusInputs {
+            cluster: vc,
+            statefulset: None,
+            answers: &Answers::new(answers),
+            workload: &WorkloadView::default(),
+            plan: None,
+            previous,
+            now,
         })
     }
 
     #[test]
     fn nobody_answers_while_creating() {
         let vc = validated(3);
-        let brokers = vec![down(), down(), down()];
-        let status = compute_status(&StatusInputs {
-            cluster: &vc,
-            statefulset: None,
-            brokers: &brokers,
-            previous: None,
-            now: Timestamp::UNIX_EPOCH,
-        });
+        let status = status_of(
+            &vc,
+            vec![down(), down(), down()],
+            None,
+            Timestamp::UNIX_EPOCH,
+        );
         assert_eq!(status.phase, Some(ClusterPhase::Creating));
         assert!(status.leader.is_none());
         let available = &status.conditions[0];
@@ -474,23 +488,22 @@ mod status {
     #[test]
     fn learners_do_not_count_towards_quorum_and_newest_term_wins() {
         let vc = validated(3);
-        let members = [(1, "voter"), (2, "voter"), (3, "voter"), (4, "learner")];
-        let brokers = vec![
-            Ok(answer(1, "follower", Some(1), 4, &members)), // stale view
-            Ok(answer(2, "leader", Some(2), 5, &members)),
-            Ok(answer(3, "follower", Some(2), 5, &members)),
+        let members = [
+            (1, MemberRole::Voter),
+            (2, MemberRole::Voter),
+            (3, MemberRole::Voter),
+            (4, MemberRole::Learner),
         ];
-        let status = compute_status(&StatusInputs {
-            cluster: &vc,
-            statefulset: None,
-            brokers: &brokers,
-            previous: None,
-            now: Timestamp::UNIX_EPOCH,
-        });
+        let brokers = vec![
+            Ok(answer(1, RaftRole::Follower, 1, 4, &members)), // stale view
+            Ok(answer(2, RaftRole::Leader, 2, 5, &members)),
+            Ok(answer(3, RaftRole::Follower, 2, 5, &members)),
+        ];
+        let status = status_of(&vc, brokers, None, Timestamp::UNIX_EPOCH);
         assert_eq!(status.leader.as_ref().map(|l| l.id), Some(2));
         assert_eq!(status.term, Some(5));
         assert_eq!(status.members.len(), 4);
-        assert_eq!(status.members[3].role, MemberRole::Learner);
+        assert_eq!(status.members[3].role, ClusterMemberRole::Learner);
         assert_eq!(status.members[3].pod, "orders-3");
         let available = &status.conditions[0];
         assert_eq!(available.status, "True");
@@ -506,43 +519,40 @@ mod status {
     #[test]
     fn transition_time_is_kept_while_a_condition_does_not_flip() {
         let vc = validated(1);
-        let brokers = vec![Ok(answer(1, "leader", Some(1), 1, &[(1, "voter")]))];
-        let first = compute_status(&StatusInputs {
-            cluster: &vc,
-            statefulset: None,
-            brokers: &brokers,
-            previous: None,
-            now: Timestamp::UNIX_EPOCH,
-        });
+        let brokers = || {
+            vec![Ok(answer(
+                1,
+                RaftRole::Leader,
+                1,
+                1,
+                &[(1, MemberRole::Voter)],
+            ))]
+        };
+        let first = status_of(&vc, brokers(), None, Timestamp::UNIX_EPOCH);
         let later = Timestamp::from_second(1_000).unwrap();
-        let second = compute_status(&StatusInputs {
-            cluster: &vc,
-            statefulset: None,
-            brokers: &brokers,
-            previous: Some(&first),
-            now: later,
-        });
+        let second = status_of(&vc, brokers(), Some(&first), later);
         assert_eq!(first, second, "same answers, same status: no write");
     }
 }
 
 #[test]
 fn broker_status_json_parses_and_leader_zero_means_unknown() {
-    use chronik_operator::status::BrokerStatus;
+    use chronik_api::{BrokerStatus, MemberRole, RaftRole};
     let leader: BrokerStatus = serde_json::from_str(
         r#"{"node_id":1,"cluster_id":"c","incarnation":"i1","role":"leader","leader_id":1,"term":3,
-            "commit_index":10,"applied_index":10,"leader_url":"http://a:5001",
+            "commit_index":10,"applied_index":10,"leader_raft_url":"http://a:5001",
             "members":[{"id":1,"url":"http://a:5001","role":"voter","match_index":10,"incarnation":"i1"},
                        {"id":2,"url":"http://b:5001","role":"learner","match_index":4}]}"#,
     )
     .unwrap();
-    assert_eq!(leader.leader_id, Some(1));
-    assert_eq!(leader.members[1].role, "learner");
+    assert_eq!(leader.role, RaftRole::Leader);
+    assert_eq!(leader.leader(), Some(1));
+    assert_eq!(leader.members[1].role, MemberRole::Learner);
     assert_eq!(leader.members[1].match_index, Some(4));
     let starting: BrokerStatus = serde_json::from_str(
         r#"{"node_id":2,"cluster_id":"c","incarnation":"i2","role":"follower","leader_id":0,"term":0,
             "commit_index":0,"applied_index":0,"members":[]}"#,
     )
     .unwrap();
-    assert_eq!(starting.leader_id, None);
+    assert_eq!(starting.leader(), None);
 }

@@ -125,7 +125,8 @@ async fn metrics_health_and_readiness_endpoints_answer() {
 #[tokio::test]
 async fn broker_status_is_read_over_http() {
     use axum::routing::get;
-    use chronik_operator::status::{BrokerError, BrokerStatusSource, HttpBrokerClient};
+    use chronik_operator::brokers::{BrokerApi, BrokerError, HttpBrokers};
+    use std::time::Duration;
 
     let app = axum::Router::new()
         .route(
@@ -141,16 +142,16 @@ async fn broker_status_is_read_over_http() {
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let client = HttpBrokerClient::new(std::time::Duration::from_secs(2)).unwrap();
-    let status = client.fetch(format!("http://{addr}")).await.unwrap();
+    let client = HttpBrokers::new(Duration::from_secs(2), Duration::from_secs(2)).unwrap();
+    let status = client.status(format!("http://{addr}")).await.unwrap();
     assert_eq!(
-        (status.node_id, status.leader_id, status.term),
+        (status.node_id, status.leader(), status.term),
         (2, Some(1), 7)
     );
     assert_eq!(status.members.len(), 1);
 
     let err = client
-        .fetch(format!("http://{addr}/broken"))
+        .status(format!("http://{addr}/broken"))
         .await
         .unwrap_err();
     assert!(matches!(err, BrokerError::Http { code: 503, .. }), "{err}");
@@ -158,6 +159,110 @@ async fn broker_status_is_read_over_http() {
     let _ = task.await; // the listener is closed once the task is gone
 
     // Nothing listens any more: unreachable, reported with the URL.
-    let err = client.fetch(format!("http://{addr}")).await.unwrap_err();
+    let err = client.status(format!("http://{addr}")).await.unwrap_err();
     assert!(err.to_string().contains(&addr.to_string()), "{err}");
+}
+
+#[tokio::test]
+async fn membership_changes_follow_421_to_the_leader() {
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    use chronik_api::{Membership, NodeId, NotLeaderBody};
+    use chronik_operator::addresses::MemberAddresses;
+    use chronik_operator::brokers::{BrokerApi, BrokerError, HttpBrokers, MemberChange};
+    use std::time::Duration;
+
+    async fn serve(app: axum::Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+    let not_leader = |leader_id: u64, leader_url: String| {
+        (
+            StatusCode::MISDIRECTED_REQUEST,
+            axum::Json(NotLeaderBody {
+                error: "not the leader".into(),
+                leader_id,
+                leader_url,
+                leader_raft_url: String::new(),
+            }),
+        )
+    };
+    // Member 1 leads; member 2 names it by URL, member 3 only by id;
+    // member 4 knows no leader; member 5 has a change pending.
+    let leader = serve(axum::Router::new().route(
+        "/v1/members",
+        post(|| async {
+            axum::Json(Membership {
+                leader_id: 1,
+                members: Vec::new(),
+            })
+        }),
+    ))
+    .await;
+    let by_url = {
+        let leader = leader.clone();
+        serve(axum::Router::new().route(
+            "/v1/members",
+            post(move || async move { not_leader(1, leader) }),
+        ))
+        .await
+    };
+    let by_id = serve(axum::Router::new().route(
+        "/v1/members",
+        post(move || async move { not_leader(1, String::new()) }),
+    ))
+    .await;
+    let lost = serve(axum::Router::new().route(
+        "/v1/members",
+        post(move || async move { not_leader(0, String::new()) }),
+    ))
+    .await;
+    let busy = serve(axum::Router::new().route(
+        "/v1/members",
+        post(|| async {
+            (
+                StatusCode::CONFLICT,
+                axum::Json(serde_json::json!({"error": "a change is in progress"})),
+            )
+        }),
+    ))
+    .await;
+
+    struct Urls(Vec<String>);
+    impl MemberAddresses for Urls {
+        fn pod_of(&self, id: NodeId) -> String {
+            format!("c-{}", id.0 - 1)
+        }
+        fn raft_url_of(&self, id: NodeId) -> String {
+            format!("http://raft-{}:5001", id.0)
+        }
+        fn http_url_of(&self, id: NodeId) -> String {
+            self.0[usize::try_from(id.0 - 1).unwrap()].clone()
+        }
+    }
+    let members = Arc::new(Urls(vec![leader, by_url, by_id, lost, busy]));
+    let client = HttpBrokers::new(Duration::from_secs(2), Duration::from_secs(2)).unwrap();
+    let add = MemberChange::AddLearner {
+        id: 6,
+        url: "http://raft-6:5001".into(),
+    };
+    for via in [1, 2, 3] {
+        let membership = client
+            .change(members.clone(), via, add.clone())
+            .await
+            .unwrap_or_else(|e| panic!("via {via}: {e}"));
+        assert_eq!(membership.leader_id, 1);
+    }
+    let err = client
+        .change(members.clone(), 4, add.clone())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BrokerError::NoLeader { .. }), "{err}");
+    let err = client.change(members, 5, add).await.unwrap_err();
+    assert!(
+        matches!(&err, BrokerError::Pending { message, .. } if message == "a change is in progress"),
+        "{err}"
+    );
 }

@@ -1,9 +1,10 @@
-//! The lifecycle planner and executor against real `chronik-broker`
+//! The lifecycle planner and broker client against real `chronik-broker`
 //! processes on loopback: the test plays Kubernetes (a "StatefulSet" of
 //! processes, pod readiness from `/readyz`) and scales 3 → 5 → 3, then rolls
 //! all pods onto a new template revision, through the operator's planner and
-//! executor, checking the brokers' membership after every step. The executor "crashes" (is dropped and recreated from the
-//! recorded status) between steps, and repeated steps are idempotent.
+//! `HttpBrokers`, checking the brokers' membership after every step. The
+//! operator "crashes" (the client is dropped and recreated, the plan resumed
+//! from the recorded status) between steps, and repeated steps are idempotent.
 //!
 //! Needs the broker binary of the same build: `cargo test --workspace` builds it
 //! (alone: `cargo build -p chronik-broker` first, or set `CHRONIK_BROKER_BIN`).
@@ -14,13 +15,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chronik_operator::crd::{MemberRole, OperationStatus};
-use chronik_operator::lifecycle::executor::{Executed, Executor};
+use chronik_api::{MemberRole, Membership, NodeId};
+use chronik_operator::addresses::MemberAddresses;
+use chronik_operator::brokers::{Answers, BrokerApi, HttpBrokers};
+use chronik_operator::crd::OperationStatus;
 use chronik_operator::lifecycle::{
-    plan, raft_view, Action, Addresses, PlanInput, PlanState, PlannerSettings, PodView,
-    WorkloadView,
+    plan, raft_view, Action, PlanInput, PlanState, PlannerSettings, PodView, RaftView, WorkloadView,
 };
-use chronik_operator::status::{BrokerStatusSource, HttpBrokerClient};
 use k8s_openapi::jiff::Timestamp;
 
 #[path = "../../broker/tests/support/binary.rs"]
@@ -45,16 +46,31 @@ struct Loopback {
     ports: BTreeMap<u64, Ports>,
 }
 
-impl Addresses for Loopback {
-    fn raft_url(&self, id: u64) -> String {
-        format!("http://127.0.0.1:{}", self.ports[&id].raft)
+impl MemberAddresses for Loopback {
+    fn pod_of(&self, id: NodeId) -> String {
+        format!("c-{}", id.0 - 1)
     }
-    fn http_url(&self, id: u64) -> String {
-        format!("http://127.0.0.1:{}", self.ports[&id].http)
+    fn raft_url_of(&self, id: NodeId) -> String {
+        format!("http://127.0.0.1:{}", self.ports[&id.0].raft)
     }
-    fn pod_name(&self, id: u64) -> String {
-        format!("c-{}", id - 1)
+    fn http_url_of(&self, id: NodeId) -> String {
+        format!("http://127.0.0.1:{}", self.ports[&id.0].http)
     }
+}
+
+/// A fresh broker client: it keeps nothing between steps.
+fn fresh_client() -> HttpBrokers {
+    HttpBrokers::new(Duration::from_secs(2), Duration::from_secs(10)).expect("client")
+}
+
+/// Carry out the broker part of `action`, asking member `via` first.
+async fn change(
+    addresses: &Arc<Loopback>,
+    via: u64,
+    action: &Action,
+) -> Result<Membership, chronik_operator::brokers::BrokerError> {
+    let change = action.member_change().expect("a membership action");
+    fresh_client().change(addresses.clone(), via, change).await
 }
 
 /// A "StatefulSet" of broker processes: pod ordinal o runs node id o + 1.
@@ -87,7 +103,7 @@ impl ProcessSet {
             .collect();
         let addresses = Arc::new(Loopback { ports });
         let peers = (1..=initial)
-            .map(|id| format!("{id}@{}", addresses.raft_url(id)))
+            .map(|id| format!("{id}@{}", addresses.raft_url_of(NodeId(id))))
             .collect::<Vec<_>>()
             .join(",");
         Self {
@@ -175,7 +191,7 @@ struct RecordedStatus {
 
 struct Harness {
     set: ProcessSet,
-    status_client: HttpBrokerClient,
+    brokers: HttpBrokers,
     http: reqwest::Client,
     settings: PlannerSettings,
     recorded: RecordedStatus,
@@ -184,12 +200,12 @@ struct Harness {
 }
 
 impl Harness {
-    async fn observe(&self) -> (WorkloadView, Option<chronik_operator::lifecycle::RaftView>) {
+    async fn observe(&self) -> (WorkloadView, Option<RaftView>) {
         let mut answers = Vec::new();
         let mut pods = Vec::new();
         for id in self.set.children.keys() {
-            let base = self.set.addresses.http_url(*id);
-            answers.push(self.status_client.fetch(base.clone()).await);
+            let base = self.set.addresses.http_url_of(NodeId(*id));
+            answers.push(self.brokers.status(base.clone()).await);
             let ready = self
                 .http
                 .get(format!("{base}/readyz"))
@@ -197,7 +213,7 @@ impl Harness {
                 .await
                 .is_ok_and(|r| r.status().is_success());
             pods.push(PodView {
-                ordinal: i32::try_from(*id - 1).expect("ordinal"),
+                ordinal: u32::try_from(*id - 1).expect("ordinal"),
                 ready,
                 terminating: false,
                 revision: self.set.revisions.get(id).cloned(),
@@ -209,11 +225,12 @@ impl Harness {
             update_revision: Some(self.set.update_revision.clone()),
             pods,
         };
-        (workload, raft_view(&answers))
+        (workload, raft_view(&Answers::new(answers)))
     }
 
-    /// Run planner + executor until the cluster matches `desired`; the
-    /// executor is recreated from the recorded status after every step, and
+    /// Run planner + client until the cluster matches `desired`; the
+    /// client is recreated and the plan resumed from the recorded status
+    /// after every step, and
     /// every `crash_every`-th step is lost (recorded, then the "operator"
     /// dies before carrying it out).
     async fn converge(&mut self, desired: i32, crash_every: usize) {
@@ -270,8 +287,6 @@ impl Harness {
                 self.set.spawn(id);
                 self.actions.push(Action::DeletePod { pod: pod.clone() });
             } else if let (Some(action), Some(raft)) = (&p.action, &raft) {
-                // A fresh executor each step: it keeps nothing between steps.
-                let executor = Executor::new(Duration::from_secs(10));
                 // Ask a follower first now and then, to exercise the 421 redirect.
                 let via = if step.is_multiple_of(2) {
                     raft.members
@@ -282,28 +297,15 @@ impl Harness {
                 } else {
                     raft.leader_id
                 };
-                match executor.run(self.set.addresses.clone(), via, action).await {
-                    Ok(Executed::Membership(m)) => {
+                match change(&self.set.addresses, via, action).await {
+                    Ok(m) => {
                         check_membership_after(action, &m);
                         self.actions.push(action.clone());
                         // Plan again only once `/v1/status` shows the change,
                         // as a controller's next pass would.
-                        let expected: Vec<(u64, MemberRole)> = m
-                            .members
-                            .iter()
-                            .map(|x| {
-                                let role = if x.role == "learner" {
-                                    MemberRole::Learner
-                                } else {
-                                    MemberRole::Voter
-                                };
-                                (x.id, role)
-                            })
-                            .collect();
+                        let expected: Vec<(u64, MemberRole)> =
+                            m.members.iter().map(|x| (x.id, x.role)).collect();
                         self.assert_membership(&expected).await;
-                    }
-                    Ok(Executed::NotABrokerAction) => {
-                        unreachable!("pod deletions are handled above")
                     }
                     Err(e) => panic!("{}: {e}", p.message),
                 }
@@ -343,16 +345,13 @@ impl Harness {
 }
 
 /// The broker's answer to a change shows the change.
-fn check_membership_after(action: &Action, m: &chronik_operator::lifecycle::admin::Membership) {
-    let role = |id: u64| {
-        m.members
-            .iter()
-            .find(|x| x.id == id)
-            .map(|x| x.role.as_str())
-    };
+fn check_membership_after(action: &Action, m: &Membership) {
+    let role = |id: u64| m.members.iter().find(|x| x.id == id).map(|x| x.role);
     match action {
-        Action::AddLearner { id, .. } => assert_eq!(role(*id), Some("learner"), "{m:?}"),
-        Action::Promote { id } => assert_eq!(role(*id), Some("voter"), "{m:?}"),
+        Action::AddLearner { id, .. } => {
+            assert_eq!(role(*id), Some(MemberRole::Learner), "{m:?}")
+        }
+        Action::Promote { id } => assert_eq!(role(*id), Some(MemberRole::Voter), "{m:?}"),
         Action::RemoveMember { id } => assert_eq!(role(*id), None, "{m:?}"),
         Action::TransferLeader { .. } | Action::DeletePod { .. } => {}
     }
@@ -374,12 +373,12 @@ async fn wait_for_leader(h: &Harness) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scale_3_to_5_to_3_through_the_executor_with_crashes() {
+async fn scale_3_to_5_to_3_through_the_broker_client_with_crashes() {
     let mut set = ProcessSet::new(3);
     set.scale(3);
     let mut h = Harness {
         set,
-        status_client: HttpBrokerClient::new(Duration::from_secs(2)).expect("client"),
+        brokers: fresh_client(),
         http: reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(2))
@@ -398,14 +397,16 @@ async fn scale_3_to_5_to_3_through_the_executor_with_crashes() {
     let leader = raft.expect("leader").leader_id;
     let add4 = Action::AddLearner {
         id: 4,
-        url: h.set.addresses.raft_url(4),
+        url: h.set.addresses.raft_url_of(NodeId(4)),
     };
     for _ in 0..2 {
-        let done = Executor::new(Duration::from_secs(10))
-            .run(h.set.addresses.clone(), leader, &add4)
+        let done = change(&h.set.addresses, leader, &add4)
             .await
             .expect("adding learner 4 (again) succeeds");
-        assert!(matches!(done, Executed::Membership(_)));
+        assert_eq!(
+            done.members.iter().find(|m| m.id == 4).map(|m| m.role),
+            Some(MemberRole::Learner)
+        );
     }
     let mut expected = voters(1..=3);
     expected.push((4, MemberRole::Learner));
@@ -427,7 +428,7 @@ async fn scale_3_to_5_to_3_through_the_executor_with_crashes() {
             "Promote { id: 4 }".to_string(),
             format!(
                 "AddLearner {{ id: 5, url: {:?} }}",
-                h.set.addresses.raft_url(5)
+                h.set.addresses.raft_url_of(NodeId(5))
             ),
             "Promote { id: 5 }".to_string(),
         ]
@@ -437,17 +438,16 @@ async fn scale_3_to_5_to_3_through_the_executor_with_crashes() {
     // Make a leaving member the leader: it must hand leadership off first.
     let (_, raft) = h.observe().await;
     let leader = raft.expect("leader").leader_id;
-    Executor::new(Duration::from_secs(10))
-        .run(
-            h.set.addresses.clone(),
-            leader,
-            &Action::TransferLeader {
-                from: leader,
-                to: 5,
-            },
-        )
-        .await
-        .expect("transfer to member 5");
+    change(
+        &h.set.addresses,
+        leader,
+        &Action::TransferLeader {
+            from: leader,
+            to: 5,
+        },
+    )
+    .await
+    .expect("transfer to member 5");
     let deadline = Instant::now() + Duration::from_secs(10);
     while h.observe().await.1.map(|r| r.leader_id) != Some(5) {
         assert!(Instant::now() < deadline, "member 5 never became leader");
@@ -480,16 +480,10 @@ async fn scale_3_to_5_to_3_through_the_executor_with_crashes() {
     // before recording the next one changes nothing on the broker.
     let (_, raft) = h.observe().await;
     let leader = raft.expect("leader").leader_id;
-    let executor = Executor::new(Duration::from_secs(10));
-    let again = executor
-        .run(
-            h.set.addresses.clone(),
-            leader,
-            &Action::RemoveMember { id: 5 },
-        )
+    let again = change(&h.set.addresses, leader, &Action::RemoveMember { id: 5 })
         .await
         .expect("removing an absent member is a no-op");
-    assert!(matches!(again, Executed::Membership(_)));
+    assert!(again.members.iter().all(|m| m.id != 5), "{again:?}");
     h.assert_membership(&voters(1..=3)).await;
 
     // A roll (new pod template): followers first, the leader last after a

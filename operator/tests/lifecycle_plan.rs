@@ -4,24 +4,26 @@
 
 use std::collections::BTreeMap;
 
-use chronik_operator::crd::{MemberRole, OperationKind, OperationStatus, OperationStep};
+use chronik_api::{MemberRole, MemberStatus, NodeId};
+use chronik_operator::addresses::MemberAddresses;
+use chronik_operator::crd::{OperationKind, OperationStatus, OperationStep};
 use chronik_operator::lifecycle::{
-    plan, Action, Addresses, PartitionReplication, Plan, PlanInput, PlanState, PlannerSettings,
-    PodView, RaftMember, RaftView, WorkloadView,
+    plan, Action, PartitionReplication, Plan, PlanInput, PlanState, PlannerSettings, PodView,
+    RaftView, WorkloadView,
 };
 use chronik_operator::validate::quorum;
 use k8s_openapi::jiff::Timestamp;
 
 struct Names;
-impl Addresses for Names {
-    fn raft_url(&self, id: u64) -> String {
-        format!("http://c-{}.c-headless:5001", id - 1)
+impl MemberAddresses for Names {
+    fn pod_of(&self, id: NodeId) -> String {
+        format!("c-{}", id.0 - 1)
     }
-    fn http_url(&self, id: u64) -> String {
-        format!("http://c-{}.c-headless:8080", id - 1)
+    fn raft_url_of(&self, id: NodeId) -> String {
+        format!("http://c-{}.c-headless:5001", id.0 - 1)
     }
-    fn pod_name(&self, id: u64) -> String {
-        format!("c-{}", id - 1)
+    fn http_url_of(&self, id: NodeId) -> String {
+        format!("http://c-{}.c-headless:8080", id.0 - 1)
     }
 }
 
@@ -88,11 +90,12 @@ impl World {
             members: self
                 .members
                 .iter()
-                .map(|(id, (role, m))| RaftMember {
+                .map(|(id, (role, m))| MemberStatus {
                     id: *id,
-                    url: Names.raft_url(*id),
+                    url: Names.raft_url_of(NodeId(*id)),
                     role: *role,
                     match_index: Some(*m),
+                    incarnation: String::new(),
                 })
                 .collect(),
             unconverged_groups: 0,
@@ -111,7 +114,7 @@ impl World {
                 .pods
                 .iter()
                 .map(|(o, p)| PodView {
-                    ordinal: *o,
+                    ordinal: u32::try_from(*o).unwrap(),
                     ready: p.ready,
                     terminating: false,
                     revision: Some(p.revision.clone()),
@@ -182,7 +185,7 @@ impl World {
         self.actions.push(action.clone());
         match action {
             Action::AddLearner { id, url } => {
-                assert_eq!(url, &Names.raft_url(*id));
+                assert_eq!(url, &Names.raft_url_of(NodeId(*id)));
                 assert!(
                     self.members.values().all(|(r, _)| *r == MemberRole::Voter),
                     "one membership change at a time"

@@ -7,10 +7,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chronik_operator::brokers::MemberChange;
 use chronik_operator::controller::reconcile;
-use chronik_operator::crd::{ClusterPhase, MemberRole};
+use chronik_operator::crd::{ClusterMemberRole, ClusterPhase};
 use chronik_operator::leader::{LeaderElector, LeaseConfig};
-use chronik_operator::lifecycle::Action;
 use common::condition;
 use common::fake_api::*;
 use kube::Client;
@@ -131,7 +131,7 @@ async fn status_comes_from_broker_answers() {
     let m3 = &status.members[2];
     assert_eq!(
         (m3.id, m3.pod.as_str(), m3.role, m3.ready, m3.lag),
-        (3, "orders-2", MemberRole::Voter, true, Some(3))
+        (3, "orders-2", ClusterMemberRole::Voter, true, Some(3))
     );
     assert_eq!(m3.url, raft_url(3));
     let cond = |t: &str| condition(&status, t);
@@ -347,10 +347,10 @@ async fn lost_status_does_not_change_the_peer_list() {
     // Scaling starts with a learner; the StatefulSet grows after it.
     assert_eq!(sts["spec"]["replicas"], 3);
     assert_eq!(
-        membership.actions.lock().unwrap().clone(),
+        membership.changes.lock().unwrap().clone(),
         vec![(
             1,
-            Action::AddLearner {
+            MemberChange::AddLearner {
                 id: 4,
                 url: raft_url(4)
             }

@@ -8,10 +8,10 @@ mod common;
 
 use std::sync::Arc;
 
+use chronik_api::MemberRole::{self, Learner, Voter};
+use chronik_operator::brokers::MemberChange;
 use chronik_operator::controller::reconcile;
 use chronik_operator::crd::{ChronikClusterStatus, OperationKind, OperationStep};
-use chronik_operator::lifecycle::Action;
-use chronik_operator::status::{BrokerMember, BrokerStatus};
 use common::condition;
 use common::fake_api::*;
 use serde_json::{json, Value};
@@ -23,35 +23,13 @@ fn sts_path() -> String {
 }
 
 /// Every broker in `members` answers; `members` = (id, role, match index).
-fn answers(brokers: &FakeBrokers, leader: u64, commit: u64, members: &[(u64, &str, u64)]) {
+fn answers(brokers: &FakeBrokers, leader: u64, commit: u64, members: &[(u64, MemberRole, u64)]) {
     let mut map = brokers.answers.lock().unwrap();
     map.clear();
     for (id, _, _) in members {
-        let is_leader = *id == leader;
         map.insert(
             base_url(id - 1),
-            Ok(BrokerStatus {
-                node_id: *id,
-                cluster_id: None,
-                incarnation: None,
-                role: if is_leader { "leader" } else { "follower" }.into(),
-                leader_id: Some(leader),
-                term: 2,
-                commit_index: commit,
-                applied_index: commit,
-                members: members
-                    .iter()
-                    .map(|(m, role, matched)| BrokerMember {
-                        id: *m,
-                        url: raft_url(*m),
-                        role: (*role).into(),
-                        match_index: is_leader.then_some(*matched),
-                        incarnation: None,
-                    })
-                    .collect(),
-                leader_url: None,
-                groups: None,
-            }),
+            Ok(broker_answer(*id, leader, 2, commit, members)),
         );
     }
 }
@@ -115,7 +93,7 @@ async fn scale_up_records_each_step_and_a_restarted_operator_resumes() {
         membership,
         ..
     } = Harness::new();
-    let voters3 = [(1, "voter", 10), (2, "voter", 10), (3, "voter", 10)];
+    let voters3 = [(1, Voter, 10), (2, Voter, 10), (3, Voter, 10)];
     answers(&brokers, 1, 10, &voters3);
     api.store_cluster(&common::cluster("orders", 3));
     reconcile(Arc::new(api.cluster("orders")), ctx)
@@ -134,12 +112,12 @@ async fn scale_up_records_each_step_and_a_restarted_operator_resumes() {
     reconcile(Arc::new(api.cluster("orders")), ctx)
         .await
         .unwrap();
-    assert!(membership.actions.lock().unwrap().is_empty());
+    assert!(membership.changes.lock().unwrap().is_empty());
     assert_eq!(
-        membership2.actions.lock().unwrap().clone(),
+        membership2.changes.lock().unwrap().clone(),
         vec![(
             1,
-            Action::AddLearner {
+            MemberChange::AddLearner {
                 id: 4,
                 url: raft_url(4)
             }
@@ -178,17 +156,17 @@ async fn scale_up_records_each_step_and_a_restarted_operator_resumes() {
 
     // Operator restarted (new context); the brokers show learner 4: grow.
     let with_learner = [
-        (1, "voter", 10),
-        (2, "voter", 10),
-        (3, "voter", 10),
-        (4, "learner", 0),
+        (1, Voter, 10),
+        (2, Voter, 10),
+        (3, Voter, 10),
+        (4, Learner, 0),
     ];
     answers(&brokers, 1, 10, &with_learner);
     let (ctx, _, membership3) = context_with_membership(client.clone(), brokers.clone());
     reconcile(Arc::new(api.cluster("orders")), ctx)
         .await
         .unwrap();
-    assert!(membership3.actions.lock().unwrap().is_empty());
+    assert!(membership3.changes.lock().unwrap().is_empty());
     assert_eq!(replicas(&api), 4);
     assert_eq!(
         status(&api).operation.unwrap().step,
@@ -200,17 +178,17 @@ async fn scale_up_records_each_step_and_a_restarted_operator_resumes() {
     // The learner's pod runs but lags.
     store_pod(&api, 3, "r1", true, None);
     let lagging = [
-        (1, "voter", 1303),
-        (2, "voter", 1303),
-        (3, "voter", 1303),
-        (4, "learner", 100),
+        (1, Voter, 1303),
+        (2, Voter, 1303),
+        (3, Voter, 1303),
+        (4, Learner, 100),
     ];
     answers(&brokers, 1, 1303, &lagging);
     let (ctx, _, membership4) = context_with_membership(client.clone(), brokers.clone());
     reconcile(Arc::new(api.cluster("orders")), ctx.clone())
         .await
         .unwrap();
-    assert!(membership4.actions.lock().unwrap().is_empty());
+    assert!(membership4.changes.lock().unwrap().is_empty());
     let s = status(&api);
     assert_eq!(s.operation.as_ref().unwrap().step, OperationStep::CatchUp);
     assert_eq!(
@@ -220,18 +198,18 @@ async fn scale_up_records_each_step_and_a_restarted_operator_resumes() {
 
     // Caught up: promoted.
     let caught_up = [
-        (1, "voter", 1400),
-        (2, "voter", 1400),
-        (3, "voter", 1400),
-        (4, "learner", 1400),
+        (1, Voter, 1400),
+        (2, Voter, 1400),
+        (3, Voter, 1400),
+        (4, Learner, 1400),
     ];
     answers(&brokers, 1, 1400, &caught_up);
     reconcile(Arc::new(api.cluster("orders")), ctx)
         .await
         .unwrap();
     assert_eq!(
-        membership4.actions.lock().unwrap().clone(),
-        vec![(1, Action::Promote { id: 4 })]
+        membership4.changes.lock().unwrap().clone(),
+        vec![(1, MemberChange::Promote { id: 4 })]
     );
     assert_eq!(status(&api).operation.unwrap().step, OperationStep::Promote);
 }
@@ -249,7 +227,7 @@ async fn paused_freezes_the_workload_but_keeps_status_current() {
         &brokers,
         2,
         10,
-        &[(1, "voter", 10), (2, "voter", 10), (3, "voter", 10)],
+        &[(1, Voter, 10), (2, Voter, 10), (3, Voter, 10)],
     );
     api.store_cluster(&common::cluster("orders", 3));
     reconcile(Arc::new(api.cluster("orders")), ctx.clone())
@@ -263,7 +241,7 @@ async fn paused_freezes_the_workload_but_keeps_status_current() {
     cluster.spec.image = "chronik-broker:next".into();
     api.store_cluster(&cluster);
     // A broker goes away: status must still follow.
-    answers(&brokers, 2, 10, &[(2, "voter", 10), (3, "voter", 10)]);
+    answers(&brokers, 2, 10, &[(2, Voter, 10), (3, Voter, 10)]);
     reconcile(Arc::new(api.cluster("orders")), ctx)
         .await
         .unwrap();
@@ -279,7 +257,7 @@ async fn paused_freezes_the_workload_but_keeps_status_current() {
             || w.contains("/pods/")),
         "paused wrote the workload: {writes:?}"
     );
-    assert!(membership.actions.lock().unwrap().is_empty());
+    assert!(membership.changes.lock().unwrap().is_empty());
     let s = status(&api);
     assert_eq!(condition(&s, "Progressing").status, "False");
     assert_eq!(condition(&s, "Progressing").reason, "Paused");
@@ -291,7 +269,7 @@ async fn a_roll_deletes_one_follower_and_stops_on_a_broken_pod() {
     let Harness {
         api, brokers, ctx, ..
     } = Harness::new();
-    let voters3 = [(1, "voter", 10), (2, "voter", 10), (3, "voter", 10)];
+    let voters3 = [(1, Voter, 10), (2, Voter, 10), (3, Voter, 10)];
     answers(&brokers, 1, 10, &voters3);
     api.store_cluster(&common::cluster("orders", 3));
     reconcile(Arc::new(api.cluster("orders")), ctx.clone())

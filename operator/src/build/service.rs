@@ -20,7 +20,7 @@ fn port(name: &str, port: i32) -> ServicePort {
 /// peers resolve each other before they are Ready.
 pub fn build_headless_service(cluster: &ValidatedCluster) -> Service {
     Service {
-        metadata: owned_meta(cluster, cluster.headless_service_name()),
+        metadata: owned_meta(cluster, cluster.addresses.headless_service_name()),
         spec: Some(ServiceSpec {
             cluster_ip: Some("None".to_string()),
             publish_not_ready_addresses: Some(true),

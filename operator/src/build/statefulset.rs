@@ -17,6 +17,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use chronik_api::identity::format_peers;
+
 use super::{broker_conf, config_hash, labels, owned_meta, selector_labels, BROKER_CONF_KEY};
 use crate::validate::ValidatedCluster;
 
@@ -63,7 +65,7 @@ pub fn build_statefulset(cluster: &ValidatedCluster, config_map: &ConfigMap) -> 
         metadata,
         spec: StatefulSetSpec {
             replicas: Some(cluster.replicas),
-            service_name: Some(cluster.headless_service_name()),
+            service_name: Some(cluster.addresses.headless_service_name()),
             pod_management_policy: Some("Parallel".to_string()),
             selector: LabelSelector {
                 match_labels: Some(selector_labels(cluster)),
@@ -209,9 +211,13 @@ fn container_port(name: &str, port: i32) -> ContainerPort {
 /// The broker's command line, in the order the broker documents its flags.
 pub fn broker_args(cluster: &ValidatedCluster) -> Vec<String> {
     let ports = &cluster.ports;
+    let initial_voters = u32::try_from(cluster.initial_replicas).unwrap_or_default();
     vec![
         format!("--cluster-id={}", cluster.uid),
-        format!("--peers={}", cluster.peers_arg()),
+        format!(
+            "--peers={}",
+            format_peers(&cluster.addresses.initial_peers(initial_voters))
+        ),
         format!("--raft-addr=0.0.0.0:{}", ports.raft),
         format!("--http-addr=0.0.0.0:{}", ports.http),
         format!("--kafka-addr=0.0.0.0:{}", ports.kafka),

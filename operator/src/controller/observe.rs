@@ -1,30 +1,57 @@
-//! The controller's lifecycle I/O: reading the live workload, carrying out
-//! a planned step through the broker admin API or kube.
-
-use std::sync::Arc;
+//! Observing a cluster: its StatefulSet and pods through kube, then every
+//! broker's `/v1/status` through [`crate::brokers`].
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{DeleteParams, ListParams};
+use kube::api::ListParams;
 use kube::{Api, ResourceExt};
 
-use super::{Context, ReconcileError};
+use super::{ClusterRef, Context, ReconcileError};
+use crate::brokers::{ask_all, Answers};
 use crate::build::{APP_NAME, INITIAL_REPLICAS_ANNOTATION};
-use crate::lifecycle::admin::AdminError;
-use crate::lifecycle::Action;
+use crate::lifecycle::{workload_view, WorkloadView};
 use crate::validate::ValidatedCluster;
 
-/// The live StatefulSet (if any) and the cluster's pods.
-pub(super) struct LiveWorkload {
+/// The live StatefulSet (if any) and the planner's view of it and its pods.
+pub(super) struct Workload {
     pub statefulset: Option<StatefulSet>,
-    pub pods: Vec<Pod>,
+    pub view: WorkloadView,
 }
 
-pub(super) async fn live_workload(
+impl Workload {
+    /// The initial voter count annotated on an existing StatefulSet.
+    pub fn initial_replicas(&self) -> Option<i32> {
+        self.statefulset
+            .as_ref()
+            .and_then(|sts| {
+                sts.annotations()
+                    .get(INITIAL_REPLICAS_ANNOTATION)
+                    .and_then(|v| v.parse::<i32>().ok())
+            })
+            .filter(|n| (1..=9).contains(n))
+    }
+
+    /// Pods to ask: every pod that exists or should exist.
+    fn pods(&self, cluster: &ValidatedCluster) -> u32 {
+        // Pods up to the highest ordinal that exists.
+        let highest_pod = self.view.pods.iter().map(|p| p.ordinal + 1).max();
+        let replicas = self
+            .view
+            .statefulset_replicas
+            .unwrap_or(0)
+            .max(cluster.replicas);
+        u32::try_from(replicas)
+            .unwrap_or(0)
+            .max(highest_pod.unwrap_or(0))
+    }
+}
+
+/// GET the StatefulSet and list the cluster's pods.
+pub(super) async fn workload(
     ctx: &Context,
-    namespace: &str,
-    name: &str,
-) -> Result<LiveWorkload, ReconcileError> {
+    target: &ClusterRef<'_>,
+) -> Result<Workload, ReconcileError> {
+    let (namespace, name) = (target.namespace.as_str(), target.name.as_str());
     let sts_api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), namespace);
     let statefulset = sts_api
         .get_opt(name)
@@ -50,52 +77,20 @@ pub(super) async fn live_workload(
                 .items
         }
     };
-    Ok(LiveWorkload { statefulset, pods })
+    let view = workload_view(name, statefulset.as_ref(), &pods);
+    Ok(Workload { statefulset, view })
 }
 
-/// The initial voter count annotated on an existing StatefulSet.
-pub(super) fn recorded_initial_replicas(statefulset: Option<&StatefulSet>) -> Option<i32> {
-    statefulset
-        .and_then(|sts| {
-            sts.annotations()
-                .get(INITIAL_REPLICAS_ANNOTATION)
-                .and_then(|v| v.parse::<i32>().ok())
-        })
-        .filter(|n| (1..=9).contains(n))
-}
-
-/// Carry out `action`: membership through the leader's admin API, pod
-/// deletion through kube. A change refused because another one is pending
-/// is not an error: the next pass looks again.
-pub(super) async fn carry_out(
+/// Ask every pod that exists or should exist for its `/v1/status`.
+pub(super) async fn brokers(
     ctx: &Context,
     cluster: &ValidatedCluster,
-    leader: u64,
-    action: &Action,
-) -> Result<(), ReconcileError> {
-    if let Action::DeletePod { pod } = action {
-        let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &cluster.namespace);
-        return match api.delete(pod, &DeleteParams::default()).await {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
-            Err(source) => Err(ReconcileError::DeletePod {
-                namespace: cluster.namespace.clone(),
-                pod: pod.clone(),
-                source,
-            }),
-        };
-    }
-    let addresses = Arc::new(cluster.clone());
-    match ctx
-        .membership
-        .execute(addresses, leader, action.clone())
-        .await
-    {
-        Ok(_) | Err(AdminError::Pending { .. }) => Ok(()),
-        Err(source) => Err(ReconcileError::Membership {
-            namespace: cluster.namespace.clone(),
-            name: cluster.name.clone(),
-            source,
-        }),
-    }
+    workload: &Workload,
+) -> Answers {
+    ask_all(
+        ctx.brokers.as_ref(),
+        &cluster.addresses,
+        workload.pods(cluster),
+    )
+    .await
 }

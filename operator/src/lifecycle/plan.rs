@@ -1,13 +1,15 @@
 //! The planner's output and its top level: paused, no leader, scale, roll, done.
 
+use chronik_api::NodeId;
 use k8s_openapi::jiff::Timestamp;
 
-use super::observe::PlanInput;
+use super::input::PlanInput;
 use super::{roll, scale};
+use crate::brokers::MemberChange;
 use crate::crd::{OperationKind, OperationStatus, OperationStep};
 use crate::validate::quorum;
 
-/// A change the operator makes now through the broker admin API or kube.
+/// A change the operator makes now through the brokers' HTTP API or kube.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// `POST /v1/members {"id","url"}` on the leader.
@@ -20,6 +22,22 @@ pub enum Action {
     RemoveMember { id: u64 },
     /// Delete the pod; the StatefulSet (`OnDelete`) recreates it from the new template.
     DeletePod { pod: String },
+}
+
+impl Action {
+    /// The broker's part of the action; `None` for a pod deletion (kube's).
+    pub fn member_change(&self) -> Option<MemberChange> {
+        Some(match self {
+            Self::AddLearner { id, url } => MemberChange::AddLearner {
+                id: *id,
+                url: url.clone(),
+            },
+            Self::Promote { id } => MemberChange::Promote { id: *id },
+            Self::TransferLeader { to, .. } => MemberChange::TransferLeader { to: *to },
+            Self::RemoveMember { id } => MemberChange::Remove { id: *id },
+            Self::DeletePod { .. } => return None,
+        })
+    }
 }
 
 /// How the cluster stands after this plan.
@@ -52,6 +70,22 @@ pub struct Plan {
     pub reason: String,
     /// Condition and Event message, e.g. `adding member 4 as learner`.
     pub message: String,
+}
+
+impl Plan {
+    /// True when the plan starts a step other than the recorded one (or
+    /// stops the roll): worth one Event, not one per poll.
+    pub fn is_news(&self, recorded: Option<&OperationStatus>) -> bool {
+        let key = |o: &OperationStatus| (o.kind, o.step, o.member_id, o.pod.clone());
+        match (recorded, self.operation.as_ref()) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(old), Some(new)) => {
+                key(old) != key(new)
+                    || (self.state == PlanState::Blocked && old.message != new.message)
+            }
+        }
+    }
 }
 
 /// A step before the common fields are filled in.
@@ -181,7 +215,7 @@ fn finish(input: &PlanInput<'_>, step: Step, sts_target: i32, pdb: i32) -> Plan 
     let pod = step
         .pod
         .clone()
-        .or_else(|| step.member_id.map(|id| input.addresses.pod_name(id)));
+        .or_else(|| step.member_id.map(|id| input.addresses.pod_of(NodeId(id))));
     // Keep the start time while the same step is recorded.
     let started_at = input
         .recorded

@@ -2,14 +2,18 @@
 //! followers first, the leader last after a transfer, the next pod only when
 //! the previous one is Ready and caught up.
 
-use super::observe::{PlanInput, PodView, RaftView};
+use std::cmp::Reverse;
+
+use chronik_api::NodeId;
+
+use super::input::{PlanInput, PodView, RaftView};
 use super::plan::{seconds_since, Action, Step};
 use super::scale::transfer_target;
 use crate::crd::{OperationKind, OperationStep};
 use crate::validate::quorum;
 
 fn id_of(pod: &PodView) -> u64 {
-    u64::try_from(pod.ordinal).unwrap_or(0) + 1
+    NodeId::from_ordinal(pod.ordinal).0
 }
 
 fn roll_step(step: OperationStep, id: u64, revision: &str, reason: &'static str) -> Step {
@@ -42,10 +46,10 @@ pub(super) fn next(input: &PlanInput<'_>, raft: &RaftView) -> Option<Step> {
     }
     // Broken pods first (they serve nothing), then followers from the
     // highest ordinal down, the leader last.
-    candidates.sort_by_key(|p| (p.ready, id_of(p) == raft.leader_id, -p.ordinal));
+    candidates.sort_by_key(|p| (p.ready, id_of(p) == raft.leader_id, Reverse(p.ordinal)));
     let pod = candidates[0];
     let id = id_of(pod);
-    let name = input.addresses.pod_name(id);
+    let name = input.addresses.pod_of(NodeId(id));
 
     if !pod.ready {
         // Restarting a pod that serves nothing keeps the other voters; only
@@ -124,7 +128,7 @@ fn restart(id: u64, name: String, revision: &str) -> Step {
 /// enough, each partition is its own Raft group).
 fn not_settled(input: &PlanInput<'_>, raft: &RaftView) -> Option<String> {
     for member in &raft.members {
-        let pod = input.addresses.pod_name(member.id);
+        let pod = input.addresses.pod_of(NodeId(member.id));
         if !input.workload.pod_ready(member.id) {
             return Some(format!("pod {pod} is not Ready"));
         }
@@ -155,7 +159,7 @@ fn recorded_restart(
         return None;
     }
     let id = recorded.member_id?;
-    let name = input.addresses.pod_name(id);
+    let name = input.addresses.pod_of(NodeId(id));
     if recorded.pod.as_deref() != Some(name.as_str()) {
         return None;
     }

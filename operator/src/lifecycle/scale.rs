@@ -1,18 +1,22 @@
 //! Scaling: Raft membership and StatefulSet replicas, one change at a time.
 
-use super::observe::{PlanInput, RaftView};
+use super::input::{PlanInput, RaftView};
 use super::plan::{Action, Step};
-use crate::crd::{MemberRole, OperationKind, OperationStep};
+use chronik_api::{MemberRole, NodeId};
+
+use crate::crd::{OperationKind, OperationStep};
 use crate::validate::quorum;
 
 /// StatefulSet replicas that keep a pod for every Raft member and never
 /// create a pod before its member was added: the highest member id, or the
 /// current replicas when they are between that and the spec.
 pub(super) fn statefulset_target(input: &PlanInput<'_>, raft: &RaftView) -> i32 {
+    // Every member keeps its pod: the pods up to its ordinal.
     let highest = raft
         .members
         .iter()
-        .map(|m| i32::try_from(m.id).unwrap_or(i32::MAX))
+        .filter_map(|m| NodeId(m.id).ordinal())
+        .map(|ordinal| i32::try_from(ordinal).map_or(i32::MAX, |o| o.saturating_add(1)))
         .max()
         .unwrap_or(0);
     let current = input
@@ -22,14 +26,18 @@ pub(super) fn statefulset_target(input: &PlanInput<'_>, raft: &RaftView) -> i32 
     highest.max(current.min(input.desired_replicas))
 }
 
-fn id_of(replicas: i32) -> u64 {
-    u64::try_from(replicas).unwrap_or(0)
+/// The node id of the highest pod of `replicas` pods (0 for none).
+fn highest_id(replicas: i32) -> u64 {
+    u32::try_from(replicas)
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .map_or(0, |ordinal| NodeId::from_ordinal(ordinal).0)
 }
 
 /// The next scaling step, or `None` when membership and the StatefulSet
 /// match the spec (all members voters).
 pub(super) fn next(input: &PlanInput<'_>, raft: &RaftView, sts_target: i32) -> Option<Step> {
-    let desired = id_of(input.desired_replicas);
+    let desired = highest_id(input.desired_replicas);
     let current = input.workload.statefulset_replicas.unwrap_or(0);
     let scale = |step, id, reason| Step::member(OperationKind::Scale, step, id, reason);
 
@@ -49,7 +57,7 @@ pub(super) fn next(input: &PlanInput<'_>, raft: &RaftView, sts_target: i32) -> O
                 format!("shrinking the StatefulSet to {sts_target} pods (members above {sts_target} are removed from Raft)"),
             )
         };
-        let id = id_of(sts_target.max(current));
+        let id = highest_id(sts_target.max(current));
         return Some(scale(step, id, reason).say(message));
     }
 
@@ -103,7 +111,7 @@ pub(super) fn next(input: &PlanInput<'_>, raft: &RaftView, sts_target: i32) -> O
             Some(m) if m.role == MemberRole::Voter => continue,
             Some(_) => return Some(catch_up_or_promote(input, raft, id)),
             None => {
-                let url = input.addresses.raft_url(id);
+                let url = input.addresses.raft_url_of(NodeId(id));
                 return Some(
                     scale(OperationStep::AddLearner, id, "AddingLearner")
                         .act(Action::AddLearner { id, url })
@@ -118,7 +126,7 @@ pub(super) fn next(input: &PlanInput<'_>, raft: &RaftView, sts_target: i32) -> O
 fn catch_up_or_promote(input: &PlanInput<'_>, raft: &RaftView, id: u64) -> Step {
     let step = |s, reason| Step::member(OperationKind::Scale, s, id, reason);
     if !input.workload.pod_ready(id) {
-        let pod = input.addresses.pod_name(id);
+        let pod = input.addresses.pod_of(NodeId(id));
         let why = input
             .workload
             .pod(id)

@@ -3,7 +3,7 @@
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
 
-use super::observe::{PodView, WorkloadView};
+use super::input::{PodView, WorkloadView};
 
 /// Label the StatefulSet controller puts on each pod: its template revision.
 pub const REVISION_LABEL: &str = "controller-revision-hash";
@@ -35,7 +35,7 @@ pub fn workload_view(name: &str, statefulset: Option<&StatefulSet>, pods: &[Pod]
                     .name
                     .as_deref()?
                     .strip_prefix(&prefix)?
-                    .parse::<i32>()
+                    .parse::<u32>()
                     .ok()?;
                 Some(pod_view(ordinal, pod))
             })
@@ -43,7 +43,7 @@ pub fn workload_view(name: &str, statefulset: Option<&StatefulSet>, pods: &[Pod]
     }
 }
 
-fn pod_view(ordinal: i32, pod: &Pod) -> PodView {
+fn pod_view(ordinal: u32, pod: &Pod) -> PodView {
     let status = pod.status.as_ref();
     let ready = status
         .and_then(|s| s.conditions.as_ref())

@@ -6,13 +6,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
+use chronik_api::{BrokerStatus, MemberRole, MemberStatus, Membership, RaftRole};
+use chronik_operator::addresses::MemberAddresses;
+use chronik_operator::brokers::{BrokerApi, BrokerError, MemberChange};
 use chronik_operator::controller::Context;
 use chronik_operator::crd::ChronikCluster;
-use chronik_operator::lifecycle::admin::AdminError;
-use chronik_operator::lifecycle::executor::{Executed, MembershipApi};
-use chronik_operator::lifecycle::{Action, Addresses};
 use chronik_operator::metrics::Metrics;
-use chronik_operator::status::{BrokerError, BrokerMember, BrokerStatus, BrokerStatusSource};
 use futures::future::BoxFuture;
 use http::{Request, Response, StatusCode};
 use kube::client::Body;
@@ -267,14 +266,28 @@ impl FakeApi {
     }
 }
 
-/// Canned `/v1/status` answers by base URL.
+/// Canned `/v1/status` answers by base URL, and a record of the membership
+/// changes asked for instead of carrying them out.
 #[derive(Default)]
 pub struct FakeBrokers {
-    pub answers: Mutex<HashMap<String, Result<BrokerStatus, BrokerError>>>,
+    pub answers: Arc<Mutex<HashMap<String, Result<BrokerStatus, BrokerError>>>>,
+    /// `(member asked first, change)`, in order.
+    pub changes: Mutex<Vec<(u64, MemberChange)>>,
 }
 
-impl BrokerStatusSource for FakeBrokers {
-    fn fetch(&self, base_url: String) -> BoxFuture<'static, Result<BrokerStatus, BrokerError>> {
+impl FakeBrokers {
+    /// Another fake with the same answers and a record of its own (one per
+    /// operator context, as a restarted operator starts afresh).
+    pub fn sharing_answers(&self) -> Arc<Self> {
+        Arc::new(Self {
+            answers: self.answers.clone(),
+            changes: Mutex::default(),
+        })
+    }
+}
+
+impl BrokerApi for FakeBrokers {
+    fn status(&self, base_url: String) -> BoxFuture<'static, Result<BrokerStatus, BrokerError>> {
         let answer = self
             .answers
             .lock()
@@ -283,12 +296,66 @@ impl BrokerStatusSource for FakeBrokers {
             .cloned()
             .unwrap_or_else(|| {
                 Err(BrokerError::Unreachable {
+                    method: "GET",
                     url: format!("{base_url}/v1/status"),
                     message: "connection refused".to_string(),
                 })
             });
         Box::pin(async move { answer })
     }
+
+    fn change(
+        &self,
+        _members: Arc<dyn MemberAddresses>,
+        via: u64,
+        change: MemberChange,
+    ) -> BoxFuture<'static, Result<Membership, BrokerError>> {
+        self.changes.lock().unwrap().push((via, change));
+        Box::pin(async move {
+            Ok(Membership {
+                leader_id: via,
+                members: Vec::new(),
+            })
+        })
+    }
+}
+
+/// A broker's `/v1/status` answer: `members` = (id, role, match index),
+/// match indexes shown only by the leader.
+pub fn broker_answer(
+    id: u64,
+    leader: u64,
+    term: u64,
+    commit: u64,
+    members: &[(u64, MemberRole, u64)],
+) -> BrokerStatus {
+    let is_leader = id == leader;
+    let mut status = BrokerStatus::initial(
+        id,
+        "6f1c1c9e-1111-2222-3333-444455556666",
+        &format!("inc-{id}"),
+        0,
+    );
+    status.role = if is_leader {
+        RaftRole::Leader
+    } else {
+        RaftRole::Follower
+    };
+    status.leader_id = leader;
+    status.term = term;
+    status.commit_index = commit;
+    status.applied_index = commit;
+    status.members = members
+        .iter()
+        .map(|(m, role, matched)| MemberStatus {
+            id: *m,
+            url: raft_url(*m),
+            role: *role,
+            match_index: is_leader.then_some(*matched),
+            incarnation: format!("inc-{m}"),
+        })
+        .collect();
+    status
 }
 
 pub fn base_url(ordinal: u64) -> String {
@@ -304,56 +371,16 @@ pub fn raft_url(id: u64) -> String {
 
 /// Answers of a 3-node cluster led by node `leader`; `down` nodes do not answer.
 pub fn three_node_answers(brokers: &FakeBrokers, leader: u64, down: &[u64]) {
+    let members: Vec<(u64, MemberRole, u64)> = (1..=3u64)
+        .map(|m| (m, MemberRole::Voter, if m == 3 { 7 } else { 10 }))
+        .collect();
     let mut answers = brokers.answers.lock().unwrap();
     answers.clear();
-    for id in 1..=3u64 {
-        if down.contains(&id) {
-            continue;
-        }
-        let is_leader = id == leader;
-        let members = (1..=3u64)
-            .map(|m| BrokerMember {
-                id: m,
-                url: raft_url(m),
-                role: "voter".into(),
-                match_index: is_leader.then_some(if m == 3 { 7 } else { 10 }),
-                incarnation: Some(format!("inc-{m}")),
-            })
-            .collect();
+    for id in (1..=3u64).filter(|id| !down.contains(id)) {
         answers.insert(
             base_url(id - 1),
-            Ok(BrokerStatus {
-                node_id: id,
-                cluster_id: Some("6f1c1c9e-1111-2222-3333-444455556666".into()),
-                incarnation: Some(format!("inc-{id}")),
-                role: if is_leader { "leader" } else { "follower" }.into(),
-                leader_id: Some(leader),
-                term: 3,
-                commit_index: 10,
-                applied_index: 10,
-                members,
-                leader_url: None,
-                groups: None,
-            }),
+            Ok(broker_answer(id, leader, 3, 10, &members)),
         );
-    }
-}
-
-/// Records membership actions instead of calling brokers.
-#[derive(Default)]
-pub struct FakeMembership {
-    pub actions: Mutex<Vec<(u64, Action)>>,
-}
-
-impl MembershipApi for FakeMembership {
-    fn execute(
-        &self,
-        _addresses: Arc<dyn Addresses>,
-        leader: u64,
-        action: Action,
-    ) -> BoxFuture<'static, Result<Executed, AdminError>> {
-        self.actions.lock().unwrap().push((leader, action));
-        Box::pin(async { Ok(Executed::NotABrokerAction) })
     }
 }
 
@@ -365,7 +392,8 @@ pub struct Harness {
     pub brokers: Arc<FakeBrokers>,
     pub ctx: Arc<Context>,
     pub metrics: Arc<Metrics>,
-    pub membership: Arc<FakeMembership>,
+    /// The membership changes this context asked for.
+    pub membership: Arc<FakeBrokers>,
 }
 
 impl Harness {
@@ -398,14 +426,15 @@ pub fn context(client: Client, brokers: Arc<FakeBrokers>) -> (Arc<Context>, Arc<
     (ctx, metrics)
 }
 
+/// A context whose brokers answer from `brokers`' answers; the returned fake
+/// records the membership changes of this context only.
 pub fn context_with_membership(
     client: Client,
     brokers: Arc<FakeBrokers>,
-) -> (Arc<Context>, Arc<Metrics>, Arc<FakeMembership>) {
+) -> (Arc<Context>, Arc<Metrics>, Arc<FakeBrokers>) {
     let metrics = Arc::new(Metrics::new());
-    let membership = Arc::new(FakeMembership::default());
-    let mut ctx = Context::new(client, brokers, metrics.clone());
-    ctx.membership = membership.clone();
+    let membership = brokers.sharing_answers();
+    let ctx = Context::new(client, membership.clone(), metrics.clone());
     (Arc::new(ctx), metrics, membership)
 }
 

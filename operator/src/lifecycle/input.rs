@@ -1,43 +1,18 @@
 //! What the planner looks at: the observed workload, the leader's view of
 //! Raft, the recorded operation and a few settings.
 
+use chronik_api::{MemberRole, MemberStatus, NodeId};
 use k8s_openapi::jiff::Timestamp;
 
-use crate::crd::{MemberRole, OperationStatus};
-use crate::status::{BrokerError, BrokerStatus};
-use crate::validate::ValidatedCluster;
-
-/// Where members live: Raft node id → URLs and pod name.
-pub trait Addresses: Send + Sync {
-    /// Raft URL a new member is added with (its headless-DNS name in Kubernetes).
-    fn raft_url(&self, id: u64) -> String;
-    /// Base URL of the member's HTTP API.
-    fn http_url(&self, id: u64) -> String;
-    /// Name of the member's pod.
-    fn pod_name(&self, id: u64) -> String;
-}
-
-fn ordinal(id: u64) -> i32 {
-    i32::try_from(id.saturating_sub(1)).unwrap_or(i32::MAX)
-}
-
-impl Addresses for ValidatedCluster {
-    fn raft_url(&self, id: u64) -> String {
-        self.peer_url(ordinal(id))
-    }
-    fn http_url(&self, id: u64) -> String {
-        ValidatedCluster::http_url(self, ordinal(id))
-    }
-    fn pod_name(&self, id: u64) -> String {
-        ValidatedCluster::pod_name(self, ordinal(id))
-    }
-}
+use crate::addresses::MemberAddresses;
+use crate::brokers::Answers;
+use crate::crd::OperationStatus;
 
 /// One pod of the StatefulSet as observed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodView {
-    /// Pod ordinal (Raft node id − 1).
-    pub ordinal: i32,
+    /// Pod ordinal (see [`NodeId::from_ordinal`]).
+    pub ordinal: u32,
     /// The pod's Ready condition is True.
     pub ready: bool,
     /// The pod has a deletion timestamp.
@@ -65,7 +40,8 @@ pub struct WorkloadView {
 impl WorkloadView {
     /// The pod of a Raft member, if it exists.
     pub fn pod(&self, id: u64) -> Option<&PodView> {
-        self.pods.iter().find(|p| p.ordinal == ordinal(id))
+        let ordinal = NodeId(id).ordinal()?;
+        self.pods.iter().find(|p| p.ordinal == ordinal)
     }
     /// True when the member's pod exists, is Ready and is not terminating.
     pub fn pod_ready(&self, id: u64) -> bool {
@@ -73,22 +49,12 @@ impl WorkloadView {
     }
 }
 
-/// One Raft member as the leader reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RaftMember {
-    pub id: u64,
-    pub url: String,
-    pub role: MemberRole,
-    /// Highest log index known replicated on the member.
-    pub match_index: Option<u64>,
-}
-
 /// The leader's view of Raft.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RaftView {
     pub leader_id: u64,
     pub commit_index: u64,
-    pub members: Vec<RaftMember>,
+    pub members: Vec<MemberStatus>,
     /// Partition groups whose membership has not followed the metadata group
     /// yet (`groups.unconverged` of `/v1/status`; absent = 0).
     pub unconverged_groups: u64,
@@ -123,11 +89,11 @@ impl PartitionReplication {
 
 impl RaftView {
     /// The member with this id.
-    pub fn member(&self, id: u64) -> Option<&RaftMember> {
+    pub fn member(&self, id: u64) -> Option<&MemberStatus> {
         self.members.iter().find(|m| m.id == id)
     }
     /// Ids of the voters.
-    pub fn voters(&self) -> impl Iterator<Item = &RaftMember> {
+    pub fn voters(&self) -> impl Iterator<Item = &MemberStatus> {
         self.members.iter().filter(|m| m.role == MemberRole::Voter)
     }
     /// Entries the member is behind the leader's commit index; `None` when unknown.
@@ -138,45 +104,29 @@ impl RaftView {
     }
 }
 
-/// The leader's view from the brokers' `/v1/status` answers: the answer of
-/// the leader with the highest term, if any broker is the leader.
-pub fn raft_view(answers: &[Result<BrokerStatus, BrokerError>]) -> Option<RaftView> {
-    let leader = answers
-        .iter()
-        .filter_map(|a| a.as_ref().ok())
-        .filter(|a| a.role == "leader")
-        .max_by_key(|a| a.term)?;
+/// The leader's view from the brokers' `/v1/status` answers; `None` while
+/// no broker answers as the leader.
+pub fn raft_view(answers: &Answers) -> Option<RaftView> {
+    let leader = answers.leader()?;
     Some(RaftView {
         leader_id: leader.node_id,
         commit_index: leader.commit_index,
-        members: leader
-            .members
-            .iter()
-            .map(|m| RaftMember {
-                id: m.id,
-                url: m.url.clone(),
-                role: if m.role == "learner" {
-                    MemberRole::Learner
-                } else {
-                    MemberRole::Voter
-                },
-                match_index: m.match_index,
-            })
-            .collect(),
-        unconverged_groups: leader.groups.as_ref().map_or(0, |g| g.unconverged),
+        members: leader.members.clone(),
+        unconverged_groups: count(leader.groups.unconverged),
         partitions: partition_replication(answers),
     })
 }
 
-fn partition_replication(answers: &[Result<BrokerStatus, BrokerError>]) -> PartitionReplication {
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+fn partition_replication(answers: &Answers) -> PartitionReplication {
     let mut sum = PartitionReplication::default();
-    for groups in answers
-        .iter()
-        .filter_map(|a| a.as_ref().ok()?.groups.as_ref())
-    {
-        sum.leaderless += groups.leaderless;
+    for groups in answers.answered().map(|a| &a.groups) {
+        sum.leaderless += count(groups.leaderless);
         for (id, n) in &groups.lagging {
-            *sum.lagging.entry(*id).or_default() += n;
+            *sum.lagging.entry(*id).or_default() += count(*n);
         }
     }
     sum
@@ -208,7 +158,7 @@ pub struct PlanInput<'a> {
     pub desired_replicas: i32,
     /// `spec.paused`.
     pub paused: bool,
-    pub addresses: &'a dyn Addresses,
+    pub addresses: &'a dyn MemberAddresses,
     pub workload: &'a WorkloadView,
     /// `None` when no broker answered as leader.
     pub raft: Option<&'a RaftView>,

@@ -1,0 +1,219 @@
+//! [`HttpBrokers`]: the broker HTTP API over `reqwest`, following `421`
+//! answers to the leader.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chronik_api::{
+    AddMemberRequest, BrokerStatus, ErrorBody, Membership, NodeId, NotLeaderBody,
+    TransferLeaderRequest,
+};
+use futures::future::BoxFuture;
+use serde::de::DeserializeOwned;
+
+use super::{BrokerApi, BrokerError, MemberChange};
+use crate::addresses::MemberAddresses;
+
+/// Redirects followed before giving up (leadership moving during the call).
+const MAX_HOPS: usize = 3;
+
+/// Asks brokers over HTTP, directly by their headless DNS names.
+#[derive(Clone)]
+pub struct HttpBrokers {
+    /// For `GET /v1/status`: short, a silent broker must not stall a reconcile.
+    status: reqwest::Client,
+    /// For membership changes, answered once committed: a few seconds.
+    change: reqwest::Client,
+}
+
+/// A membership request: method, path and JSON body.
+struct Request {
+    method: &'static str,
+    path: String,
+    body: Body,
+}
+
+/// The JSON body of a membership request.
+enum Body {
+    Empty,
+    AddMember(AddMemberRequest),
+    TransferLeader(TransferLeaderRequest),
+}
+
+impl MemberChange {
+    fn request(self) -> Request {
+        match self {
+            Self::AddLearner { id, url } => Request {
+                method: "POST",
+                path: "/v1/members".to_string(),
+                body: Body::AddMember(AddMemberRequest { id, url }),
+            },
+            Self::Promote { id } => Request {
+                method: "POST",
+                path: format!("/v1/members/{id}/promote"),
+                body: Body::Empty,
+            },
+            Self::Remove { id } => Request {
+                method: "DELETE",
+                path: format!("/v1/members/{id}"),
+                body: Body::Empty,
+            },
+            Self::TransferLeader { to } => Request {
+                method: "POST",
+                path: "/v1/leader/transfer".to_string(),
+                body: Body::TransferLeader(TransferLeaderRequest { target_id: to }),
+            },
+        }
+    }
+}
+
+fn client(timeout: Duration) -> Result<reqwest::Client, BrokerError> {
+    // Brokers are reached directly, never through an HTTP proxy from the
+    // environment.
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .build()
+        .map_err(|e| BrokerError::Client {
+            message: e.to_string(),
+        })
+}
+
+/// What the HTTP answer says went wrong: `ErrorBody::error`, else the text.
+fn error_message(text: &str) -> String {
+    serde_json::from_str::<ErrorBody>(text)
+        .map(|b| b.error)
+        .unwrap_or_else(|_| text.to_string())
+}
+
+fn parse<T: DeserializeOwned>(
+    method: &'static str,
+    url: String,
+    text: &str,
+) -> Result<T, BrokerError> {
+    serde_json::from_str(text).map_err(|e| BrokerError::BadAnswer {
+        method,
+        url,
+        message: e.to_string(),
+    })
+}
+
+impl HttpBrokers {
+    /// `status_timeout` bounds each `/v1/status` request; membership changes
+    /// are answered once committed and get `change_timeout`.
+    pub fn new(status_timeout: Duration, change_timeout: Duration) -> Result<Self, BrokerError> {
+        Ok(Self {
+            status: client(status_timeout)?,
+            change: client(change_timeout)?,
+        })
+    }
+
+    async fn get_status(&self, base_url: String) -> Result<BrokerStatus, BrokerError> {
+        let method = "GET";
+        let url = format!("{base_url}/v1/status");
+        let response =
+            self.status
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| BrokerError::Unreachable {
+                    method,
+                    url: url.clone(),
+                    message: e.to_string(),
+                })?;
+        let code = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        if !(200..300).contains(&code) {
+            return Err(BrokerError::Http {
+                method,
+                url,
+                code,
+                message: error_message(&text),
+            });
+        }
+        parse(method, url, &text)
+    }
+
+    async fn send(
+        &self,
+        members: &dyn MemberAddresses,
+        via: u64,
+        request: Request,
+    ) -> Result<Membership, BrokerError> {
+        let method = request.method;
+        let mut base = members.http_url_of(NodeId(via));
+        for _ in 0..=MAX_HOPS {
+            let url = format!("{base}{}", request.path);
+            let call = match method {
+                "DELETE" => self.change.delete(&url),
+                _ => self.change.post(&url),
+            };
+            let call = match &request.body {
+                Body::Empty => call,
+                Body::AddMember(body) => call.json(body),
+                Body::TransferLeader(body) => call.json(body),
+            };
+            let response = call.send().await.map_err(|e| BrokerError::Unreachable {
+                method,
+                url: url.clone(),
+                message: e.to_string(),
+            })?;
+            let code = response.status().as_u16();
+            let text = response.text().await.unwrap_or_default();
+            match code {
+                200..=299 => return parse(method, url, &text),
+                421 => {
+                    // The leader's HTTP URL when the broker knows it, else
+                    // the leader's id mapped to its address.
+                    let not_leader = serde_json::from_str::<NotLeaderBody>(&text).ok();
+                    base = match not_leader {
+                        Some(b) if !b.leader_url.is_empty() => b.leader_url,
+                        Some(b) => match b.leader() {
+                            Some(leader) => members.http_url_of(NodeId(leader)),
+                            None => return Err(BrokerError::NoLeader { method, url }),
+                        },
+                        None => return Err(BrokerError::NoLeader { method, url }),
+                    };
+                }
+                409 => {
+                    return Err(BrokerError::Pending {
+                        method,
+                        url,
+                        message: error_message(&text),
+                    })
+                }
+                _ => {
+                    return Err(BrokerError::Http {
+                        method,
+                        url,
+                        code,
+                        message: error_message(&text),
+                    })
+                }
+            }
+        }
+        Err(BrokerError::TooManyRedirects {
+            method,
+            path: request.path,
+            hops: MAX_HOPS,
+        })
+    }
+}
+
+impl BrokerApi for HttpBrokers {
+    fn status(&self, base_url: String) -> BoxFuture<'static, Result<BrokerStatus, BrokerError>> {
+        let brokers = self.clone();
+        Box::pin(async move { brokers.get_status(base_url).await })
+    }
+
+    fn change(
+        &self,
+        members: Arc<dyn MemberAddresses>,
+        via: u64,
+        change: MemberChange,
+    ) -> BoxFuture<'static, Result<Membership, BrokerError>> {
+        let brokers = self.clone();
+        Box::pin(async move { brokers.send(members.as_ref(), via, change.request()).await })
+    }
+}

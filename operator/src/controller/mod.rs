@@ -1,0 +1,374 @@
+//! The reconcile loop. One pass reads top to bottom:
+//! observe (StatefulSet, pods) → validate → observe (brokers) → plan →
+//! build → apply → status (the planned step recorded) → carry out the step.
+//!
+//! [`observe`] reads, [`objects`] applies, [`report`] writes status and
+//! Events, [`carry_out`] performs the step; the pure parts are
+//! [`crate::validate`], [`crate::lifecycle`], [`crate::build`] and
+//! [`crate::status`].
+
+mod carry_out;
+mod objects;
+mod observe;
+mod report;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::jiff::Timestamp;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::watcher;
+use kube::{Api, Client, Resource, ResourceExt};
+use tracing::{info, warn};
+
+use crate::apply::{Applier, ApplyError, FIELD_MANAGER};
+use crate::brokers::{Answers, BrokerApi, BrokerError};
+use crate::build::{build_all, DesiredObjects, MANAGED_BY};
+use crate::crd::{ChronikCluster, ClusterPhase, OperationStatus};
+use crate::lifecycle::{plan, raft_view, Plan, PlanInput, PlanState, PlannerSettings, RaftView};
+use crate::metrics::Metrics;
+use crate::status::conditions::{status_of, ConditionStatus, ConditionType};
+use crate::status::{build_status, Problem, StatusInputs};
+use crate::validate::{validate_with, ValidatedCluster, ValidationError};
+use observe::Workload;
+
+/// Shared state of every reconcile.
+pub struct Context {
+    pub client: Client,
+    pub applier: Applier,
+    /// The brokers' HTTP API: status, membership changes.
+    pub brokers: Arc<dyn BrokerApi>,
+    pub metrics: Arc<Metrics>,
+    pub recorder: Recorder,
+    /// Requeue interval while the cluster is healthy (status polling).
+    pub healthy_requeue: Duration,
+    /// Requeue interval while it is not.
+    pub unhealthy_requeue: Duration,
+    /// Requeue interval right after a lifecycle step was carried out.
+    pub step_requeue: Duration,
+    /// Tunables of the lifecycle planner.
+    pub planner: PlannerSettings,
+}
+
+impl Context {
+    /// A context with the default intervals and planner settings.
+    pub fn new(client: Client, brokers: Arc<dyn BrokerApi>, metrics: Arc<Metrics>) -> Self {
+        let reporter = Reporter {
+            controller: FIELD_MANAGER.to_string(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        Self {
+            applier: Applier::new(client.clone()),
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            brokers,
+            metrics,
+            healthy_requeue: Duration::from_secs(30),
+            unhealthy_requeue: Duration::from_secs(5),
+            step_requeue: Duration::from_secs(2),
+            planner: PlannerSettings::default(),
+        }
+    }
+}
+
+/// The cluster being reconciled, with its namespace and name checked.
+pub(crate) struct ClusterRef<'a> {
+    pub cluster: &'a ChronikCluster,
+    pub namespace: String,
+    pub name: String,
+}
+
+/// Why a reconcile failed (the variant name is the metrics label).
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error("updating status of {namespace}/{name}: {source}")]
+    Status {
+        namespace: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("publishing event for {namespace}/{name}: {source}")]
+    Event {
+        namespace: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("reading {what}: {source}")]
+    Read {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("ChronikCluster has no namespace")]
+    NoNamespace,
+    #[error("membership change on {namespace}/{name}: {source}")]
+    Membership {
+        namespace: String,
+        name: String,
+        #[source]
+        source: BrokerError,
+    },
+    #[error("deleting pod {namespace}/{pod} for a roll: {source}")]
+    DeletePod {
+        namespace: String,
+        pod: String,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl ReconcileError {
+    /// Short kind for the failure metric.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Apply(_) => "Apply",
+            Self::Status { .. } => "Status",
+            Self::Event { .. } => "Event",
+            Self::Read { .. } => "Read",
+            Self::NoNamespace => "NoNamespace",
+            Self::Membership { .. } => "Membership",
+            Self::DeletePod { .. } => "DeletePod",
+        }
+    }
+}
+
+/// Reconcile one ChronikCluster, recording metrics.
+pub async fn reconcile(
+    cluster: Arc<ChronikCluster>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    let started = Instant::now();
+    ctx.metrics.reconciles.inc();
+    let result = reconcile_inner(&cluster, &ctx).await;
+    ctx.metrics
+        .duration
+        .observe(started.elapsed().as_secs_f64());
+    if let Err(error) = &result {
+        ctx.metrics.failure(error.kind());
+    }
+    result
+}
+
+/// What the controller does after a failed reconcile: retry soon.
+pub fn error_policy(
+    cluster: Arc<ChronikCluster>,
+    error: &ReconcileError,
+    _ctx: Arc<Context>,
+) -> Action {
+    warn!(cluster = %cluster.name_any(), namespace = ?cluster.namespace(), %error, "reconcile failed");
+    Action::requeue(Duration::from_secs(10))
+}
+
+/// What one pass observed, checked: the input of its plan and status.
+struct Observed {
+    validated: ValidatedCluster,
+    workload: Workload,
+    /// Every pod's `/v1/status` answer; the leader found once among them.
+    answers: Answers,
+    /// The leader's view of Raft, `None` while no broker leads.
+    raft: Option<RaftView>,
+    now: Timestamp,
+}
+
+/// One pass, in order: observe the workload → validate → observe the
+/// brokers → plan → build → apply → status → carry out the step.
+async fn reconcile_inner(
+    cluster: &ChronikCluster,
+    ctx: &Context,
+) -> Result<Action, ReconcileError> {
+    let target = ClusterRef {
+        cluster,
+        namespace: cluster.namespace().ok_or(ReconcileError::NoNamespace)?,
+        name: cluster.name_any(),
+    };
+    let workload = observe::workload(ctx, &target).await?;
+    let validated = match validate_with(cluster, workload.initial_replicas()) {
+        Ok(validated) => validated,
+        Err(error) => return invalid_spec(ctx, &target, &error).await,
+    };
+    let observed = observe_brokers(ctx, validated, workload).await;
+    let plan = plan_step(ctx, &target, &observed);
+    let desired = build(&observed.validated, &plan);
+    let statefulset = apply(ctx, &target, &desired, &observed.workload, &plan).await?;
+    let healthy = status(ctx, &target, &observed, &plan, &statefulset).await?;
+    if let (Some(action), Some(raft)) = (&plan.action, &observed.raft) {
+        info!(cluster = %target.name, namespace = %target.namespace, step = %plan.message, "lifecycle step");
+        carry_out::carry_out(ctx, &observed.validated, raft.leader_id, action).await?;
+        return Ok(Action::requeue(ctx.step_requeue));
+    }
+    Ok(Action::requeue(if healthy {
+        ctx.healthy_requeue
+    } else {
+        ctx.unhealthy_requeue
+    }))
+}
+
+/// Observe the brokers of a validated cluster: every pod's `/v1/status`,
+/// and the leader's view of Raft from them.
+async fn observe_brokers(
+    ctx: &Context,
+    validated: ValidatedCluster,
+    workload: Workload,
+) -> Observed {
+    let answers = observe::brokers(ctx, &validated, &workload).await;
+    Observed {
+        raft: raft_view(&answers),
+        validated,
+        workload,
+        answers,
+        now: Timestamp::now(),
+    }
+}
+
+/// An invalid spec: reported on the resource, not a reconcile error.
+async fn invalid_spec(
+    ctx: &Context,
+    target: &ClusterRef<'_>,
+    error: &ValidationError,
+) -> Result<Action, ReconcileError> {
+    ctx.metrics.failure(ValidationError::REASON);
+    warn!(cluster = %target.name, namespace = %target.namespace, %error, "invalid spec");
+    let problem = Problem {
+        reason: ValidationError::REASON.to_string(),
+        message: error.to_string(),
+        phase: Some(ClusterPhase::Invalid),
+    };
+    report::problem(ctx, target, &problem).await?;
+    // A spec change triggers the next reconcile; no crash loop.
+    Ok(Action::requeue(Duration::from_secs(300)))
+}
+
+/// Plan: the single next lifecycle step.
+fn plan_step(ctx: &Context, target: &ClusterRef<'_>, observed: &Observed) -> Plan {
+    plan(&PlanInput {
+        desired_replicas: observed.validated.replicas,
+        paused: observed.validated.paused,
+        addresses: &observed.validated.addresses,
+        workload: &observed.workload.view,
+        raft: observed.raft.as_ref(),
+        recorded: recorded_operation(target),
+        settings: &ctx.planner,
+        now: observed.now,
+    })
+}
+
+/// The lifecycle step recorded in the stored status.
+fn recorded_operation<'a>(target: &ClusterRef<'a>) -> Option<&'a OperationStatus> {
+    target
+        .cluster
+        .status
+        .as_ref()
+        .and_then(|s| s.operation.as_ref())
+}
+
+/// Build: the desired objects, with the planned replicas and budget.
+fn build(validated: &ValidatedCluster, plan: &Plan) -> DesiredObjects {
+    let mut desired = build_all(validated);
+    desired.set_lifecycle(plan.statefulset_replicas, plan.pdb_min_available);
+    desired
+}
+
+/// Apply the desired objects; a failure is reported on the resource, then
+/// returned so that the controller retries with backoff. Paused: the
+/// workload (StatefulSet and the configuration its pods read) stays as it
+/// is once it exists.
+async fn apply(
+    ctx: &Context,
+    target: &ClusterRef<'_>,
+    desired: &DesiredObjects,
+    workload: &Workload,
+    plan: &Plan,
+) -> Result<StatefulSet, ReconcileError> {
+    let frozen = workload
+        .statefulset
+        .as_ref()
+        .filter(|_| plan.state == PlanState::Paused);
+    match objects::apply_all(ctx, target, desired, frozen).await {
+        Ok(statefulset) => Ok(statefulset),
+        Err(error) => {
+            let problem = Problem {
+                reason: "ApplyFailed".to_string(),
+                message: error.to_string(),
+                phase: None,
+            };
+            if let Err(report) = report::problem(ctx, target, &problem).await {
+                warn!(cluster = %target.name, namespace = %target.namespace, error = %report, "reporting the apply failure");
+            }
+            Err(error.into())
+        }
+    }
+}
+
+/// Status: written (the planned step recorded before it is carried out),
+/// with one Event per new step. True when the cluster is done and healthy.
+async fn status(
+    ctx: &Context,
+    target: &ClusterRef<'_>,
+    observed: &Observed,
+    plan: &Plan,
+    statefulset: &StatefulSet,
+) -> Result<bool, ReconcileError> {
+    let status = build_status(&StatusInputs {
+        cluster: &observed.validated,
+        statefulset: statefulset.status.as_ref(),
+        answers: &observed.answers,
+        workload: &observed.workload.view,
+        plan: Some(plan),
+        previous: target.cluster.status.as_ref(),
+        now: observed.now,
+    });
+    if plan.is_news(recorded_operation(target)) {
+        report::step_event(ctx, target, plan).await?;
+    }
+    let healthy = plan.state == PlanState::Done
+        && status_of(&status.conditions, ConditionType::Degraded) == ConditionStatus::False;
+    report::write_status(ctx, target, status).await?;
+    Ok(healthy)
+}
+
+/// Run the controller until `shutdown` resolves.
+pub async fn run(
+    ctx: Arc<Context>,
+    namespace: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let client = ctx.client.clone();
+    let clusters: Api<ChronikCluster> = match &namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    fn owned<K>(client: &Client, namespace: &Option<String>) -> Api<K>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
+    {
+        match namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        }
+    }
+    let owned_cfg =
+        watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGED_BY}"));
+    Controller::new(clusters, watcher::Config::default())
+        .owns(owned::<StatefulSet>(&client, &namespace), owned_cfg.clone())
+        .owns(owned::<Service>(&client, &namespace), owned_cfg.clone())
+        .owns(owned::<ConfigMap>(&client, &namespace), owned_cfg.clone())
+        .owns(owned::<PodDisruptionBudget>(&client, &namespace), owned_cfg)
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            match result {
+                Ok((object, _)) => tracing::debug!(%object, "reconciled"),
+                Err(error) => tracing::debug!(%error, "controller event"),
+            }
+        })
+        .await;
+}

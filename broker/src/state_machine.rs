@@ -90,6 +90,8 @@ pub struct MetaStateMachine {
     kv: BTreeMap<String, Vec<u8>>,
     next_group_id: u64,
     brokers: BTreeMap<u64, String>,
+    /// HTTP API URL of each broker that registered one.
+    http_urls: BTreeMap<u64, String>,
     offsets: OffsetMap,
     /// Removed members (node id → index of the removing conf change).
     removed: BTreeMap<u64, u64>,
@@ -189,6 +191,11 @@ impl MetaStateMachine {
             }
             Some(Cmd::RegisterBroker(b)) => {
                 self.brokers.insert(b.node_id, b.kafka_addr);
+                // A registration from a broker that predates HTTP URLs says
+                // nothing about it; it does not erase a known one.
+                if !b.http_url.is_empty() {
+                    self.http_urls.insert(b.node_id, b.http_url);
+                }
                 ApplyOutcome::Done
             }
             Some(Cmd::CommitOffsets(c)) => {
@@ -252,6 +259,11 @@ impl MetaStateMachine {
         &self.brokers
     }
 
+    /// HTTP API URL (`http://host:port`) of each registered broker.
+    pub fn http_urls(&self) -> &BTreeMap<u64, String> {
+        &self.http_urls
+    }
+
     /// Committed consumer group offsets.
     pub fn offsets(&self) -> &OffsetMap {
         &self.offsets
@@ -307,6 +319,7 @@ impl MetaStateMachine {
                 })
                 .collect(),
             removed: self.removed.clone().into_iter().collect(),
+            http_urls: self.http_urls.clone().into_iter().collect(),
         };
         snap.encode_to_vec()
     }
@@ -354,6 +367,7 @@ impl MetaStateMachine {
                 })
                 .collect(),
             removed: snap.removed.into_iter().collect(),
+            http_urls: snap.http_urls.into_iter().collect(),
             voters: Vec::new(),
         })
     }
@@ -407,11 +421,12 @@ pub mod commands {
         }))
     }
 
-    /// Encodes a broker's Kafka address registration.
-    pub fn register_broker(node_id: u64, kafka_addr: &str) -> Vec<u8> {
+    /// Encodes a broker's registration of its Kafka address and HTTP URL.
+    pub fn register_broker(node_id: u64, kafka_addr: &str, http_url: &str) -> Vec<u8> {
         encode(Cmd::RegisterBroker(meta::RegisterBroker {
             node_id,
             kafka_addr: kafka_addr.to_string(),
+            http_url: http_url.to_string(),
         }))
     }
 
@@ -479,8 +494,11 @@ mod tests {
                 requested: 3
             })
         );
-        sm.apply(4, &commands::register_broker(2, "h2:9092"))
-            .unwrap();
+        sm.apply(
+            4,
+            &commands::register_broker(2, "h2:9092", "http://h2:8080"),
+        )
+        .unwrap();
         let offset = StoredOffset {
             offset: 42,
             leader_epoch: -1,
@@ -499,7 +517,23 @@ mod tests {
         restored.set_voters(vec![1, 2, 3, 4]);
         assert_eq!(restored, sm);
         assert_eq!(restored.brokers()[&2], "h2:9092");
+        assert_eq!(restored.http_urls()[&2], "http://h2:8080");
         assert_eq!(restored.offsets()["g"][&("a".to_string(), 1)], offset);
+    }
+
+    #[test]
+    fn a_registration_without_http_url_keeps_the_known_one() {
+        let mut sm = MetaStateMachine::default();
+        sm.apply(
+            1,
+            &commands::register_broker(2, "h2:9092", "http://h2:8080"),
+        )
+        .unwrap();
+        // What a broker that predates HTTP URLs proposes.
+        sm.apply(2, &commands::register_broker(2, "h2:9093", ""))
+            .unwrap();
+        assert_eq!(sm.brokers()[&2], "h2:9093");
+        assert_eq!(sm.http_urls()[&2], "http://h2:8080");
     }
 
     #[test]

@@ -31,13 +31,14 @@ pub(crate) fn error_response(e: NodeError) -> Response {
     match &e {
         NodeError::NotLeader {
             leader_id,
+            leader_url,
             leader_raft_url,
         } => (
             code,
             Json(NotLeaderBody {
                 error: e.to_string(),
                 leader_id: *leader_id,
-                leader_url: String::new(),
+                leader_url: leader_url.clone(),
                 leader_raft_url: leader_raft_url.clone(),
             }),
         )

@@ -13,7 +13,7 @@ pub fn cluster_view(
 ) -> ClusterView {
     ClusterView {
         cluster_id: cluster_id.to_string(),
-        controller_id: super::leader_i32(controller),
+        controller_id: super::error::leader_i32(controller),
         brokers: brokers
             .iter()
             .filter_map(|(id, addr)| {
@@ -49,7 +49,7 @@ pub fn topic_info(t: &MetaTopic, registry: &PartitionRegistry) -> TopicInfo {
             let index = i32::try_from(p).unwrap_or(i32::MAX);
             let (leader, epoch) = registry.get(&t.name, index).map_or((-1, -1), |s| {
                 (
-                    super::leader_i32(s.leader()),
+                    super::error::leader_i32(s.leader()),
                     i32::try_from(s.term()).unwrap_or(i32::MAX),
                 )
             });

@@ -1,132 +1,113 @@
-//! The node task's partition groups: creating and dropping them as the
-//! metadata group says, routing messages, ticking, produce proposals.
+//! Every partition group held by this node: creating and dropping them as
+//! the metadata group says, routing messages and produce proposals, ticking,
+//! the ready steps of each, and their summary in `/v1/status`.
 
-use super::actor::{FatalError, NodeActor};
-use super::group::{AppendReply, GroupSpec, PartitionGroup};
+use super::error::{AppendError, FatalError};
+use super::meta_group::{forget_progress, most_caught_up};
+use super::partition_group::{AppendReply, GroupSpec, PartitionGroup};
+use super::peers::Peers;
 use super::status::GroupsSummary;
-use super::METADATA_GROUP;
-use crate::state_machine::commands;
-use crate::storage::RaftStore;
-use chronik_kafka::BackendError;
-use raft::eraftpb::{Message, MessageType};
-use raft::{ProgressState, RawNode};
+use crate::partition::PartitionRegistry;
+use crate::state_machine::MetaStateMachine;
+use crate::storage::WriteBatch;
+use raft::eraftpb::{ConfState, Message};
+use raft::{ProgressState, Ready};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// Ticks between two attempts to register this broker's Kafka address.
-const REGISTER_EVERY_TICKS: u64 = 5;
+/// The partition groups of this node, by group id.
+pub(super) struct PartitionGroups {
+    /// This node's id.
+    own: u64,
+    groups: BTreeMap<u64, PartitionGroup>,
+    /// Partitions shared with the Kafka read path.
+    registry: Arc<PartitionRegistry>,
+    /// Election and heartbeat ticks of every group.
+    ticks: (usize, usize),
+}
 
-impl NodeActor {
-    /// Steps a peer's message into its group; a group unknown here (not
-    /// created yet, or deleted) drops it and Raft retries.
-    pub(super) fn step(&mut self, group: u64, mut m: Message) {
-        let result = if group == METADATA_GROUP {
-            clamp_heartbeat(&self.raw, &mut m);
-            self.raw.step(m)
-        } else if let Some(g) = self.groups.get_mut(&group) {
-            clamp_heartbeat(&g.raw, &mut m);
-            g.raw.step(m)
-        } else {
-            tracing::trace!(group, "message for an unknown group dropped");
-            return;
-        };
-        // Messages from unknown or removed nodes are refused by raft itself.
-        if let Err(e) = result {
-            tracing::debug!(group, error = %e, "raft refused a message");
+impl PartitionGroups {
+    /// No groups yet; [`Self::sync`] opens the ones the metadata lists.
+    pub fn new(own: u64, registry: Arc<PartitionRegistry>, ticks: (usize, usize)) -> Self {
+        Self {
+            own,
+            groups: BTreeMap::new(),
+            registry,
+            ticks,
         }
     }
 
-    /// A peer came back with a new incarnation (wiped disk): every group this
-    /// node leads forgets what it believed the peer had stored, so it probes
-    /// the peer's log from the start (entries or a snapshot) instead of
-    /// ignoring its rejections as stale.
-    pub(super) fn forget_progress(&mut self, peer: u64) {
-        let rafts =
-            std::iter::once(&mut self.raw).chain(self.groups.values_mut().map(|g| &mut g.raw));
-        for raw in rafts {
-            if let Some(pr) = raw.raft.mut_prs().get_mut(peer) {
-                pr.matched = 0;
-                pr.become_probe();
-            }
+    /// This node's id.
+    pub fn own(&self) -> u64 {
+        self.own
+    }
+
+    /// Every group, in group id order.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut PartitionGroup> {
+        self.groups.values_mut()
+    }
+
+    /// Steps a peer's message into its group; a group unknown here (not
+    /// created yet, or deleted) drops it and Raft retries.
+    pub fn step(&mut self, group: u64, m: Message) {
+        match self.groups.get_mut(&group) {
+            Some(g) => g.step(m),
+            None => tracing::trace!(group, "message for an unknown group dropped"),
         }
     }
 
     /// Proposes produced record batches to a partition group.
-    pub(super) fn append(
-        &mut self,
-        group: u64,
-        data: Vec<u8>,
-        local_ack: bool,
-        reply: AppendReply,
-    ) {
-        if self.shutdown.is_some() {
-            let _ = reply.send(Err(BackendError::Unavailable {
-                reason: "broker shutting down",
-            }));
-            return;
-        }
+    pub fn append(&mut self, group: u64, data: Vec<u8>, local_ack: bool, reply: AppendReply) {
         match self.groups.get_mut(&group) {
             Some(g) => g.propose(data, reply, local_ack),
             None => {
-                let _ = reply.send(Err(BackendError::Unavailable {
-                    reason: "partition group not created on this broker yet",
-                }));
+                let _ = reply.send(Err(AppendError::GroupNotOpen { group }));
             }
         }
     }
 
-    /// Ticks every partition group, publishes leaders, reconciles membership
-    /// and keeps this broker's Kafka address registered.
-    pub(super) fn tick_groups(&mut self) -> Result<(), FatalError> {
-        self.tick_count += 1;
+    /// Ticks every group and publishes its leader to the read path.
+    pub fn tick(&mut self) {
         for g in self.groups.values_mut() {
             g.raw.tick();
             g.publish_leader();
         }
-        if self
-            .tick_count
-            .is_multiple_of(super::reconcile::RECONCILE_EVERY_TICKS)
-        {
-            self.reconcile_groups();
-        }
-        if self
-            .tick_count
-            .is_multiple_of(super::balance::BALANCE_EVERY_TICKS)
-        {
-            self.balance_leaders();
-        }
-        if self.tick_count.is_multiple_of(REGISTER_EVERY_TICKS) {
-            self.register_kafka_addr();
-        }
-        if self
-            .tick_count
-            .is_multiple_of(super::retention::RETENTION_EVERY_TICKS)
-        {
-            self.enforce_retention()?;
-        }
-        Ok(())
     }
 
-    /// Proposes this broker's Kafka address until the metadata records it.
-    /// Followers' proposals are forwarded to the leader by Raft itself.
-    fn register_kafka_addr(&mut self) {
-        let state = self.applier.state();
-        if !state.members().contains_key(&self.id)
-            || state.brokers().get(&self.id) == Some(&self.kafka_addr)
-            || self.raw.raft.leader_id == 0
-        {
-            return;
+    /// The link to `peer` broke.
+    pub fn report_unreachable(&mut self, peer: u64) {
+        for g in self.groups.values_mut() {
+            g.raw.report_unreachable(peer);
         }
-        let cmd = commands::register_broker(self.id, &self.kafka_addr);
-        if let Err(e) = self.raw.propose(Vec::new(), cmd) {
-            tracing::debug!(error = %e, "registering the kafka address failed; will retry");
+    }
+
+    /// A snapshot of `group` reached `peer` (or failed to).
+    pub fn report_snapshot(&mut self, group: u64, peer: u64, status: raft::SnapshotStatus) {
+        if let Some(g) = self.groups.get_mut(&group) {
+            g.raw.report_snapshot(peer, status);
+        }
+    }
+
+    /// Every group this node leads forgets what it believed `peer` had
+    /// stored (the peer's disk was wiped).
+    pub fn forget_progress(&mut self, peer: u64) {
+        for g in self.groups.values_mut() {
+            forget_progress(&mut g.raw, peer);
+        }
+    }
+
+    /// Fails every waiting produce (shutdown).
+    pub fn fail_pending(&mut self) {
+        for g in self.groups.values_mut() {
+            g.fail_pending();
         }
     }
 
     /// Creates the partition groups the metadata lists and drops the ones it
     /// no longer does (deleted topics).
-    pub(super) fn sync_partition_groups(&mut self) -> Result<(), FatalError> {
+    pub fn sync(&mut self, meta: &MetaStateMachine) -> Result<(), FatalError> {
         let mut wanted: BTreeMap<u64, GroupSpec> = BTreeMap::new();
-        for topic in self.applier.state().topics().values() {
+        for topic in meta.topics().values() {
             for (p, g) in topic.groups.iter().enumerate() {
                 wanted.insert(
                     g.group_id,
@@ -158,11 +139,11 @@ impl NodeActor {
                 continue;
             }
             let mut g =
-                PartitionGroup::open(self.id, self.registry.engine().clone(), &spec, self.ticks)?;
+                PartitionGroup::open(self.own, self.registry.engine().clone(), &spec, self.ticks)?;
             // Spread initial leadership deterministically: the preferred
             // leader campaigns first (see `balance`).
             let designated = super::balance::preferred_leader(&spec.voters, spec.partition);
-            if designated == Some(self.id) && g.raw.raft.term == 0 {
+            if designated == Some(self.own) && g.raw.raft.term == 0 {
                 g.raw.campaign()?;
             }
             self.registry.insert(g.shared.clone());
@@ -173,28 +154,58 @@ impl NodeActor {
     }
 
     /// On shutdown, moves leadership of led partitions to the most caught-up voter.
-    pub(super) fn hand_off_partitions(&mut self) {
+    pub fn hand_off(&mut self) {
         for g in self.groups.values_mut() {
             if !g.is_leader() {
                 continue;
             }
-            let conf = g.raw.raft.prs().conf().to_conf_state();
-            let prs = g.raw.raft.prs();
-            let best = conf
-                .voters
-                .iter()
-                .filter(|id| **id != self.id)
-                .max_by_key(|id| prs.get(**id).map(|p| p.matched).unwrap_or(0))
-                .copied();
-            if let Some(target) = best {
+            if let Some(target) = most_caught_up(&g.raw, self.own) {
                 g.raw.transfer_leader(target);
             }
         }
     }
 
-    /// Counts of local groups for `/v1/status`.
-    pub(super) fn groups_summary(&self) -> GroupsSummary {
-        let meta = self.raw.raft.prs().conf().to_conf_state();
+    /// Every group's `Ready`, for those that have one.
+    pub fn readies(&mut self) -> Vec<(u64, Ready)> {
+        let mut readies = Vec::new();
+        for (id, g) in self.groups.iter_mut() {
+            if g.raw.has_ready() {
+                readies.push((*id, g.raw.ready()));
+            }
+        }
+        readies
+    }
+
+    /// Steps 1-3 of the ready loop of group `id`.
+    pub fn stage(
+        &mut self,
+        id: u64,
+        ready: &mut Ready,
+        batch: &mut WriteBatch,
+        peers: &mut Peers,
+    ) -> Result<(), FatalError> {
+        match self.groups.get_mut(&id) {
+            Some(g) => g.stage(ready, batch, peers),
+            None => Ok(()),
+        }
+    }
+
+    /// Steps 4-5 of the ready loop of group `id`; whether records were added.
+    pub fn finish(&mut self, id: u64, ready: Ready, peers: &mut Peers) -> Result<bool, FatalError> {
+        match self.groups.get_mut(&id) {
+            Some(g) => g.finish(ready, peers),
+            None => Ok(false),
+        }
+    }
+
+    /// Wakes readers waiting for new records.
+    pub fn notify_changes(&self) {
+        self.registry.notify_changes();
+    }
+
+    /// Counts of local groups for `/v1/status`; `meta` is the metadata
+    /// group's configuration, which every group converges to.
+    pub fn summary(&self, meta: &ConfState) -> GroupsSummary {
         let mut summary = GroupsSummary {
             total: self.groups.len(),
             ..Default::default()
@@ -205,7 +216,7 @@ impl NodeActor {
                 summary.leaderless += 1;
             }
             let conf = raft.prs().conf().to_conf_state();
-            if !super::reconcile::same_members(&conf, &meta) {
+            if !super::reconcile::same_members(&conf, meta) {
                 summary.unconverged += 1;
             }
             if !g.is_leader() {
@@ -213,7 +224,7 @@ impl NodeActor {
             }
             summary.led += 1;
             let committed = raft.raft_log.committed;
-            for id in conf.voters.iter().filter(|id| **id != self.id) {
+            for id in conf.voters.iter().filter(|id| **id != self.own) {
                 // A follower the leader lost track of (the transport reported
                 // it unreachable) stays in Probe while the group is idle even
                 // when its log is complete, so the match index decides; only
@@ -228,15 +239,5 @@ impl NodeActor {
             }
         }
         summary
-    }
-}
-
-/// A heartbeat carries `min(match, commit)` as the leader knows it. A follower
-/// that lost its disk has less than the leader believes; raft-rs would abort
-/// on a commit index beyond its log, so such a heartbeat advances nothing
-/// (the leader re-probes the follower once it sees its new incarnation).
-fn clamp_heartbeat(raw: &RawNode<RaftStore>, m: &mut Message) {
-    if m.get_msg_type() == MessageType::MsgHeartbeat && m.commit > raw.raft.raft_log.last_index() {
-        m.commit = raw.raft.raft_log.committed;
     }
 }

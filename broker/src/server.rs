@@ -172,7 +172,7 @@ impl Broker {
             }
         });
         let backend = RaftBackend::new(handle.clone(), registry, meta.cluster_id.clone());
-        let frontend = chronik_kafka::Broker::new(
+        let frontend = chronik_kafka::Handlers::new(
             Arc::new(backend),
             chronik_kafka::FrontendConfig {
                 default_partitions: 1,

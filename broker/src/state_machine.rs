@@ -15,8 +15,10 @@ pub struct TopicInfo {
     pub partitions: u32,
     pub config: BTreeMap<String, String>,
     pub created_index: u64,
-    /// The Raft group of each partition, by partition index.
-    pub groups: Vec<PartitionGroupInfo>,
+    /// The Raft group of each partition, by partition index (`groups` in
+    /// the JSON of `/v1/topics`).
+    #[serde(rename = "groups")]
+    pub partition_groups: Vec<PartitionGroupInfo>,
 }
 
 /// The Raft group replicating one partition.
@@ -135,7 +137,7 @@ impl MetaStateMachine {
         self.voters = voters;
     }
 
-    fn new_groups(&mut self, count: u32) -> Vec<PartitionGroupInfo> {
+    fn new_partition_groups(&mut self, count: u32) -> Vec<PartitionGroupInfo> {
         (0..count)
             .map(|_| {
                 self.next_group_id = self.next_group_id.max(1);
@@ -160,13 +162,13 @@ impl MetaStateMachine {
                 if self.topics.contains_key(&t.name) {
                     return rejected(CommandRejection::TopicExists(t.name));
                 }
-                let groups = self.new_groups(t.partitions);
+                let partition_groups = self.new_partition_groups(t.partitions);
                 let info = TopicInfo {
                     name: t.name.clone(),
                     partitions: t.partitions,
                     config: t.config.into_iter().collect(),
                     created_index: index,
-                    groups,
+                    partition_groups,
                 };
                 self.topics.insert(t.name, info);
                 ApplyOutcome::Done
@@ -182,10 +184,10 @@ impl MetaStateMachine {
                         requested: c.total,
                     });
                 }
-                let groups = self.new_groups(c.total - current);
+                let groups = self.new_partition_groups(c.total - current);
                 if let Some(t) = self.topics.get_mut(&c.name) {
                     t.partitions = c.total;
-                    t.groups.extend(groups);
+                    t.partition_groups.extend(groups);
                 }
                 ApplyOutcome::Done
             }
@@ -295,7 +297,7 @@ impl MetaStateMachine {
                     config: t.config.clone().into_iter().collect(),
                     created_index: t.created_index,
                     groups: t
-                        .groups
+                        .partition_groups
                         .iter()
                         .map(|g| meta::PartitionGroup {
                             group_id: g.group_id,
@@ -339,7 +341,7 @@ impl MetaStateMachine {
                         partitions: t.partitions,
                         config: t.config.into_iter().collect(),
                         created_index: t.created_index,
-                        groups: t
+                        partition_groups: t
                             .groups
                             .into_iter()
                             .map(|g| PartitionGroupInfo {
@@ -480,7 +482,7 @@ mod tests {
             .unwrap();
         sm.set_voters(vec![1, 2, 3, 4]);
         sm.apply(2, &commands::create_partitions("a", 3)).unwrap();
-        let groups = &sm.topics()["a"].groups;
+        let groups = &sm.topics()["a"].partition_groups;
         assert_eq!(
             groups.iter().map(|g| g.group_id).collect::<Vec<_>>(),
             [1, 2, 3]
@@ -512,7 +514,11 @@ mod tests {
         sm.apply(6, &commands::delete_topic("a")).unwrap();
         sm.apply(7, &commands::create_topic("b", 1, BTreeMap::new()))
             .unwrap();
-        assert_eq!(sm.topics()["b"].groups[0].group_id, 4, "ids are not reused");
+        assert_eq!(
+            sm.topics()["b"].partition_groups[0].group_id,
+            4,
+            "ids are not reused"
+        );
         let mut restored = MetaStateMachine::restore(&sm.snapshot()).unwrap();
         restored.set_voters(vec![1, 2, 3, 4]);
         assert_eq!(restored, sm);

@@ -89,17 +89,17 @@ mod tests {
             partition: 2,
             leader,
         };
-        let group = 7;
+        let partition_group = 7;
         assert_eq!(
             map(AppendError::NotLeader {
-                group,
+                partition_group,
                 leader_id: 3
             }),
             not_leader(3)
         );
         assert_eq!(
             map(AppendError::NotLeader {
-                group,
+                partition_group,
                 leader_id: 0
             }),
             not_leader(-1)
@@ -110,7 +110,7 @@ mod tests {
         ));
         assert_eq!(
             map(AppendError::Sequence {
-                group,
+                partition_group,
                 source: SequenceError::OutOfOrder {
                     producer_id: 1,
                     sequence: 5,
@@ -125,7 +125,7 @@ mod tests {
         );
         assert_eq!(
             map(AppendError::Sequence {
-                group,
+                partition_group,
                 source: SequenceError::FencedEpoch {
                     producer_id: 1,
                     epoch: 0,

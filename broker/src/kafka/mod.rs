@@ -137,7 +137,7 @@ impl Backend for RaftBackend {
         let local_ack = request.acks != Acks::All;
         let base_offset = self
             .node
-            .append(shared.group_id, request.records.to_vec(), local_ack)
+            .append(shared.raft_group_id, request.records.to_vec(), local_ack)
             .await
             .map_err(|e| append_error(&request.partition, e))?;
         let log_start_offset = shared.index().log_start_offset();

@@ -42,7 +42,7 @@ fn topic_id(t: &MetaTopic) -> uuid::Uuid {
 /// A topic with each partition's current leader (the group's Raft leader).
 pub fn topic_info(t: &MetaTopic, registry: &PartitionRegistry) -> TopicInfo {
     let partitions = t
-        .groups
+        .partition_groups
         .iter()
         .enumerate()
         .map(|(p, g)| {
@@ -71,7 +71,7 @@ pub fn topic_info(t: &MetaTopic, registry: &PartitionRegistry) -> TopicInfo {
         name: t.name.clone(),
         id: topic_id(t),
         partitions,
-        replication_factor: i16::try_from(t.groups.first().map_or(1, |g| g.voters.len()))
+        replication_factor: i16::try_from(t.partition_groups.first().map_or(1, |g| g.voters.len()))
             .unwrap_or(i16::MAX),
         configs: t.config.clone(),
     }

@@ -164,7 +164,7 @@ impl NodeActor {
         match msg {
             NodeMsg::Peer(event) => self.on_peer_event(event),
             NodeMsg::Append {
-                group,
+                partition_group,
                 data,
                 local_ack,
                 reply,
@@ -172,7 +172,8 @@ impl NodeActor {
                 if self.shutdown.is_some() {
                     let _ = reply.send(Err(super::AppendError::ShuttingDown));
                 } else {
-                    self.partitions.append(group, data, local_ack, reply);
+                    self.partitions
+                        .append(partition_group, data, local_ack, reply);
                 }
             }
             NodeMsg::Propose { data, reply } => {

@@ -46,7 +46,7 @@ impl PartitionGroups {
                 .is_some_and(|p| p.state == ProgressState::Replicate && p.matched >= last);
             if ready {
                 tracing::info!(
-                    group = g.shared.group_id,
+                    group = g.shared.raft_group_id,
                     to = preferred,
                     "moving partition leadership to its preferred leader"
                 );

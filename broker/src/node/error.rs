@@ -45,35 +45,35 @@ pub enum NodeError {
 pub enum AppendError {
     /// This node does not lead the group (any more): the entry was refused,
     /// replaced by another leader's, or leadership moved before it applied.
-    #[error("this node does not lead partition group {group} (leader: {leader_id})")]
+    #[error("this node does not lead partition group {partition_group} (leader: {leader_id})")]
     NotLeader {
         /// The partition group.
-        group: u64,
+        partition_group: u64,
         /// The group's leader as this node knows it (0 when unknown).
         leader_id: u64,
     },
     /// The metadata lists the group but this node has not opened it yet.
-    #[error("partition group {group} is not open on this node yet")]
+    #[error("partition group {partition_group} is not open on this node yet")]
     GroupNotOpen {
         /// The partition group.
-        group: u64,
+        partition_group: u64,
     },
     #[error("the node is shutting down")]
     ShuttingDown,
     /// A committed entry that does not hold a record set (never proposed by
     /// Chronik; every replica refuses it alike).
-    #[error("entry {index} of partition group {group} is not a valid record set")]
+    #[error("entry {index} of partition group {partition_group} is not a valid record set")]
     InvalidEntry {
         /// The partition group.
-        group: u64,
+        partition_group: u64,
         /// The entry's log index.
         index: u64,
     },
     /// The records break their idempotent producer's sequence rules.
-    #[error("partition group {group}: {source}")]
+    #[error("partition group {partition_group}: {source}")]
     Sequence {
         /// The partition group.
-        group: u64,
+        partition_group: u64,
         /// The rule broken.
         #[source]
         source: SequenceError,

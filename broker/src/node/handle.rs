@@ -17,7 +17,7 @@ pub enum NodeMsg {
     Peer(PeerEvent),
     /// Produced record batches for a partition group.
     Append {
-        group: u64,
+        partition_group: u64,
         data: Vec<u8>,
         /// Answer once on the leader's disk (`acks=1`/`0`) instead of applied.
         local_ack: bool,
@@ -125,19 +125,20 @@ impl NodeHandle {
         rx.await.map_err(|_| NodeError::ShuttingDown)
     }
 
-    /// Proposes produced record batches to partition group `group`; resolves
-    /// with the base offset once the entry is committed and applied, or with
-    /// `-1` once it is on the leader's disk when `local_ack` is set.
+    /// Proposes produced record batches to partition group
+    /// `partition_group`; resolves with the base offset once the entry is
+    /// committed and applied, or with `-1` once it is on the leader's disk
+    /// when `local_ack` is set.
     pub async fn append(
         &self,
-        group: u64,
+        partition_group: u64,
         data: Vec<u8>,
         local_ack: bool,
     ) -> Result<i64, AppendError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(NodeMsg::Append {
-                group,
+                partition_group,
                 data,
                 local_ack,
                 reply,

@@ -119,7 +119,7 @@ impl PartitionGroup {
         self.producers = decoded.producers;
         self.applied = snap.get_metadata().index;
         tracing::info!(
-            group = self.shared.group_id,
+            group = self.shared.raft_group_id,
             index = self.applied,
             log_start_offset = decoded.log_start_offset,
             "partition restored from the leader's snapshot"
@@ -134,7 +134,7 @@ impl PartitionGroup {
 
     fn not_leader(&self) -> AppendError {
         AppendError::NotLeader {
-            group: self.shared.group_id,
+            partition_group: self.shared.raft_group_id,
             leader_id: self.raw.raft.leader_id,
         }
     }
@@ -144,7 +144,7 @@ impl PartitionGroup {
         clamp_heartbeat(&self.raw, &mut m);
         // Messages from unknown or removed nodes are refused by raft itself.
         if let Err(e) = self.raw.step(m) {
-            tracing::debug!(group = self.shared.group_id, error = %e, "raft refused a message");
+            tracing::debug!(group = self.shared.raft_group_id, error = %e, "raft refused a message");
         }
     }
 
@@ -234,7 +234,7 @@ impl PartitionGroup {
                                 entry.index,
                             )?,
                             Err(e) => {
-                                tracing::warn!(group = self.shared.group_id, error = %e, "conf change refused")
+                                tracing::warn!(group = self.shared.raft_group_id, error = %e, "conf change refused")
                             }
                         }
                     }
@@ -249,18 +249,21 @@ impl PartitionGroup {
 
     /// Assigns offsets to one produced entry, deterministically on every replica.
     fn apply_records(&mut self, entry: &Entry) -> Result<i64, AppendError> {
-        let group = self.shared.group_id;
+        let partition_group = self.shared.raft_group_id;
         let data = bytes::Bytes::copy_from_slice(entry.get_data());
         let Ok(batches) = batch::validate(&data) else {
             return Err(AppendError::InvalidEntry {
-                group,
+                partition_group,
                 index: entry.index,
             });
         };
         let check = self
             .producers
             .check(&batches)
-            .map_err(|source| AppendError::Sequence { group, source })?;
+            .map_err(|source| AppendError::Sequence {
+                partition_group,
+                source,
+            })?;
         match check {
             SequenceCheck::Duplicate { base_offset } => Ok(base_offset),
             SequenceCheck::Append => {
@@ -301,7 +304,7 @@ impl PartitionGroup {
         batch: &mut WriteBatch,
         peers: &mut Peers,
     ) -> Result<(), FatalError> {
-        let id = self.shared.group_id;
+        let id = self.shared.raft_group_id;
         if ready.ss().is_some() {
             self.publish_leader();
         }
@@ -323,7 +326,7 @@ impl PartitionGroup {
     /// Steps 4-5 of the ready loop: persisted messages, local acks, apply,
     /// advance. Returns whether records were added.
     pub fn finish(&mut self, mut ready: Ready, peers: &mut Peers) -> Result<bool, FatalError> {
-        let id = self.shared.group_id;
+        let id = self.shared.raft_group_id;
         if !ready.persisted_messages().is_empty() {
             peers.send(id, ready.take_persisted_messages());
         }

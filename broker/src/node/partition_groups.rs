@@ -61,7 +61,9 @@ impl PartitionGroups {
         match self.groups.get_mut(&group) {
             Some(g) => g.propose(data, reply, local_ack),
             None => {
-                let _ = reply.send(Err(AppendError::GroupNotOpen { group }));
+                let _ = reply.send(Err(AppendError::GroupNotOpen {
+                    partition_group: group,
+                }));
             }
         }
     }
@@ -108,7 +110,7 @@ impl PartitionGroups {
     pub fn sync(&mut self, meta: &MetaStateMachine) -> Result<(), FatalError> {
         let mut wanted: BTreeMap<u64, GroupSpec> = BTreeMap::new();
         for topic in meta.topics().values() {
-            for (p, g) in topic.groups.iter().enumerate() {
+            for (p, g) in topic.partition_groups.iter().enumerate() {
                 wanted.insert(
                     g.group_id,
                     GroupSpec {

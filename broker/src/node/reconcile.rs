@@ -98,7 +98,7 @@ impl PartitionGroups {
                     single.set_change_type(change_type);
                     let mut cc = ConfChangeV2::default();
                     cc.mut_changes().push(single);
-                    tracing::info!(group = g.shared.group_id, node_id, change = ?change_type, "partition group follows the metadata membership");
+                    tracing::info!(group = g.shared.raft_group_id, node_id, change = ?change_type, "partition group follows the metadata membership");
                     if let Err(e) = g.raw.propose_conf_change(Vec::new(), cc) {
                         tracing::debug!(error = %e, "partition conf change not proposed");
                     }

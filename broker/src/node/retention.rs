@@ -79,7 +79,7 @@ impl PartitionGroup {
             .mut_store()
             .compact_with_snapshot(meta, snapshot.encode())?;
         tracing::debug!(
-            group = self.shared.group_id,
+            group = self.shared.raft_group_id,
             raft_index = cut.raft_index,
             log_start_offset = cut.next_offset,
             "retention deleted a log prefix"
@@ -107,9 +107,9 @@ impl PartitionGroup {
             .collect();
         let engine = self.raw.store().engine();
         for e in dropped {
-            let Some(entry) = engine.entry(self.shared.group_id, e.raft_index)? else {
+            let Some(entry) = engine.entry(self.shared.raft_group_id, e.raft_index)? else {
                 tracing::warn!(
-                    group = self.shared.group_id,
+                    group = self.shared.raft_group_id,
                     index = e.raft_index,
                     "indexed entry missing; retention skipped"
                 );
@@ -138,7 +138,7 @@ impl PartitionGroup {
         meta.set_conf_state(store.conf_state().clone());
         let data = snap.get_data().to_vec();
         tracing::info!(
-            group = self.shared.group_id,
+            group = self.shared.raft_group_id,
             index = meta.index,
             "partition snapshot restamped with the current configuration"
         );

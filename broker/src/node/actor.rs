@@ -32,15 +32,20 @@ const REGISTER_EVERY_TICKS: u64 = 5;
 
 /// Everything the node task is built from.
 pub struct NodeParts {
+    /// This node's Raft id.
     pub node_id: u64,
+    /// This data directory's incarnation (a new one after a wipe).
     pub incarnation: String,
     /// The metadata group's Raft node.
     pub raw: RawNode<RaftStore>,
     /// The metadata state recovered from the latest snapshot.
     pub state: MetaStateMachine,
+    /// The outgoing side of the transport, delivering into the node's mailbox.
     pub transport: Transport<NodeMsg>,
     pub metrics: Arc<Metrics>,
+    /// Interval of one Raft tick.
     pub tick: Duration,
+    /// Applied entries between two metadata snapshots.
     pub snapshot_interval: u64,
     /// Partitions shared with the Kafka read path.
     pub registry: Arc<PartitionRegistry>,

@@ -26,16 +26,21 @@ pub enum NodeError {
         /// The leader's Raft URL ("" when unknown).
         leader_raft_url: String,
     },
+    /// Raft refused the proposal, or another entry took its log index.
     #[error("the proposal was dropped: leadership changed before it committed")]
     Dropped,
+    /// No answer within the request timeout (no quorum, most likely).
     #[error("timed out after {0:?} waiting for the cluster")]
     Timeout(Duration),
     #[error("the node is shutting down")]
     ShuttingDown,
+    /// A membership step or leadership transfer was refused.
     #[error(transparent)]
     Membership(#[from] MembershipError),
+    /// The command committed but the state machine refused it.
     #[error("the command was rejected: {0}")]
     Rejected(#[from] CommandRejection),
+    /// The target did not take leadership within the transfer timeout.
     #[error("leadership transfer to {target} did not complete in time")]
     TransferTimedOut { target: u64 },
 }
@@ -83,12 +88,17 @@ pub enum AppendError {
 /// A fatal error: the node stops rather than run on with doubtful state.
 #[derive(Debug, thiserror::Error)]
 pub enum FatalError {
+    /// raft-engine failed to read or write.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// A committed metadata entry or snapshot does not decode.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// raft-rs refused an operation that must succeed (or an entry does not
+    /// decode as a conf change).
     #[error("raft: {0}")]
     Raft(#[from] raft::Error),
+    /// A partition snapshot does not decode.
     #[error(transparent)]
     PartitionSnapshot(#[from] crate::partition::SnapshotDecodeError),
 }

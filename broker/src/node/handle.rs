@@ -28,16 +28,19 @@ pub enum NodeMsg {
         data: Vec<u8>,
         reply: oneshot::Sender<Result<u64, NodeError>>,
     },
+    /// One membership step, answered once applied.
     ChangeMembership {
         change: MembershipChange,
         reply: oneshot::Sender<Result<Membership, NodeError>>,
     },
+    /// Move leadership to `target` (0: the most caught-up voter).
     TransferLeader {
         target: u64,
         reply: oneshot::Sender<Result<Membership, NodeError>>,
     },
     /// A read of the local metadata state.
     Query(Box<dyn FnOnce(&MetaStateMachine) + Send>),
+    /// Hand off leadership and stop; answered when stopped.
     Shutdown(oneshot::Sender<()>),
 }
 

@@ -50,7 +50,7 @@ pub struct NodeArgs {
     /// Raft gRPC listen address.
     #[arg(long, env = "CHRONIK_RAFT_ADDR", default_value = "0.0.0.0:5001")]
     pub raft_addr: SocketAddr,
-    /// HTTP listen address (health, metrics, status, admin).
+    /// HTTP listen address (health, metrics, status, membership, metadata).
     #[arg(long, env = "CHRONIK_HTTP_ADDR", default_value = "0.0.0.0:8080")]
     pub http_addr: SocketAddr,
     /// Kafka protocol listen address.

@@ -1,5 +1,5 @@
 //! Chronik broker: a tikv `raft` node over tonic gRPC, with health, metrics,
-//! status and admin over HTTP.
+//! status, membership and the metadata store over HTTP.
 
 pub mod cli;
 pub mod dev;

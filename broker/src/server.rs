@@ -4,7 +4,9 @@ use crate::cli::NodeConfig;
 use crate::http::{router, HttpState};
 use crate::kafka::RaftBackend;
 use crate::metrics::Metrics;
-use crate::node::{BrokerStatus, NodeActor, NodeHandle, NodeParts, METADATA_GROUP};
+use crate::node::{
+    Advertised, BrokerStatus, FatalError, NodeActor, NodeHandle, NodeParts, METADATA_GROUP,
+};
 use crate::partition::PartitionRegistry;
 use crate::state_machine::MetaStateMachine;
 use crate::storage::{LogEngine, MetaError, MetaFile, RaftStore, StorageError};
@@ -40,7 +42,7 @@ pub enum BrokerError {
         source: std::io::Error,
     },
     #[error("raft node stopped: {0}")]
-    Fatal(#[from] crate::node::actor_error::FatalError),
+    Fatal(#[from] FatalError),
     #[error("gRPC server failed: {0}")]
     Grpc(#[from] tonic::transport::Error),
 }
@@ -52,7 +54,7 @@ pub struct Broker {
     pub http_addr: SocketAddr,
     pub kafka_addr: SocketAddr,
     kafka_stop: watch::Sender<bool>,
-    node_task: tokio::task::JoinHandle<Result<(), crate::node::actor_error::FatalError>>,
+    node_task: tokio::task::JoinHandle<Result<(), FatalError>>,
 }
 
 impl Broker {
@@ -82,8 +84,7 @@ impl Broker {
         }
         let snap = store.latest_snapshot().clone();
         let mut state = if snap.get_metadata().index > 0 {
-            MetaStateMachine::restore(snap.get_data())
-                .map_err(crate::node::actor_error::FatalError::from)?
+            MetaStateMachine::restore(snap.get_data()).map_err(FatalError::from)?
         } else {
             MetaStateMachine::default()
         };
@@ -120,10 +121,15 @@ impl Broker {
         }
         let kafka_listener = bind("kafka", cfg.kafka_addr).await?;
         let kafka_addr = local_addr("kafka", cfg.kafka_addr, &kafka_listener)?;
+        let http_listener = bind("http", cfg.http_addr).await?;
+        let http_addr = local_addr("http", cfg.http_addr, &http_listener)?;
+        let advertised = Advertised {
+            kafka_addr: format!("{}:{}", cfg.advertised_host, kafka_addr.port()),
+            http_url: format!("http://{}:{}", cfg.advertised_host, http_addr.port()),
+        };
         let actor = NodeActor::new(
             NodeParts {
                 node_id: cfg.node_id,
-                cluster_id: meta.cluster_id.clone(),
                 incarnation: meta.incarnation.clone(),
                 raw,
                 state,
@@ -132,7 +138,7 @@ impl Broker {
                 tick: cfg.tick,
                 snapshot_interval: cfg.snapshot_interval,
                 registry: registry.clone(),
-                kafka_addr: format!("{}:{}", cfg.advertised_host, kafka_addr.port()),
+                advertised,
                 ticks: (ELECTION_TICKS, HEARTBEAT_TICKS),
             },
             status_tx,
@@ -156,8 +162,6 @@ impl Broker {
             }
         });
 
-        let http_listener = bind("http", cfg.http_addr).await?;
-        let http_addr = local_addr("http", cfg.http_addr, &http_listener)?;
         let app = router(HttpState {
             node: handle.clone(),
             metrics,
@@ -168,7 +172,7 @@ impl Broker {
             }
         });
         let backend = RaftBackend::new(handle.clone(), registry, meta.cluster_id.clone());
-        let frontend = chronik_kafka::Broker::new(
+        let frontend = chronik_kafka::Handlers::new(
             Arc::new(backend),
             chronik_kafka::FrontendConfig {
                 default_partitions: 1,
@@ -216,9 +220,7 @@ impl Broker {
     }
 }
 
-fn flatten(
-    r: Result<Result<(), crate::node::actor_error::FatalError>, tokio::task::JoinError>,
-) -> Result<(), BrokerError> {
+fn flatten(r: Result<Result<(), FatalError>, tokio::task::JoinError>) -> Result<(), BrokerError> {
     match r {
         Ok(r) => r.map_err(BrokerError::from),
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),

@@ -15,8 +15,10 @@ pub struct TopicInfo {
     pub partitions: u32,
     pub config: BTreeMap<String, String>,
     pub created_index: u64,
-    /// The Raft group of each partition, by partition index.
-    pub groups: Vec<PartitionGroupInfo>,
+    /// The Raft group of each partition, by partition index (`groups` in
+    /// the JSON of `/v1/topics`).
+    #[serde(rename = "groups")]
+    pub partition_groups: Vec<PartitionGroupInfo>,
 }
 
 /// The Raft group replicating one partition.
@@ -90,6 +92,8 @@ pub struct MetaStateMachine {
     kv: BTreeMap<String, Vec<u8>>,
     next_group_id: u64,
     brokers: BTreeMap<u64, String>,
+    /// HTTP API URL of each broker that registered one.
+    http_urls: BTreeMap<u64, String>,
     offsets: OffsetMap,
     /// Removed members (node id → index of the removing conf change).
     removed: BTreeMap<u64, u64>,
@@ -133,7 +137,7 @@ impl MetaStateMachine {
         self.voters = voters;
     }
 
-    fn new_groups(&mut self, count: u32) -> Vec<PartitionGroupInfo> {
+    fn new_partition_groups(&mut self, count: u32) -> Vec<PartitionGroupInfo> {
         (0..count)
             .map(|_| {
                 self.next_group_id = self.next_group_id.max(1);
@@ -158,13 +162,13 @@ impl MetaStateMachine {
                 if self.topics.contains_key(&t.name) {
                     return rejected(CommandRejection::TopicExists(t.name));
                 }
-                let groups = self.new_groups(t.partitions);
+                let partition_groups = self.new_partition_groups(t.partitions);
                 let info = TopicInfo {
                     name: t.name.clone(),
                     partitions: t.partitions,
                     config: t.config.into_iter().collect(),
                     created_index: index,
-                    groups,
+                    partition_groups,
                 };
                 self.topics.insert(t.name, info);
                 ApplyOutcome::Done
@@ -180,15 +184,20 @@ impl MetaStateMachine {
                         requested: c.total,
                     });
                 }
-                let groups = self.new_groups(c.total - current);
+                let groups = self.new_partition_groups(c.total - current);
                 if let Some(t) = self.topics.get_mut(&c.name) {
                     t.partitions = c.total;
-                    t.groups.extend(groups);
+                    t.partition_groups.extend(groups);
                 }
                 ApplyOutcome::Done
             }
             Some(Cmd::RegisterBroker(b)) => {
                 self.brokers.insert(b.node_id, b.kafka_addr);
+                // A registration from a broker that predates HTTP URLs says
+                // nothing about it; it does not erase a known one.
+                if !b.http_url.is_empty() {
+                    self.http_urls.insert(b.node_id, b.http_url);
+                }
                 ApplyOutcome::Done
             }
             Some(Cmd::CommitOffsets(c)) => {
@@ -252,6 +261,11 @@ impl MetaStateMachine {
         &self.brokers
     }
 
+    /// HTTP API URL (`http://host:port`) of each registered broker.
+    pub fn http_urls(&self) -> &BTreeMap<u64, String> {
+        &self.http_urls
+    }
+
     /// Committed consumer group offsets.
     pub fn offsets(&self) -> &OffsetMap {
         &self.offsets
@@ -283,7 +297,7 @@ impl MetaStateMachine {
                     config: t.config.clone().into_iter().collect(),
                     created_index: t.created_index,
                     groups: t
-                        .groups
+                        .partition_groups
                         .iter()
                         .map(|g| meta::PartitionGroup {
                             group_id: g.group_id,
@@ -307,6 +321,7 @@ impl MetaStateMachine {
                 })
                 .collect(),
             removed: self.removed.clone().into_iter().collect(),
+            http_urls: self.http_urls.clone().into_iter().collect(),
         };
         snap.encode_to_vec()
     }
@@ -326,7 +341,7 @@ impl MetaStateMachine {
                         partitions: t.partitions,
                         config: t.config.into_iter().collect(),
                         created_index: t.created_index,
-                        groups: t
+                        partition_groups: t
                             .groups
                             .into_iter()
                             .map(|g| PartitionGroupInfo {
@@ -354,6 +369,7 @@ impl MetaStateMachine {
                 })
                 .collect(),
             removed: snap.removed.into_iter().collect(),
+            http_urls: snap.http_urls.into_iter().collect(),
             voters: Vec::new(),
         })
     }
@@ -407,11 +423,12 @@ pub mod commands {
         }))
     }
 
-    /// Encodes a broker's Kafka address registration.
-    pub fn register_broker(node_id: u64, kafka_addr: &str) -> Vec<u8> {
+    /// Encodes a broker's registration of its Kafka address and HTTP URL.
+    pub fn register_broker(node_id: u64, kafka_addr: &str, http_url: &str) -> Vec<u8> {
         encode(Cmd::RegisterBroker(meta::RegisterBroker {
             node_id,
             kafka_addr: kafka_addr.to_string(),
+            http_url: http_url.to_string(),
         }))
     }
 
@@ -465,7 +482,7 @@ mod tests {
             .unwrap();
         sm.set_voters(vec![1, 2, 3, 4]);
         sm.apply(2, &commands::create_partitions("a", 3)).unwrap();
-        let groups = &sm.topics()["a"].groups;
+        let groups = &sm.topics()["a"].partition_groups;
         assert_eq!(
             groups.iter().map(|g| g.group_id).collect::<Vec<_>>(),
             [1, 2, 3]
@@ -479,8 +496,11 @@ mod tests {
                 requested: 3
             })
         );
-        sm.apply(4, &commands::register_broker(2, "h2:9092"))
-            .unwrap();
+        sm.apply(
+            4,
+            &commands::register_broker(2, "h2:9092", "http://h2:8080"),
+        )
+        .unwrap();
         let offset = StoredOffset {
             offset: 42,
             leader_epoch: -1,
@@ -494,12 +514,32 @@ mod tests {
         sm.apply(6, &commands::delete_topic("a")).unwrap();
         sm.apply(7, &commands::create_topic("b", 1, BTreeMap::new()))
             .unwrap();
-        assert_eq!(sm.topics()["b"].groups[0].group_id, 4, "ids are not reused");
+        assert_eq!(
+            sm.topics()["b"].partition_groups[0].group_id,
+            4,
+            "ids are not reused"
+        );
         let mut restored = MetaStateMachine::restore(&sm.snapshot()).unwrap();
         restored.set_voters(vec![1, 2, 3, 4]);
         assert_eq!(restored, sm);
         assert_eq!(restored.brokers()[&2], "h2:9092");
+        assert_eq!(restored.http_urls()[&2], "http://h2:8080");
         assert_eq!(restored.offsets()["g"][&("a".to_string(), 1)], offset);
+    }
+
+    #[test]
+    fn a_registration_without_http_url_keeps_the_known_one() {
+        let mut sm = MetaStateMachine::default();
+        sm.apply(
+            1,
+            &commands::register_broker(2, "h2:9092", "http://h2:8080"),
+        )
+        .unwrap();
+        // What a broker that predates HTTP URLs proposes.
+        sm.apply(2, &commands::register_broker(2, "h2:9093", ""))
+            .unwrap();
+        assert_eq!(sm.brokers()[&2], "h2:9093");
+        assert_eq!(sm.http_urls()[&2], "http://h2:8080");
     }
 
     #[test]

@@ -12,6 +12,56 @@ use std::collections::{HashMap, VecDeque};
 use crate::backend::BackendError;
 use crate::batch::BatchSummary;
 
+/// Why an idempotent record set breaks the producer's sequence rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SequenceError {
+    /// A batch whose sequence does not follow the producer's last one.
+    #[error("out of order sequence {sequence} for producer {producer_id} (expected {expected})")]
+    OutOfOrder {
+        /// Producer id.
+        producer_id: i64,
+        /// First sequence of the batch.
+        sequence: i32,
+        /// Expected sequence.
+        expected: i32,
+    },
+    /// A batch from an older producer epoch.
+    #[error("producer {producer_id} epoch {epoch} is fenced by epoch {current}")]
+    FencedEpoch {
+        /// Producer id.
+        producer_id: i64,
+        /// Epoch in the batch.
+        epoch: i16,
+        /// Current epoch.
+        current: i16,
+    },
+}
+
+impl From<SequenceError> for BackendError {
+    fn from(e: SequenceError) -> Self {
+        match e {
+            SequenceError::OutOfOrder {
+                producer_id,
+                sequence,
+                expected,
+            } => BackendError::OutOfOrderSequence {
+                producer_id,
+                sequence,
+                expected,
+            },
+            SequenceError::FencedEpoch {
+                producer_id,
+                epoch,
+                current,
+            } => BackendError::InvalidProducerEpoch {
+                producer_id,
+                epoch,
+                current,
+            },
+        }
+    }
+}
+
 /// How many recent batches per producer are remembered for duplicate detection
 /// (Kafka clients keep at most 5 requests in flight).
 pub const RECENT_BATCHES: usize = 5;
@@ -62,7 +112,7 @@ impl ProducerStateTable {
     }
 
     /// Checks the batches of one append (all from the same producer, as clients send).
-    pub fn check(&self, batches: &[BatchSummary]) -> Result<SequenceCheck, BackendError> {
+    pub fn check(&self, batches: &[BatchSummary]) -> Result<SequenceCheck, SequenceError> {
         let Some(first) = batches.first() else {
             return Ok(SequenceCheck::Append);
         };
@@ -72,7 +122,7 @@ impl ProducerStateTable {
         let mut expected = match self.producers.get(&first.producer_id) {
             None => 0,
             Some(entry) if first.producer_epoch < entry.epoch => {
-                return Err(BackendError::InvalidProducerEpoch {
+                return Err(SequenceError::FencedEpoch {
                     producer_id: first.producer_id,
                     epoch: first.producer_epoch,
                     current: entry.epoch,
@@ -99,7 +149,7 @@ impl ProducerStateTable {
                 || batch.producer_epoch != first.producer_epoch
                 || batch.base_sequence != expected
             {
-                return Err(BackendError::OutOfOrderSequence {
+                return Err(SequenceError::OutOfOrder {
                     producer_id: batch.producer_id,
                     sequence: batch.base_sequence,
                     expected,
@@ -251,7 +301,7 @@ mod tests {
         );
         assert!(matches!(
             table.check(&[batch(7, 0, 9, 1)]),
-            Err(BackendError::OutOfOrderSequence { expected: 5, .. })
+            Err(SequenceError::OutOfOrder { expected: 5, .. })
         ));
     }
 
@@ -262,7 +312,7 @@ mod tests {
         table.record(&[b1], 0);
         assert!(matches!(
             table.check(&[batch(7, 0, 1, 1)]),
-            Err(BackendError::InvalidProducerEpoch { .. })
+            Err(SequenceError::FencedEpoch { .. })
         ));
         assert_eq!(table.check(&[batch(7, 2, 0, 1)]), Ok(SequenceCheck::Append));
         assert!(table.check(&[batch(7, 2, 4, 1)]).is_err());

@@ -2,7 +2,7 @@
 //!
 //! - [`codec`]: framing and request/response (de)serialization with `kafka-protocol`.
 //! - [`connection`] / [`server`]: sockets, connection limit, shutdown.
-//! - [`handlers`]: one module per API, dispatched by [`handlers::Broker`].
+//! - [`handlers`]: one module per API, dispatched by [`handlers::Handlers`].
 //! - [`group`]: the consumer group membership state machine.
 //! - [`backend`]: the storage boundary ([`backend::Backend`]) and [`backend::MemoryBackend`].
 //! - [`batch`] / [`idempotence`]: record batch validation and producer sequence rules,
@@ -26,5 +26,5 @@ pub mod versions;
 mod test_support;
 
 pub use backend::{Backend, BackendError, MemoryBackend, MemoryBackendConfig};
-pub use handlers::{Broker, FrontendConfig};
+pub use handlers::{FrontendConfig, Handlers};
 pub use server::{serve, ServerConfig};

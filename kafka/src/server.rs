@@ -11,7 +11,7 @@ use tracing::{debug, info, warn};
 
 use crate::backend::Backend;
 use crate::connection::{Connection, ConnectionError};
-use crate::handlers::Broker;
+use crate::handlers::Handlers;
 
 /// Listener settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,7 @@ impl Default for ServerConfig {
 /// open connections to finish their current request.
 pub async fn serve<B: Backend>(
     listener: TcpListener,
-    broker: Arc<Broker<B>>,
+    handlers: Arc<Handlers<B>>,
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -43,7 +43,7 @@ pub async fn serve<B: Backend>(
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let limit = Arc::new(Semaphore::new(config.max_connections.max(1)));
     tokio::select! {
-        () = accept_loop(&listener, &broker, config, &limit, &notify_shutdown, &done_tx) => {}
+        () = accept_loop(&listener, &handlers, config, &limit, &notify_shutdown, &done_tx) => {}
         () = shutdown => info!("kafka listener shutting down"),
     }
     drop(notify_shutdown);
@@ -53,7 +53,7 @@ pub async fn serve<B: Backend>(
 
 async fn accept_loop<B: Backend>(
     listener: &TcpListener,
-    broker: &Arc<Broker<B>>,
+    handlers: &Arc<Handlers<B>>,
     config: ServerConfig,
     limit: &Arc<Semaphore>,
     notify_shutdown: &broadcast::Sender<()>,
@@ -71,12 +71,12 @@ async fn accept_loop<B: Backend>(
                 continue;
             }
         };
-        let broker = broker.clone();
+        let handlers = handlers.clone();
         let mut shutdown = notify_shutdown.subscribe();
         let done = done_tx.clone();
         tokio::spawn(async move {
             tokio::select! {
-                result = serve_connection(socket, peer, &broker, config) => {
+                result = serve_connection(socket, peer, &handlers, config) => {
                     if let Err(e) = result {
                         debug!(%peer, error = %e, "connection closed");
                     }
@@ -92,14 +92,14 @@ async fn accept_loop<B: Backend>(
 async fn serve_connection<B: Backend>(
     socket: TcpStream,
     peer: SocketAddr,
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     config: ServerConfig,
 ) -> Result<(), ConnectionError> {
     let _ = socket.set_nodelay(true);
     let mut connection = Connection::new(socket, config.max_request_bytes);
     let host = peer.ip().to_string();
     while let Some(frame) = connection.read_frame().await? {
-        match broker.handle_frame(frame, &host).await {
+        match handlers.handle_frame(frame, &host).await {
             Ok(Some(response)) => connection.write_frame(&response).await?,
             Ok(None) => {}
             Err(e) => {

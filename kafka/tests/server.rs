@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
-use chronik_kafka::{Broker, FrontendConfig, MemoryBackend, MemoryBackendConfig, ServerConfig};
+use chronik_kafka::{FrontendConfig, Handlers, MemoryBackend, MemoryBackendConfig, ServerConfig};
 
 /// ApiVersions v0 request frame.
 fn api_versions_frame(correlation_id: i32) -> Vec<u8> {
@@ -50,7 +50,7 @@ async fn start(
         advertised_port: i32::from(addr.port()),
         cluster_id: "test".to_owned(),
     }));
-    let broker = Arc::new(Broker::new(backend, FrontendConfig::default()));
+    let broker = Arc::new(Handlers::new(backend, FrontendConfig::default()));
     let (tx, rx) = oneshot::channel::<()>();
     let config = ServerConfig {
         max_connections,

@@ -1,6 +1,9 @@
-//! HTTP: health, metrics, status and the JSON mirror of the admin API.
+//! HTTP, the broker's only API: health, metrics, status, membership and
+//! the metadata store (topics, key/value), all JSON bodies of `chronik_api`.
 
-mod admin;
+mod error;
+mod membership;
+mod metadata;
 
 use crate::metrics::Metrics;
 use crate::node::NodeHandle;
@@ -28,15 +31,15 @@ pub fn router(state: HttpState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/v1/status", get(status))
-        .route("/v1/members", post(admin::add_member))
-        .route("/v1/members/{id}/promote", post(admin::promote_member))
-        .route("/v1/members/{id}", delete(admin::remove_member))
-        .route("/v1/leader/transfer", post(admin::transfer_leader))
+        .route("/v1/members", post(membership::add_member))
+        .route("/v1/members/{id}/promote", post(membership::promote_member))
+        .route("/v1/members/{id}", delete(membership::remove_member))
+        .route("/v1/leader/transfer", post(membership::transfer_leader))
         .route(
             "/v1/topics",
-            get(admin::list_topics).post(admin::create_topic),
+            get(metadata::list_topics).post(metadata::create_topic),
         )
-        .route("/v1/kv/{key}", put(admin::put_kv).get(admin::get_kv))
+        .route("/v1/kv/{key}", put(metadata::put_kv).get(metadata::get_kv))
         .with_state(state)
 }
 

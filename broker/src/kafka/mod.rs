@@ -3,18 +3,20 @@
 //! reads committed entries from raft-engine), while topics, broker addresses
 //! and consumer group offsets live in the metadata group.
 
+mod error;
 mod read;
 mod topics;
 
-use crate::node::{NodeError, NodeHandle};
+use crate::node::NodeHandle;
 use crate::partition::{PartitionRegistry, PartitionShared};
-use crate::state_machine::{commands, encode_offset, CommandRejection, StoredOffset};
+use crate::state_machine::{commands, encode_offset, StoredOffset};
 use chronik_kafka::backend::{
     Acks, AppendOutcome, AppendRequest, BackendResult, ClusterView, CommittedOffset, GroupOffset,
     OffsetSpec, ProducerIdentity, ReadRequest, ReadResult, TimestampOffset, TopicInfo,
     TopicPartition, TopicSpec,
 };
 use chronik_kafka::{Backend, BackendError};
+use error::{append_error, leader_i32, meta_error, unavailable};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -61,50 +63,6 @@ impl RaftBackend {
             });
         }
         Ok(shared)
-    }
-}
-
-fn leader_i32(id: u64) -> i32 {
-    if id == 0 {
-        -1
-    } else {
-        i32::try_from(id).unwrap_or(-1)
-    }
-}
-
-/// Maps a metadata proposal failure to what the Kafka front end reports.
-fn meta_error(e: NodeError) -> BackendError {
-    match e {
-        NodeError::Rejected(CommandRejection::TopicExists(topic)) => {
-            BackendError::TopicAlreadyExists { topic }
-        }
-        NodeError::Rejected(CommandRejection::UnknownTopic(topic)) => {
-            BackendError::UnknownTopic { topic }
-        }
-        NodeError::Rejected(CommandRejection::PartitionCount {
-            name,
-            current,
-            requested,
-        }) => BackendError::InvalidPartitions {
-            topic: name,
-            current: i32::try_from(current).unwrap_or(i32::MAX),
-            requested: i32::try_from(requested).unwrap_or(i32::MAX),
-        },
-        NodeError::NotLeader { .. } => BackendError::Unavailable {
-            reason: "this broker does not lead the metadata group",
-        },
-        NodeError::Timeout(_) => BackendError::Unavailable {
-            reason: "the metadata group did not commit in time",
-        },
-        _ => BackendError::Unavailable {
-            reason: "the metadata group refused the request",
-        },
-    }
-}
-
-fn unavailable(_: NodeError) -> BackendError {
-    BackendError::Unavailable {
-        reason: "the broker is shutting down",
     }
 }
 
@@ -179,8 +137,9 @@ impl Backend for RaftBackend {
         let local_ack = request.acks != Acks::All;
         let base_offset = self
             .node
-            .append(shared.group_id, request.records.to_vec(), local_ack)
-            .await?;
+            .append(shared.raft_group_id, request.records.to_vec(), local_ack)
+            .await
+            .map_err(|e| append_error(&request.partition, e))?;
         let log_start_offset = shared.index().log_start_offset();
         Ok(AppendOutcome {
             base_offset,

@@ -34,9 +34,9 @@ pub fn read(
     for e in entries {
         let entry = registry
             .engine()
-            .entry(shared.group_id, e.raft_index)
+            .entry(shared.raft_group_id, e.raft_index)
             .map_err(|err| {
-                tracing::error!(group = shared.group_id, index = e.raft_index, error = %err, "reading a committed entry failed");
+                tracing::error!(group = shared.raft_group_id, index = e.raft_index, error = %err, "reading a committed entry failed");
                 BackendError::Unavailable {
                     reason: "reading the partition log failed",
                 }

@@ -13,7 +13,7 @@ pub fn cluster_view(
 ) -> ClusterView {
     ClusterView {
         cluster_id: cluster_id.to_string(),
-        controller_id: super::leader_i32(controller),
+        controller_id: super::error::leader_i32(controller),
         brokers: brokers
             .iter()
             .filter_map(|(id, addr)| {
@@ -42,14 +42,14 @@ fn topic_id(t: &MetaTopic) -> uuid::Uuid {
 /// A topic with each partition's current leader (the group's Raft leader).
 pub fn topic_info(t: &MetaTopic, registry: &PartitionRegistry) -> TopicInfo {
     let partitions = t
-        .groups
+        .partition_groups
         .iter()
         .enumerate()
         .map(|(p, g)| {
             let index = i32::try_from(p).unwrap_or(i32::MAX);
             let (leader, epoch) = registry.get(&t.name, index).map_or((-1, -1), |s| {
                 (
-                    super::leader_i32(s.leader()),
+                    super::error::leader_i32(s.leader()),
                     i32::try_from(s.term()).unwrap_or(i32::MAX),
                 )
             });
@@ -71,7 +71,7 @@ pub fn topic_info(t: &MetaTopic, registry: &PartitionRegistry) -> TopicInfo {
         name: t.name.clone(),
         id: topic_id(t),
         partitions,
-        replication_factor: i16::try_from(t.groups.first().map_or(1, |g| g.voters.len()))
+        replication_factor: i16::try_from(t.partition_groups.first().map_or(1, |g| g.voters.len()))
             .unwrap_or(i16::MAX),
         configs: t.config.clone(),
     }

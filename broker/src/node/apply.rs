@@ -1,7 +1,7 @@
 //! Applies committed entries to the metadata state machine and to Raft's
 //! configuration, and takes snapshots that let the log be compacted.
 
-use super::actor::FatalError;
+use super::error::FatalError;
 use crate::state_machine::{ApplyOutcome, CommandRejection, MetaStateMachine};
 use crate::storage::{RaftStore, WriteBatch};
 use protobuf::Message as _;

@@ -4,7 +4,7 @@
 //! preferred one hands leadership over once the preferred voter is replicating
 //! and fully caught up, so leadership spreads again after restarts and failovers.
 
-use super::actor::NodeActor;
+use super::partition_groups::PartitionGroups;
 use raft::ProgressState;
 
 /// Ticks between two balancing passes.
@@ -18,13 +18,11 @@ pub fn preferred_leader(voters: &[u64], partition: i32) -> Option<u64> {
     sorted.get(at).copied()
 }
 
-impl NodeActor {
+impl PartitionGroups {
     /// Hands at most one led partition per pass to its preferred leader.
     pub(super) fn balance_leaders(&mut self) {
-        if self.shutdown.is_some() {
-            return;
-        }
-        for g in self.groups.values_mut() {
+        let own = self.own();
+        for g in self.iter_mut() {
             let r = &g.raw.raft;
             if !g.is_leader() || r.has_pending_conf() || r.lead_transferee.is_some() {
                 continue;
@@ -33,7 +31,7 @@ impl NodeActor {
             let Some(preferred) = preferred_leader(&voters, g.shared.partition) else {
                 continue;
             };
-            if preferred == self.id {
+            if preferred == own {
                 continue;
             }
             let last = r.raft_log.last_index();
@@ -48,7 +46,7 @@ impl NodeActor {
                 .is_some_and(|p| p.state == ProgressState::Replicate && p.matched >= last);
             if ready {
                 tracing::info!(
-                    group = g.shared.group_id,
+                    group = g.shared.raft_group_id,
                     to = preferred,
                     "moving partition leadership to its preferred leader"
                 );

@@ -7,7 +7,7 @@ use serde::Deserialize;
 /// A learner is promoted only when at most this many entries behind the leader.
 pub const PROMOTE_MAX_LAG: u64 = 1_000;
 
-/// One membership step, as the admin API asks for it.
+/// One membership step, as the HTTP API asks for it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub enum MembershipChange {
     /// Add `id` as a learner reachable at `url` (it does not vote).

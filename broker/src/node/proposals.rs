@@ -5,7 +5,8 @@
 //! entry has the same term, and fails otherwise (the entry was replaced).
 //! Waiters below `i` whose entries were never applied fail likewise.
 
-use super::{Membership, NodeError};
+use super::error::NodeError;
+use super::status::Membership;
 use std::collections::BTreeMap;
 use tokio::sync::oneshot;
 

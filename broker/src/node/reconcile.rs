@@ -2,7 +2,7 @@
 //! each partition group moves its configuration one step at a time toward the
 //! metadata configuration (add learner, promote once caught up, remove).
 
-use super::actor::NodeActor;
+use super::partition_groups::PartitionGroups;
 use raft::eraftpb::{ConfChangeSingle, ConfChangeType, ConfChangeV2, ConfState};
 
 /// Ticks between two reconciliation passes.
@@ -63,14 +63,15 @@ fn next_step(
     None
 }
 
-impl NodeActor {
-    /// One reconciliation pass over the partition groups this node leads.
-    pub(super) fn reconcile_groups(&mut self) {
-        let target = self.raw.raft.prs().conf().to_conf_state();
+impl PartitionGroups {
+    /// One reconciliation pass over the partition groups this node leads,
+    /// toward `target`, the metadata group's configuration.
+    pub(super) fn reconcile(&mut self, target: &ConfState) {
         if target.voters.is_empty() {
             return;
         }
-        for g in self.groups.values_mut() {
+        let own = self.own();
+        for g in self.iter_mut() {
             if !g.is_leader() || g.raw.raft.has_pending_conf() {
                 continue;
             }
@@ -81,10 +82,10 @@ impl NodeActor {
                 prs.get(id)
                     .is_some_and(|p| p.matched + CAUGHT_UP_SLACK >= committed)
             };
-            match next_step(self.id, &conf, &target, caught_up) {
+            match next_step(own, &conf, target, caught_up) {
                 None => {}
                 Some(Step::TransferAway) => {
-                    let best = conf.voters.iter().find(|id| **id != self.id).copied();
+                    let best = conf.voters.iter().find(|id| **id != own).copied();
                     if let Some(to) = best {
                         g.raw.transfer_leader(to);
                     }
@@ -97,7 +98,7 @@ impl NodeActor {
                     single.set_change_type(change_type);
                     let mut cc = ConfChangeV2::default();
                     cc.mut_changes().push(single);
-                    tracing::info!(group = g.shared.group_id, node_id, change = ?change_type, "partition group follows the metadata membership");
+                    tracing::info!(group = g.shared.raft_group_id, node_id, change = ?change_type, "partition group follows the metadata membership");
                     if let Err(e) = g.raw.propose_conf_change(Vec::new(), cc) {
                         tracing::debug!(error = %e, "partition conf change not proposed");
                     }

@@ -3,24 +3,30 @@
 //! `retention.bytes` let go, leaving a record-free snapshot at the cut so a
 //! replica behind it catches up from there (see docs/kafka-raft.md).
 
-use super::actor::{FatalError, NodeActor};
-use super::group::PartitionGroup;
+use super::error::FatalError;
+use super::partition_group::PartitionGroup;
+use super::partition_groups::PartitionGroups;
 use super::status::now_ms;
 use crate::partition::{IndexEntry, PartitionSnapshot, RetentionPolicy};
+use crate::state_machine::TopicInfo;
 use chronik_kafka::batch;
 use raft::eraftpb::SnapshotMetadata;
 use raft::Storage;
+use std::collections::BTreeMap;
 
 /// Ticks between two retention checks of every partition (2 s at the
 /// default 50 ms tick): checks stay off the produce path.
 pub const RETENTION_EVERY_TICKS: u64 = 40;
 
-impl NodeActor {
-    /// Applies each topic's retention to the partition groups held here.
-    pub(super) fn enforce_retention(&mut self) -> Result<(), FatalError> {
+impl PartitionGroups {
+    /// Applies each topic's retention (`topics` as the metadata lists them)
+    /// to the partition groups held here.
+    pub(super) fn enforce_retention(
+        &mut self,
+        topics: &BTreeMap<String, TopicInfo>,
+    ) -> Result<(), FatalError> {
         let now = i64::try_from(now_ms()).unwrap_or(i64::MAX);
-        let topics = self.applier.state().topics();
-        for g in self.groups.values_mut() {
+        for g in self.iter_mut() {
             g.refresh_snapshot_for_new_members()?;
             let Some(topic) = topics.get(&g.shared.topic) else {
                 continue;
@@ -73,7 +79,7 @@ impl PartitionGroup {
             .mut_store()
             .compact_with_snapshot(meta, snapshot.encode())?;
         tracing::debug!(
-            group = self.shared.group_id,
+            group = self.shared.raft_group_id,
             raft_index = cut.raft_index,
             log_start_offset = cut.next_offset,
             "retention deleted a log prefix"
@@ -101,9 +107,9 @@ impl PartitionGroup {
             .collect();
         let engine = self.raw.store().engine();
         for e in dropped {
-            let Some(entry) = engine.entry(self.shared.group_id, e.raft_index)? else {
+            let Some(entry) = engine.entry(self.shared.raft_group_id, e.raft_index)? else {
                 tracing::warn!(
-                    group = self.shared.group_id,
+                    group = self.shared.raft_group_id,
                     index = e.raft_index,
                     "indexed entry missing; retention skipped"
                 );
@@ -132,7 +138,7 @@ impl PartitionGroup {
         meta.set_conf_state(store.conf_state().clone());
         let data = snap.get_data().to_vec();
         tracing::info!(
-            group = self.shared.group_id,
+            group = self.shared.raft_group_id,
             index = meta.index,
             "partition snapshot restamped with the current configuration"
         );

@@ -25,20 +25,20 @@ pub struct PartitionShared {
     pub topic: String,
     /// Partition index.
     pub partition: i32,
-    /// The Raft group replicating it.
-    pub group_id: u64,
+    /// The Raft group replicating it (its partition group).
+    pub raft_group_id: u64,
     index: RwLock<PartitionIndex>,
     leader: AtomicU64,
     term: AtomicU64,
 }
 
 impl PartitionShared {
-    /// An empty partition replicated by `group_id`.
-    pub fn new(topic: &str, partition: i32, group_id: u64) -> Self {
+    /// An empty partition replicated by Raft group `raft_group_id`.
+    pub fn new(topic: &str, partition: i32, raft_group_id: u64) -> Self {
         Self {
             topic: topic.to_string(),
             partition,
-            group_id,
+            raft_group_id,
             index: RwLock::new(PartitionIndex::default()),
             leader: AtomicU64::new(0),
             term: AtomicU64::new(0),

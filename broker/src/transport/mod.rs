@@ -5,6 +5,10 @@
 //! messages (Raft retransmits) and a broken connection is reported to Raft as
 //! unreachable. Each reconnect builds a new channel, so the peer's DNS name is
 //! resolved again (a restarted pod comes back with a new address).
+//!
+//! The transport knows nothing of the node: it delivers what it hears from
+//! peers as [`PeerEvent`]s into a mailbox of any message type that can be
+//! made from one (the node's mailbox, in the broker).
 
 mod peer;
 mod server;
@@ -12,7 +16,6 @@ mod server;
 pub use server::RaftService;
 
 use crate::metrics::{Metrics, PeerLabel};
-use crate::node::NodeMsg;
 use chronik_proto::raft::SenderInfo;
 use raft::eraftpb::Message;
 use std::collections::HashMap;
@@ -24,12 +27,59 @@ const PEER_QUEUE: usize = 8_192;
 /// Largest gRPC message accepted or sent (snapshots can be large).
 pub const MAX_GRPC_MESSAGE: usize = 256 * 1024 * 1024;
 
+/// What the transport tells the Raft node about its peers.
+#[derive(Debug)]
+pub enum PeerEvent {
+    /// Raft messages from a peer by group (sender and cluster already checked).
+    Raft(Vec<(u64, Message)>),
+    /// A peer announced itself (URL and incarnation).
+    PeerSeen {
+        id: u64,
+        url: String,
+        incarnation: String,
+    },
+    /// The link to a peer broke, or there is no address for it.
+    Unreachable(u64),
+    /// A peer refused our Raft traffic with this reason.
+    Refused { by: u64, reason: String },
+    /// A snapshot of `group` reached peer `to` (or failed to).
+    SnapshotDelivered { group: u64, to: u64, ok: bool },
+}
+
+/// The mailbox peer events go to: any message type made from a [`PeerEvent`].
+pub trait Inbox: From<PeerEvent> + Send + 'static {}
+
+impl<M: From<PeerEvent> + Send + 'static> Inbox for M {}
+
 /// What the per-peer tasks need in common.
-#[derive(Clone)]
-pub(crate) struct Shared {
+pub(crate) struct Shared<M> {
     pub sender: SenderInfo,
-    pub mailbox: mpsc::Sender<NodeMsg>,
+    pub mailbox: mpsc::Sender<M>,
     pub metrics: Arc<Metrics>,
+}
+
+// Derived `Clone` would demand `M: Clone`; only the sender is cloned.
+impl<M> Clone for Shared<M> {
+    fn clone(&self) -> Self {
+        Self {
+            sender: self.sender.clone(),
+            mailbox: self.mailbox.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+impl<M: Inbox> Shared<M> {
+    /// Delivers an event unless the mailbox is full (the event is advisory:
+    /// Raft retries, and the next failure reports again).
+    pub fn try_tell(&self, event: PeerEvent) {
+        let _ = self.mailbox.try_send(M::from(event));
+    }
+
+    /// Delivers an event, waiting for room; false once the node is gone.
+    pub async fn tell(&self, event: PeerEvent) -> bool {
+        self.mailbox.send(M::from(event)).await.is_ok()
+    }
 }
 
 struct PeerHandle {
@@ -37,19 +87,16 @@ struct PeerHandle {
     queue: mpsc::Sender<(u64, Message)>,
 }
 
-/// Outgoing side of the transport, owned by the Raft task.
-pub struct Transport {
-    shared: Shared,
+/// Outgoing side of the transport, owned by the Raft task; peer events go
+/// to a mailbox of `M`.
+pub struct Transport<M> {
+    shared: Shared<M>,
     peers: HashMap<u64, PeerHandle>,
 }
 
-impl Transport {
+impl<M: Inbox> Transport<M> {
     /// `sender` identifies this node in every stream it opens.
-    pub(crate) fn new(
-        sender: SenderInfo,
-        mailbox: mpsc::Sender<NodeMsg>,
-        metrics: Arc<Metrics>,
-    ) -> Self {
+    pub fn new(sender: SenderInfo, mailbox: mpsc::Sender<M>, metrics: Arc<Metrics>) -> Self {
         Self {
             shared: Shared {
                 sender,
@@ -90,7 +137,7 @@ impl Transport {
             let to = msg.to;
             let Some(peer) = self.peers.get(&to) else {
                 tracing::debug!(to, "no address for peer; message dropped");
-                let _ = self.shared.mailbox.try_send(NodeMsg::Unreachable(to));
+                self.shared.try_tell(PeerEvent::Unreachable(to));
                 continue;
             };
             if peer.queue.try_send((group, msg)).is_err() {

@@ -1,8 +1,7 @@
 //! The task that carries one peer's messages: connect, stream, reconnect.
 
-use super::{Shared, MAX_GRPC_MESSAGE};
+use super::{Inbox, PeerEvent, Shared, MAX_GRPC_MESSAGE};
 use crate::metrics::PeerLabel;
-use crate::node::NodeMsg;
 use chronik_proto::raft::raft_transport_client::RaftTransportClient;
 use chronik_proto::raft::{RaftBatch, RaftEnvelope, SnapshotRequest};
 use protobuf::Message as _;
@@ -35,11 +34,11 @@ enum LinkError {
 }
 
 /// Runs until the queue's sender is dropped (peer removed or URL changed).
-pub(super) async fn run(
+pub(super) async fn run<M: Inbox>(
     id: u64,
     url: String,
     mut queue: mpsc::Receiver<(u64, Message)>,
-    shared: Shared,
+    shared: Shared<M>,
 ) {
     let mut backoff = MIN_BACKOFF;
     loop {
@@ -53,12 +52,12 @@ pub(super) async fn run(
                     .get_or_create(&PeerLabel { peer: id })
                     .inc();
                 if let LinkError::Refused(reason) = &e {
-                    let _ = shared.mailbox.try_send(NodeMsg::Refused {
+                    shared.try_tell(PeerEvent::Refused {
                         by: id,
                         reason: reason.clone(),
                     });
                 }
-                let _ = shared.mailbox.try_send(NodeMsg::Unreachable(id));
+                shared.try_tell(PeerEvent::Unreachable(id));
             }
         }
         // Messages queued while the link was down are stale; Raft resends.
@@ -77,9 +76,9 @@ pub(super) async fn run(
     }
 }
 
-fn report_if_snapshot(group: u64, m: &Message, shared: &Shared, ok: bool) {
+fn report_if_snapshot<M: Inbox>(group: u64, m: &Message, shared: &Shared<M>, ok: bool) {
     if m.get_msg_type() == MessageType::MsgSnapshot {
-        let _ = shared.mailbox.try_send(NodeMsg::SnapshotDelivered {
+        shared.try_tell(PeerEvent::SnapshotDelivered {
             group,
             to: m.to,
             ok,
@@ -109,11 +108,11 @@ fn envelope(group: u64, m: &Message) -> RaftEnvelope {
 }
 
 /// One connection's life: returns Ok when the queue closed, Err when the link broke.
-async fn stream_to(
+async fn stream_to<M: Inbox>(
     id: u64,
     url: &str,
     queue: &mut mpsc::Receiver<(u64, Message)>,
-    shared: &Shared,
+    shared: &Shared<M>,
 ) -> Result<(), LinkError> {
     let mut client = connect(url).await?;
     let (tx, rx) = mpsc::channel::<RaftBatch>(64);
@@ -178,7 +177,12 @@ async fn stream_to(
 }
 
 /// Snapshots go on a unary call so their delivery can be reported to Raft.
-fn send_snapshot(mut client: RaftTransportClient<Channel>, group: u64, m: Message, shared: Shared) {
+fn send_snapshot<M: Inbox>(
+    mut client: RaftTransportClient<Channel>,
+    group: u64,
+    m: Message,
+    shared: Shared<M>,
+) {
     tokio::spawn(async move {
         let to = m.to;
         let req = SnapshotRequest {
@@ -192,9 +196,8 @@ fn send_snapshot(mut client: RaftTransportClient<Channel>, group: u64, m: Messag
                 false
             }
         };
-        let _ = shared
-            .mailbox
-            .send(NodeMsg::SnapshotDelivered { group, to, ok })
+        shared
+            .tell(PeerEvent::SnapshotDelivered { group, to, ok })
             .await;
     });
 }

@@ -1,7 +1,8 @@
 //! Incoming side of the transport: the `RaftTransport` gRPC service.
 
+use super::{Inbox, PeerEvent};
 use crate::metrics::Metrics;
-use crate::node::{BrokerStatus, NodeMsg};
+use chronik_api::BrokerStatus;
 use chronik_proto::raft::raft_transport_server::{RaftTransport, RaftTransportServer};
 use chronik_proto::raft::{
     BatchAck, RaftBatch, RaftEnvelope, SenderInfo, SnapshotReply, SnapshotRequest,
@@ -33,20 +34,34 @@ enum Refusal {
     Removed { id: u64, index: u64 },
 }
 
-/// The gRPC service that feeds peers' messages into the Raft mailbox.
-#[derive(Clone)]
-pub struct RaftService {
+/// The gRPC service that feeds peers' messages into the Raft mailbox (of
+/// message type `M`).
+pub struct RaftService<M> {
     cluster_id: String,
-    mailbox: mpsc::Sender<NodeMsg>,
+    mailbox: mpsc::Sender<M>,
     metrics: Arc<Metrics>,
     /// The node's status: which members were removed.
     status: watch::Receiver<BrokerStatus>,
 }
 
-impl RaftService {
-    pub(crate) fn new(
+// Derived `Clone` would demand `M: Clone`; only the sender is cloned.
+impl<M> Clone for RaftService<M> {
+    fn clone(&self) -> Self {
+        Self {
+            cluster_id: self.cluster_id.clone(),
+            mailbox: self.mailbox.clone(),
+            metrics: self.metrics.clone(),
+            status: self.status.clone(),
+        }
+    }
+}
+
+impl<M: Inbox> RaftService<M> {
+    /// A service for `cluster_id` delivering to `mailbox`; `status` says
+    /// which members were removed (their traffic is refused).
+    pub fn new(
         cluster_id: String,
-        mailbox: mpsc::Sender<NodeMsg>,
+        mailbox: mpsc::Sender<M>,
         metrics: Arc<Metrics>,
         status: watch::Receiver<BrokerStatus>,
     ) -> Self {
@@ -108,15 +123,18 @@ impl RaftService {
             .collect()
     }
 
+    /// Hands an event to the node; false once the node is gone.
+    async fn tell(&self, event: PeerEvent) -> bool {
+        self.mailbox.send(M::from(event)).await.is_ok()
+    }
+
     async fn announce(&self, sender: &SenderInfo) {
-        let _ = self
-            .mailbox
-            .send(NodeMsg::PeerSeen {
-                id: sender.node_id,
-                url: sender.url.clone(),
-                incarnation: sender.incarnation.clone(),
-            })
-            .await;
+        self.tell(PeerEvent::PeerSeen {
+            id: sender.node_id,
+            url: sender.url.clone(),
+            incarnation: sender.incarnation.clone(),
+        })
+        .await;
     }
 
     fn refuse(&self, r: &Refusal) -> String {
@@ -129,7 +147,7 @@ impl RaftService {
 type AckStream = Pin<Box<dyn Stream<Item = Result<BatchAck, Status>> + Send>>;
 
 #[tonic::async_trait]
-impl RaftTransport for RaftService {
+impl<M: Inbox> RaftTransport for RaftService<M> {
     type StreamStream = AckStream;
 
     async fn stream(
@@ -157,7 +175,7 @@ impl RaftTransport for RaftService {
                 .await;
                 let ack = match verdict {
                     Ok(msgs) => {
-                        if this.mailbox.send(NodeMsg::Raft(msgs)).await.is_err() {
+                        if !this.tell(PeerEvent::Raft(msgs)).await {
                             break;
                         }
                         BatchAck {
@@ -195,10 +213,9 @@ impl RaftTransport for RaftService {
         .await;
         let refused = match verdict {
             Ok(msgs) => {
-                self.mailbox
-                    .send(NodeMsg::Raft(msgs))
-                    .await
-                    .map_err(|_| Status::unavailable("node is shutting down"))?;
+                if !self.tell(PeerEvent::Raft(msgs)).await {
+                    return Err(Status::unavailable("node is shutting down"));
+                }
                 String::new()
             }
             Err(r) => self.refuse(&r),

@@ -42,7 +42,7 @@ pub struct BrokerInfo {
 pub struct ClusterView {
     /// Cluster id reported in Metadata.
     pub cluster_id: String,
-    /// The node clients should treat as controller (admin requests go there).
+    /// The node clients should treat as controller (topic management requests go there).
     pub controller_id: i32,
     /// Every broker.
     pub brokers: Vec<BrokerInfo>,

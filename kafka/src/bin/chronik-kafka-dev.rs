@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::Parser;
 use tokio::net::TcpListener;
 
-use chronik_kafka::{Broker, FrontendConfig, MemoryBackend, MemoryBackendConfig, ServerConfig};
+use chronik_kafka::{FrontendConfig, Handlers, MemoryBackend, MemoryBackendConfig, ServerConfig};
 
 /// Command line of the development broker.
 #[derive(Debug, Parser)]
@@ -56,7 +56,7 @@ async fn main() -> std::io::Result<()> {
         advertised_port: i32::from(local.port()),
         cluster_id: "chronik-dev".to_owned(),
     }));
-    let broker = Arc::new(Broker::new(
+    let broker = Arc::new(Handlers::new(
         backend,
         FrontendConfig {
             default_partitions: args.default_partitions,

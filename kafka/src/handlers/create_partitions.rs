@@ -4,12 +4,12 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 use kafka_protocol::ResponseError;
 
-use super::{sb, Broker};
+use super::{sb, Handlers};
 use crate::backend::{Backend, BackendError};
 
 /// Handles CreatePartitions.
 pub(crate) async fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     request: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
     let mut results = Vec::with_capacity(request.topics.len());
@@ -21,7 +21,7 @@ pub(crate) async fn handle<B: Backend>(
                 "manual replica assignment is not supported".to_owned(),
             ))
         } else if request.validate_only {
-            match broker.backend.list_topics().await {
+            match handlers.backend.list_topics().await {
                 Ok(topics) => match topics.iter().find(|t| t.name == topic.name.as_str()) {
                     None => Err((
                         ResponseError::UnknownTopicOrPartition,
@@ -40,7 +40,7 @@ pub(crate) async fn handle<B: Backend>(
                 Err(e) => Err((e.response_error(), e.to_string())),
             }
         } else {
-            broker
+            handlers
                 .backend
                 .create_partitions(topic.name.as_str(), topic.count)
                 .await

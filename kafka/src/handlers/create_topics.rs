@@ -9,7 +9,7 @@ use kafka_protocol::messages::create_topics_response::{
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::ResponseError;
 
-use super::{sb, Broker, RequestContext};
+use super::{sb, Handlers, RequestContext};
 use crate::backend::{Backend, TopicSpec};
 
 /// Longest legal topic name.
@@ -46,7 +46,7 @@ fn fit(version: i16, r: CreatableTopicResult) -> CreatableTopicResult {
 }
 
 fn spec_for<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     topic: &CreatableTopic,
 ) -> Result<TopicSpec, Box<CreatableTopicResult>> {
     let name = topic.name.as_str();
@@ -65,7 +65,7 @@ fn spec_for<B: Backend>(
         )));
     }
     let partitions = match topic.num_partitions {
-        -1 => broker.config.default_partitions,
+        -1 => handlers.config.default_partitions,
         n if n >= 1 => n,
         n => {
             return Err(Box::new(result(
@@ -76,7 +76,7 @@ fn spec_for<B: Backend>(
         }
     };
     let replication_factor = match topic.replication_factor {
-        -1 => broker.config.default_replication_factor,
+        -1 => handlers.config.default_replication_factor,
         n if n >= 1 => n,
         n => {
             return Err(Box::new(result(
@@ -116,7 +116,7 @@ fn spec_for<B: Backend>(
 
 /// Handles CreateTopics.
 pub(crate) async fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     ctx: &RequestContext,
     request: CreateTopicsRequest,
 ) -> CreateTopicsResponse {
@@ -143,7 +143,7 @@ pub(crate) async fn handle<B: Backend>(
             ));
             continue;
         }
-        let spec = match spec_for(broker, topic) {
+        let spec = match spec_for(handlers, topic) {
             Ok(spec) => spec,
             Err(r) => {
                 results.push(fit(ctx.api_version, *r));
@@ -161,7 +161,7 @@ pub(crate) async fn handle<B: Backend>(
             });
             continue;
         }
-        match broker.backend.create_topic(spec).await {
+        match handlers.backend.create_topic(spec).await {
             Ok(info) => {
                 let configs = info
                     .configs

@@ -5,12 +5,12 @@ use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse};
 use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
-use super::{sb, topic_name, Broker, RequestContext};
+use super::{sb, topic_name, Handlers, RequestContext};
 use crate::backend::Backend;
 
 /// Handles DeleteTopics.
 pub(crate) async fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     ctx: &RequestContext,
     request: DeleteTopicsRequest,
 ) -> DeleteTopicsResponse {
@@ -27,7 +27,7 @@ pub(crate) async fn handle<B: Backend>(
             .map(|n| (Some(n.to_string()), Uuid::nil()))
             .collect()
     };
-    let topics = broker.backend.list_topics().await.unwrap_or_default();
+    let topics = handlers.backend.list_topics().await.unwrap_or_default();
     let v6 = ctx.api_version >= 6;
     let with_message = ctx.api_version >= 5;
     let mut responses = Vec::with_capacity(wanted.len());
@@ -53,7 +53,7 @@ pub(crate) async fn handle<B: Backend>(
         } else {
             entry
         };
-        match broker.backend.delete_topic(&info.name).await {
+        match handlers.backend.delete_topic(&info.name).await {
             Ok(()) => responses.push(entry),
             Err(e) => {
                 let entry = entry.with_error_code(e.code());

@@ -1,5 +1,5 @@
 //! DescribeConfigs (v1–v4) for topics: overrides from the backend plus defaults.
-//! Broker resources are answered with an empty config list.
+//! Handlers resources are answered with an empty config list.
 
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult,
@@ -7,7 +7,7 @@ use kafka_protocol::messages::describe_configs_response::{
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::ResponseError;
 
-use super::{sb, Broker};
+use super::{sb, Handlers};
 use crate::backend::Backend;
 
 const RESOURCE_TOPIC: i8 = 2;
@@ -34,10 +34,10 @@ fn entry(name: &str, value: &str, source: i8) -> DescribeConfigsResourceResult {
 
 /// Handles DescribeConfigs.
 pub(crate) async fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     request: DescribeConfigsRequest,
 ) -> DescribeConfigsResponse {
-    let topics = broker.backend.list_topics().await.unwrap_or_default();
+    let topics = handlers.backend.list_topics().await.unwrap_or_default();
     let results = request
         .resources
         .iter()

@@ -4,22 +4,22 @@
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse};
 
-use super::{sb, Broker};
+use super::{sb, Handlers};
 use crate::backend::Backend;
 
 /// Handles DescribeGroups.
 pub(crate) async fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     request: DescribeGroupsRequest,
 ) -> DescribeGroupsResponse {
     let mut groups = Vec::with_capacity(request.groups.len());
     for id in &request.groups {
         let entry = DescribedGroup::default().with_group_id(id.clone());
-        if let Err(e) = broker.check_coordinator(id.as_str()).await {
+        if let Err(e) = handlers.check_coordinator(id.as_str()).await {
             groups.push(entry.with_error_code(e.code()));
             continue;
         }
-        groups.push(match broker.groups.describe(id.as_str()) {
+        groups.push(match handlers.groups.describe(id.as_str()) {
             None => entry.with_group_state(sb("Dead")),
             Some(d) => entry
                 .with_group_state(sb(d.state.as_str()))

@@ -11,7 +11,7 @@ use kafka_protocol::messages::{FetchRequest, FetchResponse};
 use kafka_protocol::ResponseError;
 use tokio::time::Instant;
 
-use super::{Broker, RequestContext};
+use super::{Handlers, RequestContext};
 use crate::backend::{Backend, ReadRequest, TopicPartition};
 
 /// Upper bound on a long poll, whatever the client asks.
@@ -28,7 +28,7 @@ fn usize_of(v: i32) -> usize {
 }
 
 async fn collect<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     topics: &[FetchTopic],
     max_bytes: usize,
     with_log_start: bool,
@@ -52,7 +52,7 @@ async fn collect<B: Backend>(
                 .with_high_watermark(-1)
                 .with_last_stable_offset(-1)
                 .with_log_start_offset(-1);
-            let read = broker
+            let read = handlers
                 .backend
                 .read(ReadRequest {
                     partition: TopicPartition::new(topic.topic.as_str(), p.partition),
@@ -94,7 +94,7 @@ async fn collect<B: Backend>(
 
 /// Handles Fetch.
 pub(crate) async fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     ctx: &RequestContext,
     request: FetchRequest,
 ) -> FetchResponse {
@@ -112,10 +112,10 @@ pub(crate) async fn handle<B: Backend>(
     let wait =
         Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
     let deadline = Instant::now() + wait;
-    let mut changes = broker.backend.data_changes();
+    let mut changes = handlers.backend.data_changes();
     loop {
         changes.borrow_and_update();
-        let collected = collect(broker, &request.topics, max_bytes, with_log_start).await;
+        let collected = collect(handlers, &request.topics, max_bytes, with_log_start).await;
         if collected.bytes >= min_bytes || collected.errors || Instant::now() >= deadline {
             return FetchResponse::default().with_responses(collected.topics);
         }
@@ -123,7 +123,7 @@ pub(crate) async fn handle<B: Backend>(
             Ok(Ok(())) => continue,
             // Deadline, or the backend stopped notifying: answer with what exists now.
             _ => {
-                let collected = collect(broker, &request.topics, max_bytes, with_log_start).await;
+                let collected = collect(handlers, &request.topics, max_bytes, with_log_start).await;
                 return FetchResponse::default().with_responses(collected.topics);
             }
         }

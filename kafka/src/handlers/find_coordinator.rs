@@ -6,10 +6,10 @@ use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinator
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
-use super::{sb, Broker, RequestContext};
+use super::{sb, Handlers, RequestContext};
 use crate::backend::Backend;
 
-async fn lookup<B: Backend>(broker: &Broker<B>, key_type: i8, key: &StrBytes) -> Coordinator {
+async fn lookup<B: Backend>(handlers: &Handlers<B>, key_type: i8, key: &StrBytes) -> Coordinator {
     let base = Coordinator::default()
         .with_key(key.clone())
         .with_node_id(BrokerId(-1))
@@ -19,7 +19,7 @@ async fn lookup<B: Backend>(broker: &Broker<B>, key_type: i8, key: &StrBytes) ->
             .with_error_code(ResponseError::CoordinatorNotAvailable.code())
             .with_error_message(Some(sb("transactions are not supported")));
     }
-    let node = match broker.backend.group_coordinator(key.as_str()).await {
+    let node = match handlers.backend.group_coordinator(key.as_str()).await {
         Ok(node) => node,
         Err(e) => {
             return base
@@ -27,7 +27,7 @@ async fn lookup<B: Backend>(broker: &Broker<B>, key_type: i8, key: &StrBytes) ->
                 .with_error_message(Some(sb(&e.to_string())))
         }
     };
-    match broker.broker_info(node).await {
+    match handlers.broker_info(node).await {
         Some(info) => base
             .with_node_id(BrokerId(info.node_id))
             .with_host(sb(&info.host))
@@ -38,18 +38,18 @@ async fn lookup<B: Backend>(broker: &Broker<B>, key_type: i8, key: &StrBytes) ->
 
 /// Handles FindCoordinator.
 pub(crate) async fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     ctx: &RequestContext,
     request: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
     if ctx.api_version >= 4 {
         let mut coordinators = Vec::with_capacity(request.coordinator_keys.len());
         for key in &request.coordinator_keys {
-            coordinators.push(lookup(broker, request.key_type, key).await);
+            coordinators.push(lookup(handlers, request.key_type, key).await);
         }
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
-    let c = lookup(broker, request.key_type, &request.key).await;
+    let c = lookup(handlers, request.key_type, &request.key).await;
     // The error message exists from v1.
     let message = if ctx.api_version >= 1 {
         c.error_message

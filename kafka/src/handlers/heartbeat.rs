@@ -2,18 +2,18 @@
 
 use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 
-use super::Broker;
+use super::Handlers;
 use crate::backend::Backend;
 
 /// Handles Heartbeat.
 pub(crate) async fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     request: HeartbeatRequest,
 ) -> HeartbeatResponse {
     let group_id = request.group_id.as_str();
-    let result = match broker.check_coordinator(group_id).await {
+    let result = match handlers.check_coordinator(group_id).await {
         Ok(()) => {
-            broker
+            handlers
                 .groups
                 .heartbeat(group_id, request.member_id.as_str(), request.generation_id)
         }

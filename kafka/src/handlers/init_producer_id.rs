@@ -3,12 +3,12 @@
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::ResponseError;
 
-use super::Broker;
+use super::Handlers;
 use crate::backend::{Backend, ProducerIdentity};
 
 /// Handles InitProducerId.
 pub(crate) async fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     request: InitProducerIdRequest,
 ) -> InitProducerIdResponse {
     let failed = |error: ResponseError| {
@@ -28,7 +28,7 @@ pub(crate) async fn handle<B: Backend>(
         producer_id: request.producer_id.0,
         producer_epoch: request.producer_epoch,
     });
-    match broker.backend.init_producer_id(existing).await {
+    match handlers.backend.init_producer_id(existing).await {
         Ok(id) => InitProducerIdResponse::default()
             .with_producer_id(ProducerId(id.producer_id))
             .with_producer_epoch(id.producer_epoch),

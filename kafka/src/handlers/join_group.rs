@@ -5,7 +5,7 @@ use std::time::Duration;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 
-use super::{code, sb, Broker, RequestContext};
+use super::{code, sb, Handlers, RequestContext};
 use crate::backend::Backend;
 use crate::group::{JoinOutcome, JoinParams};
 
@@ -47,12 +47,12 @@ fn response(version: i16, outcome: JoinOutcome) -> JoinGroupResponse {
 
 /// Handles JoinGroup; waits for the join phase to complete.
 pub(crate) async fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     ctx: &RequestContext,
     request: JoinGroupRequest,
 ) -> JoinGroupResponse {
     let group_id = request.group_id.to_string();
-    if let Err(e) = broker.check_coordinator(&group_id).await {
+    if let Err(e) = handlers.check_coordinator(&group_id).await {
         return response(
             ctx.api_version,
             JoinOutcome::error(e, request.member_id.to_string()),
@@ -80,6 +80,6 @@ pub(crate) async fn handle<B: Backend>(
             .collect(),
         require_known_member_id: ctx.api_version >= 4,
     };
-    let outcome = broker.groups.join(params).await;
+    let outcome = handlers.groups.join(params).await;
     response(ctx.api_version, outcome)
 }

@@ -3,21 +3,21 @@
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 
-use super::{Broker, RequestContext};
+use super::{Handlers, RequestContext};
 use crate::backend::Backend;
 
 /// Handles LeaveGroup.
 pub(crate) async fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     ctx: &RequestContext,
     request: LeaveGroupRequest,
 ) -> LeaveGroupResponse {
     let group_id = request.group_id.to_string();
-    if let Err(e) = broker.check_coordinator(&group_id).await {
+    if let Err(e) = handlers.check_coordinator(&group_id).await {
         return LeaveGroupResponse::default().with_error_code(e.code());
     }
     if ctx.api_version < 3 {
-        let results = broker
+        let results = handlers
             .groups
             .leave(&group_id, &[(request.member_id.to_string(), None)]);
         let error = results.into_iter().next().and_then(Result::err);
@@ -33,7 +33,7 @@ pub(crate) async fn handle<B: Backend>(
             )
         })
         .collect();
-    let results = broker.groups.leave(&group_id, &members);
+    let results = handlers.groups.leave(&group_id, &members);
     let responses = request
         .members
         .iter()

@@ -4,15 +4,15 @@
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{ListGroupsRequest, ListGroupsResponse};
 
-use super::{group_id, sb, Broker};
+use super::{group_id, sb, Handlers};
 use crate::backend::Backend;
 
 /// Handles ListGroups.
 pub(crate) fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     request: ListGroupsRequest,
 ) -> ListGroupsResponse {
-    let groups = broker
+    let groups = handlers
         .groups
         .list()
         .into_iter()

@@ -6,7 +6,7 @@ use kafka_protocol::messages::list_offsets_response::{
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::ResponseError;
 
-use super::{Broker, RequestContext};
+use super::{Handlers, RequestContext};
 use crate::backend::{Backend, OffsetSpec, TopicPartition};
 
 fn spec_from(timestamp: i64) -> Option<OffsetSpec> {
@@ -21,7 +21,7 @@ fn spec_from(timestamp: i64) -> Option<OffsetSpec> {
 
 /// Handles ListOffsets.
 pub(crate) async fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     ctx: &RequestContext,
     request: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
@@ -39,7 +39,7 @@ pub(crate) async fn handle<B: Backend>(
                 continue;
             };
             let tp = TopicPartition::new(topic.name.as_str(), p.partition_index);
-            partitions.push(match broker.backend.list_offset(tp, spec).await {
+            partitions.push(match handlers.backend.list_offset(tp, spec).await {
                 // The leader epoch field exists from v4.
                 Ok(found) if ctx.api_version >= 4 => entry
                     .with_offset(found.offset)

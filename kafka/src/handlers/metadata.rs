@@ -6,7 +6,7 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse};
 use kafka_protocol::ResponseError;
 
-use super::{sb, topic_name, Broker, RequestContext};
+use super::{sb, topic_name, Handlers, RequestContext};
 use crate::backend::{Backend, TopicInfo};
 
 fn topic_entry(version: i16, topic: &TopicInfo) -> MetadataResponseTopic {
@@ -48,11 +48,11 @@ fn unknown_topic(name: Option<&str>, id: uuid::Uuid) -> MetadataResponseTopic {
 /// Handles Metadata. Unknown topics are answered with `UNKNOWN_TOPIC_OR_PARTITION`
 /// (no auto-creation).
 pub(crate) async fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     ctx: &RequestContext,
     request: MetadataRequest,
 ) -> MetadataResponse {
-    let backend = &broker.backend;
+    let backend = &handlers.backend;
     let (cluster, topics) = match (backend.cluster().await, backend.list_topics().await) {
         (Ok(c), Ok(t)) => (c, t),
         _ => return MetadataResponse::default(),

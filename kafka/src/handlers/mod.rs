@@ -1,4 +1,5 @@
-//! Request dispatch: one module per API, all sharing a [`Broker`].
+//! Request dispatch: one module per API, all sharing one [`Handlers`] (the
+//! backend, the consumer group coordinator and the front-end settings).
 
 mod api_versions;
 mod create_partitions;
@@ -69,18 +70,18 @@ pub struct Reply {
     pub body: ResponseBody,
 }
 
-/// Everything shared by all connections of one broker: backend, group
-/// coordinator, settings.
+/// The Kafka request handlers of one listener and what they share across
+/// connections: backend, consumer group coordinator, settings.
 #[derive(Debug)]
-pub struct Broker<B> {
+pub struct Handlers<B> {
     backend: Arc<B>,
     groups: Arc<GroupCoordinator>,
     config: FrontendConfig,
 }
 
-impl<B: Backend> Broker<B> {
-    /// Creates the broker front end; starts the group coordinator's timer (needs a
-    /// Tokio runtime).
+impl<B: Backend> Handlers<B> {
+    /// Creates the handlers; starts the consumer group coordinator's timer
+    /// (needs a Tokio runtime).
     pub fn new(backend: Arc<B>, config: FrontendConfig) -> Self {
         Self {
             backend,

@@ -7,7 +7,7 @@ use kafka_protocol::messages::offset_commit_response::{
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 use kafka_protocol::ResponseError;
 
-use super::Broker;
+use super::Handlers;
 use crate::backend::{Backend, CommittedOffset, GroupOffset, TopicPartition};
 
 fn all_with(request: &OffsetCommitRequest, error: Option<ResponseError>) -> OffsetCommitResponse {
@@ -35,21 +35,21 @@ fn all_with(request: &OffsetCommitRequest, error: Option<ResponseError>) -> Offs
 
 /// Handles OffsetCommit.
 pub(crate) async fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     request: OffsetCommitRequest,
 ) -> OffsetCommitResponse {
     let group_id = request.group_id.to_string();
-    if let Err(e) = broker.check_coordinator(&group_id).await {
+    if let Err(e) = handlers.check_coordinator(&group_id).await {
         return all_with(&request, Some(e));
     }
-    if let Err(e) = broker.groups.validate_commit(
+    if let Err(e) = handlers.groups.validate_commit(
         &group_id,
         request.member_id.as_str(),
         request.generation_id_or_member_epoch,
     ) {
         return all_with(&request, Some(e));
     }
-    let topics = match broker.backend.list_topics().await {
+    let topics = match handlers.backend.list_topics().await {
         Ok(t) => t,
         Err(e) => return all_with(&request, Some(e.response_error())),
     };
@@ -76,7 +76,7 @@ pub(crate) async fn handle<B: Backend>(
             });
         }
     }
-    let stored = broker.backend.commit_offsets(&group_id, offsets).await;
+    let stored = handlers.backend.commit_offsets(&group_id, offsets).await;
     let mut response = all_with(&request, stored.err().map(|e| e.response_error()));
     for topic in &mut response.topics {
         for p in &mut topic.partitions {

@@ -6,7 +6,7 @@ use kafka_protocol::messages::offset_fetch_response::{
 use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse};
 use kafka_protocol::ResponseError;
 
-use super::{sb, topic_name, Broker, RequestContext};
+use super::{sb, topic_name, Handlers, RequestContext};
 use crate::backend::{Backend, GroupOffset, TopicPartition};
 
 fn partition_entry(
@@ -31,7 +31,7 @@ fn partition_entry(
 
 /// Handles OffsetFetch.
 pub(crate) async fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     ctx: &RequestContext,
     request: OffsetFetchRequest,
 ) -> OffsetFetchResponse {
@@ -60,7 +60,7 @@ pub(crate) async fn handle<B: Backend>(
             .collect();
         OffsetFetchResponse::default().with_topics(topics)
     };
-    if let Err(e) = broker.check_coordinator(&group_id).await {
+    if let Err(e) = handlers.check_coordinator(&group_id).await {
         return failed(e);
     }
     // v1 has no "all topics" (null) form.
@@ -78,7 +78,7 @@ pub(crate) async fn handle<B: Backend>(
                 .collect(),
         ),
     };
-    let found = match broker
+    let found = match handlers
         .backend
         .fetch_offsets(&group_id, wanted.clone())
         .await

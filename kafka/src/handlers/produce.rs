@@ -8,7 +8,7 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::ResponseError;
 
-use super::{sb, Broker, RequestContext};
+use super::{sb, Handlers, RequestContext};
 use crate::backend::{Acks, AppendRequest, Backend, TopicPartition};
 use crate::batch::{self, BatchError};
 
@@ -66,7 +66,7 @@ struct PartitionWrite<'a> {
 }
 
 async fn produce_partition<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     w: PartitionWrite<'_>,
 ) -> PartitionProduceResponse {
     let PartitionWrite {
@@ -89,7 +89,7 @@ async fn produce_partition<B: Backend>(
         Ok(b) => b,
         Err(e) => return error_response(version, index, batch_error_code(&e), e.to_string()),
     };
-    let append = broker.backend.append(AppendRequest {
+    let append = handlers.backend.append(AppendRequest {
         partition: TopicPartition::new(topic, index),
         records,
         batches,
@@ -125,7 +125,7 @@ async fn produce_partition<B: Backend>(
 
 /// Handles Produce; `None` for `acks=0` (no response is sent).
 pub(crate) async fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     ctx: &RequestContext,
     request: ProduceRequest,
 ) -> Option<ProduceResponse> {
@@ -161,7 +161,7 @@ pub(crate) async fn handle<B: Backend>(
                             acks,
                             timeout,
                         };
-                        produce_partition(broker, write).await
+                        produce_partition(handlers, write).await
                     }
                 }
             }

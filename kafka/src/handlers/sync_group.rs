@@ -2,7 +2,7 @@
 
 use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 
-use super::{code, sb, Broker, RequestContext};
+use super::{code, sb, Handlers, RequestContext};
 use crate::backend::Backend;
 use crate::group::{SyncOutcome, SyncParams};
 
@@ -22,12 +22,12 @@ fn response(version: i16, outcome: SyncOutcome) -> SyncGroupResponse {
 
 /// Handles SyncGroup; followers wait for the leader's assignment.
 pub(crate) async fn handle<B: Backend>(
-    broker: &Broker<B>,
+    handlers: &Handlers<B>,
     ctx: &RequestContext,
     request: SyncGroupRequest,
 ) -> SyncGroupResponse {
     let group_id = request.group_id.to_string();
-    if let Err(e) = broker.check_coordinator(&group_id).await {
+    if let Err(e) = handlers.check_coordinator(&group_id).await {
         return response(ctx.api_version, SyncOutcome::error(e));
     }
     let params = SyncParams {
@@ -40,5 +40,5 @@ pub(crate) async fn handle<B: Backend>(
             .map(|a| (a.member_id.to_string(), a.assignment))
             .collect(),
     };
-    response(ctx.api_version, broker.groups.sync(params).await)
+    response(ctx.api_version, handlers.groups.sync(params).await)
 }

@@ -11,7 +11,7 @@ use crate::backend::{MemoryBackend, MemoryBackendConfig, TopicPartition, TopicSp
 use crate::test_support::{batch, fetch, produce, sample, Producer};
 use crate::versions::SUPPORTED_APIS;
 
-async fn broker() -> Broker<MemoryBackend> {
+async fn handlers() -> Handlers<MemoryBackend> {
     let backend = Arc::new(MemoryBackend::new(MemoryBackendConfig {
         node_id: 1,
         advertised_host: "127.0.0.1".to_owned(),
@@ -27,7 +27,7 @@ async fn broker() -> Broker<MemoryBackend> {
     if let Err(e) = backend.create_topic(spec).await {
         panic!("create topic: {e}");
     }
-    Broker::new(backend, FrontendConfig::default())
+    Handlers::new(backend, FrontendConfig::default())
 }
 
 fn decoded(key: ApiKey, version: i16, body: RequestBody) -> DecodedRequest {
@@ -44,11 +44,11 @@ fn decoded(key: ApiKey, version: i16, body: RequestBody) -> DecodedRequest {
 
 #[tokio::test]
 async fn every_advertised_version_answers_encodably() {
-    let broker = broker().await;
+    let handlers = handlers().await;
     for api in SUPPORTED_APIS {
         for version in api.min..=api.max {
             let request = decoded(api.key, version, sample(api.key, version));
-            let Some(reply) = broker.handle(request, "127.0.0.1").await else {
+            let Some(reply) = handlers.handle(request, "127.0.0.1").await else {
                 panic!("{:?} v{version}: no reply", api.key);
             };
             if let Err(e) = codec::encode_response(7, reply.version, &reply.body) {
@@ -59,12 +59,12 @@ async fn every_advertised_version_answers_encodably() {
 }
 
 async fn call(
-    broker: &Broker<MemoryBackend>,
+    handlers: &Handlers<MemoryBackend>,
     key: ApiKey,
     version: i16,
     body: RequestBody,
 ) -> ResponseBody {
-    match broker
+    match handlers
         .handle(decoded(key, version, body), "127.0.0.1")
         .await
     {
@@ -75,10 +75,10 @@ async fn call(
 
 #[tokio::test]
 async fn produce_then_fetch_returns_committed_batches_with_offsets() {
-    let broker = broker().await;
+    let handlers = handlers().await;
     for _ in 0..2 {
         let body = call(
-            &broker,
+            &handlers,
             ApiKey::Produce,
             9,
             RequestBody::Produce(produce(vec![(0, Some(batch(4, Producer::NONE, 10)))], -1)),
@@ -90,7 +90,7 @@ async fn produce_then_fetch_returns_committed_batches_with_offsets() {
         assert_eq!(r.responses[0].partition_responses[0].error_code, 0);
     }
     let ResponseBody::Fetch(r) = call(
-        &broker,
+        &handlers,
         ApiKey::Fetch,
         12,
         RequestBody::Fetch(fetch(0, 4, 0)),
@@ -117,31 +117,31 @@ async fn produce_then_fetch_returns_committed_batches_with_offsets() {
 
 #[tokio::test]
 async fn acks_zero_sends_no_response() {
-    let broker = broker().await;
+    let handlers = handlers().await;
     let request = decoded(
         ApiKey::Produce,
         7,
         RequestBody::Produce(produce(vec![(0, Some(batch(1, Producer::NONE, 1)))], 0)),
     );
-    assert!(broker.handle(request, "h").await.is_none());
+    assert!(handlers.handle(request, "h").await.is_none());
 }
 
 #[tokio::test]
 async fn fetch_long_poll_wakes_on_new_data() {
-    let broker = Arc::new(broker().await);
+    let handlers = Arc::new(handlers().await);
     let waiter = {
-        let broker = broker.clone();
+        let handlers = handlers.clone();
         tokio::spawn(async move {
             let started = std::time::Instant::now();
             let mut request = fetch(2, 0, 5_000);
             request.topics[0].partitions.truncate(1);
-            let body = call(&broker, ApiKey::Fetch, 11, RequestBody::Fetch(request)).await;
+            let body = call(&handlers, ApiKey::Fetch, 11, RequestBody::Fetch(request)).await;
             (started.elapsed(), body)
         })
     };
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     call(
-        &broker,
+        &handlers,
         ApiKey::Produce,
         9,
         RequestBody::Produce(produce(vec![(2, Some(batch(1, Producer::NONE, 1)))], 1)),
@@ -157,12 +157,12 @@ async fn fetch_long_poll_wakes_on_new_data() {
 
 #[tokio::test]
 async fn partition_led_elsewhere_answers_not_leader() {
-    let broker = broker().await;
-    broker
+    let handlers = handlers().await;
+    handlers
         .backend()
         .set_foreign_leader(&TopicPartition::new("t", 1), Some(2));
     let ResponseBody::Produce(r) = call(
-        &broker,
+        &handlers,
         ApiKey::Produce,
         9,
         RequestBody::Produce(produce(vec![(1, Some(batch(1, Producer::NONE, 1)))], -1)),
@@ -176,7 +176,7 @@ async fn partition_led_elsewhere_answers_not_leader() {
         ResponseError::NotLeaderOrFollower.code()
     );
     let ResponseBody::Fetch(r) = call(
-        &broker,
+        &handlers,
         ApiKey::Fetch,
         12,
         RequestBody::Fetch(fetch(1, 0, 0)),
@@ -193,9 +193,9 @@ async fn partition_led_elsewhere_answers_not_leader() {
 
 #[tokio::test]
 async fn idempotent_retry_is_not_appended_twice() {
-    let broker = broker().await;
+    let handlers = handlers().await;
     let ResponseBody::InitProducerId(id) = call(
-        &broker,
+        &handlers,
         ApiKey::InitProducerId,
         4,
         RequestBody::InitProducerId(InitProducerIdRequest::default().with_transactional_id(None)),
@@ -213,7 +213,7 @@ async fn idempotent_retry_is_not_appended_twice() {
     let mut offsets = Vec::new();
     for _ in 0..2 {
         let ResponseBody::Produce(r) = call(
-            &broker,
+            &handlers,
             ApiKey::Produce,
             9,
             RequestBody::Produce(produce(vec![(0, Some(records.clone()))], -1)),
@@ -236,7 +236,7 @@ async fn idempotent_retry_is_not_appended_twice() {
         1,
     );
     let ResponseBody::Produce(r) = call(
-        &broker,
+        &handlers,
         ApiKey::Produce,
         9,
         RequestBody::Produce(produce(vec![(0, Some(gap))], -1)),
@@ -253,7 +253,7 @@ async fn idempotent_retry_is_not_appended_twice() {
 
 #[tokio::test]
 async fn bad_crc_and_unknown_topics_get_error_codes() {
-    let broker = broker().await;
+    let handlers = handlers().await;
     let mut corrupt = bytes::BytesMut::from(&batch(2, Producer::NONE, 1)[..]);
     let last = corrupt.len() - 1;
     corrupt[last] ^= 0x55;
@@ -268,7 +268,7 @@ async fn bad_crc_and_unknown_topics_get_error_codes() {
             ]),
     );
     let ResponseBody::Produce(r) =
-        call(&broker, ApiKey::Produce, 8, RequestBody::Produce(request)).await
+        call(&handlers, ApiKey::Produce, 8, RequestBody::Produce(request)).await
     else {
         panic!("not a produce response")
     };
@@ -287,7 +287,7 @@ async fn bad_crc_and_unknown_topics_get_error_codes() {
     );
     // Nothing was stored.
     let ResponseBody::Fetch(f) = call(
-        &broker,
+        &handlers,
         ApiKey::Fetch,
         12,
         RequestBody::Fetch(fetch(0, 0, 0)),
@@ -302,7 +302,7 @@ async fn bad_crc_and_unknown_topics_get_error_codes() {
 #[tokio::test]
 async fn create_topics_refuses_retention_that_is_not_a_number() {
     use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
-    let broker = broker().await;
+    let handlers = handlers().await;
     let topic = |name: &str, key: &str, value: &str| {
         CreatableTopic::default()
             .with_name(topic_name(name))
@@ -318,7 +318,7 @@ async fn create_topics_refuses_retention_that_is_not_a_number() {
         topic("good", "retention.bytes", "-1"),
     ]);
     let ResponseBody::CreateTopics(r) = call(
-        &broker,
+        &handlers,
         ApiKey::CreateTopics,
         7,
         RequestBody::CreateTopics(request),

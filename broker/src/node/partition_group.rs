@@ -1,22 +1,24 @@
 //! One partition's Raft group inside the node task: its `RawNode`, the
 //! applier that assigns offsets, and the produce requests waiting for their
-//! entries to apply.
+//! entries to apply. Beside it stands the metadata group
+//! ([`super::meta_group`]).
 
-use super::actor::FatalError;
 use super::apply::decode_conf_change;
+use super::error::{AppendError, FatalError};
+use super::meta_group::clamp_heartbeat;
+use super::peers::Peers;
 use crate::partition::{PartitionIndex, PartitionShared, PartitionSnapshot};
 use crate::storage::{LogEngine, RaftStore, WriteBatch};
 use chronik_kafka::batch;
 use chronik_kafka::idempotence::{ProducerStateTable, SequenceCheck};
-use chronik_kafka::BackendError;
-use raft::eraftpb::{ConfState, Entry, EntryType, Snapshot};
-use raft::{RawNode, StateRole};
+use raft::eraftpb::{ConfState, Entry, EntryType, Message, Snapshot};
+use raft::{RawNode, Ready, StateRole};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
 /// Answer to a produce: the base offset (original one for a duplicate).
-pub type AppendReply = oneshot::Sender<Result<i64, BackendError>>;
+pub type AppendReply = oneshot::Sender<Result<i64, AppendError>>;
 
 /// Largest amount of committed entries handed over per `Ready` (bounds
 /// memory when a restarted node replays a long partition log).
@@ -117,7 +119,7 @@ impl PartitionGroup {
         self.producers = decoded.producers;
         self.applied = snap.get_metadata().index;
         tracing::info!(
-            group = self.shared.group_id,
+            group = self.shared.raft_group_id,
             index = self.applied,
             log_start_offset = decoded.log_start_offset,
             "partition restored from the leader's snapshot"
@@ -130,11 +132,19 @@ impl PartitionGroup {
         self.raw.raft.state == StateRole::Leader
     }
 
-    fn not_leader(&self) -> BackendError {
-        BackendError::NotLeader {
-            topic: self.shared.topic.clone(),
-            partition: self.shared.partition,
-            leader: i32::try_from(self.raw.raft.leader_id).unwrap_or(-1),
+    fn not_leader(&self) -> AppendError {
+        AppendError::NotLeader {
+            partition_group: self.shared.raft_group_id,
+            leader_id: self.raw.raft.leader_id,
+        }
+    }
+
+    /// Steps a peer's message.
+    pub fn step(&mut self, mut m: Message) {
+        clamp_heartbeat(&self.raw, &mut m);
+        // Messages from unknown or removed nodes are refused by raft itself.
+        if let Err(e) = self.raw.step(m) {
+            tracing::debug!(group = self.shared.raft_group_id, error = %e, "raft refused a message");
         }
     }
 
@@ -224,7 +234,7 @@ impl PartitionGroup {
                                 entry.index,
                             )?,
                             Err(e) => {
-                                tracing::warn!(group = self.shared.group_id, error = %e, "conf change refused")
+                                tracing::warn!(group = self.shared.raft_group_id, error = %e, "conf change refused")
                             }
                         }
                     }
@@ -238,14 +248,23 @@ impl PartitionGroup {
     }
 
     /// Assigns offsets to one produced entry, deterministically on every replica.
-    fn apply_records(&mut self, entry: &Entry) -> Result<i64, BackendError> {
+    fn apply_records(&mut self, entry: &Entry) -> Result<i64, AppendError> {
+        let partition_group = self.shared.raft_group_id;
         let data = bytes::Bytes::copy_from_slice(entry.get_data());
         let Ok(batches) = batch::validate(&data) else {
-            return Err(BackendError::Unavailable {
-                reason: "stored entry is not a valid record set",
+            return Err(AppendError::InvalidEntry {
+                partition_group,
+                index: entry.index,
             });
         };
-        match self.producers.check(&batches)? {
+        let check = self
+            .producers
+            .check(&batches)
+            .map_err(|source| AppendError::Sequence {
+                partition_group,
+                source,
+            })?;
+        match check {
             SequenceCheck::Duplicate { base_offset } => Ok(base_offset),
             SequenceCheck::Append => {
                 let offsets: i64 = batches.iter().map(|b| b.offset_count()).sum();
@@ -260,7 +279,7 @@ impl PartitionGroup {
         }
     }
 
-    fn resolve(&mut self, index: u64, term: u64, result: Option<Result<i64, BackendError>>) {
+    fn resolve(&mut self, index: u64, term: u64, result: Option<Result<i64, AppendError>>) {
         while let Some(first) = self.pending.first_entry() {
             if *first.key() >= index {
                 break;
@@ -276,5 +295,52 @@ impl PartitionGroup {
             _ => Err(self.not_leader()),
         };
         let _ = reply.send(answer);
+    }
+
+    /// Steps 1-3 of the ready loop: messages, snapshot, staged writes.
+    pub fn stage(
+        &mut self,
+        ready: &mut Ready,
+        batch: &mut WriteBatch,
+        peers: &mut Peers,
+    ) -> Result<(), FatalError> {
+        let id = self.shared.raft_group_id;
+        if ready.ss().is_some() {
+            self.publish_leader();
+        }
+        if !ready.messages().is_empty() {
+            peers.send(id, ready.take_messages());
+        }
+        if !ready.snapshot().is_empty() {
+            let snap = ready.snapshot().clone();
+            self.restore_snapshot(&snap)?;
+            self.raw.mut_store().apply_snapshot(batch, snap)?;
+        }
+        self.raw.mut_store().append(batch, ready.entries())?;
+        if let Some(hs) = ready.hs() {
+            self.raw.mut_store().set_hard_state(batch, hs.clone())?;
+        }
+        Ok(())
+    }
+
+    /// Steps 4-5 of the ready loop: persisted messages, local acks, apply,
+    /// advance. Returns whether records were added.
+    pub fn finish(&mut self, mut ready: Ready, peers: &mut Peers) -> Result<bool, FatalError> {
+        let id = self.shared.raft_group_id;
+        if !ready.persisted_messages().is_empty() {
+            peers.send(id, ready.take_persisted_messages());
+        }
+        self.persisted();
+        let mut grew = self.apply(ready.take_committed_entries())?;
+        let mut light = self.raw.advance(ready);
+        if let Some(commit) = light.commit_index() {
+            let mut batch = WriteBatch::default();
+            self.raw.mut_store().set_commit(&mut batch, commit)?;
+            self.raw.mut_store().write(batch, false)?;
+        }
+        peers.send(id, light.take_messages());
+        grew |= self.apply(light.take_committed_entries())?;
+        self.raw.advance_apply();
+        Ok(grew)
     }
 }

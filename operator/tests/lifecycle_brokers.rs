@@ -21,11 +21,8 @@ use chronik_operator::lifecycle::{
     WorkloadView,
 };
 use chronik_operator::status::{BrokerStatusSource, HttpBrokerClient};
+use chronik_testkit::binary::broker_binary;
 use k8s_openapi::jiff::Timestamp;
-
-#[path = "../../broker/tests/support/binary.rs"]
-mod binary;
-use binary::broker_binary;
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind an ephemeral port");

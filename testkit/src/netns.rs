@@ -1,5 +1,6 @@
 //! Test hosts in network namespaces joined by a bridge, so a link can be cut
-//! (a real partition). Only the addresses created here are ever targeted.
+//! (a real partition between broker processes). Only the addresses created
+//! here are ever targeted.
 
 use std::process::Command;
 

@@ -48,10 +48,11 @@ impl Kubectl {
         &self.kubeconfig
     }
 
-    /// Runs kubectl with `args`, feeding `stdin` when given.
-    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
-        let mut child = Command::new(&self.bin)
-            .arg("--kubeconfig")
+    /// The kubectl command with the kubeconfig, home and cache set, and
+    /// every stream piped.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("--kubeconfig")
             .arg(&self.kubeconfig)
             .arg("--cache-dir")
             .arg(self.home.path().join("cache"))
@@ -59,7 +60,14 @@ impl Kubectl {
             .env("HOME", self.home.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    /// Runs kubectl with `args`, feeding `stdin` when given.
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut child = self
+            .command(args)
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", self.bin.display()));
         if let Some(mut pipe) = child.stdin.take() {
@@ -69,12 +77,25 @@ impl Kubectl {
                     .expect("writing kubectl's stdin");
             }
         }
-        let out = child.wait_with_output().expect("kubectl runs");
-        Run {
-            ok: out.status.success(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        Run::from(child.wait_with_output().expect("kubectl runs"))
+    }
+
+    /// [`Kubectl::run`] for async tests whose runtime also serves the API
+    /// kubectl talks to (kubectl is killed if the test drops the future).
+    pub async fn run_async(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut child = tokio::process::Command::from(self.command(args))
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", self.bin.display()));
+        if let Some(mut pipe) = child.stdin.take() {
+            if let Some(input) = stdin {
+                use tokio::io::AsyncWriteExt;
+                pipe.write_all(input.as_bytes())
+                    .await
+                    .expect("writing kubectl's stdin");
+            }
         }
+        Run::from(child.wait_with_output().await.expect("kubectl runs"))
     }
 
     /// kubectl that must succeed; returns stdout.
@@ -140,6 +161,16 @@ impl Kubectl {
     /// `kubectl apply -n <ns> -f -` of one object (JSON is YAML).
     pub fn apply(&self, ns: &str, object: &Value) -> Run {
         self.apply_text(ns, &object.to_string())
+    }
+}
+
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Self {
+        Run {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 }
 

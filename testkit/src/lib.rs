@@ -12,6 +12,8 @@
 //! - [`kcat`]: kcat (librdkafka) as a second, independent Kafka client.
 //! - [`netns`]: hosts in network namespaces, for real partitions.
 //! - `kubectl` (feature `kubectl`): the real kubectl bound to one kubeconfig.
+//! - `localkube` (feature `localkube`): the API emulator in-process with
+//!   kubectl, helm and a kube-rs client.
 //! - [`workspace`]: the repository's root and target directories.
 
 pub mod binary;
@@ -20,6 +22,8 @@ pub mod dev_broker;
 pub mod kcat;
 #[cfg(feature = "kubectl")]
 pub mod kubectl;
+#[cfg(feature = "localkube")]
+pub mod localkube;
 pub mod netns;
 pub mod ports;
 pub mod python;

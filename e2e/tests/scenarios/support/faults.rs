@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use super::kubectl::Kubectl;
+use chronik_testkit::kubectl::Kubectl;
 use super::settings::FaultMode;
 
 /// Injects faults into the pods of one namespace.

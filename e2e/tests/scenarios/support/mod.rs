@@ -3,6 +3,5 @@
 pub mod chronik;
 pub mod faults;
 pub mod kafka;
-pub mod kubectl;
 pub mod quorum;
 pub mod settings;

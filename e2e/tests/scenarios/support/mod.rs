@@ -1,4 +1,4 @@
-//! Helpers of the end-to-end scenarios (`tests/scenarios.rs`).
+//! Helpers of the end-to-end scenarios (`tests/scenarios/main.rs`).
 
 pub mod chronik;
 pub mod faults;

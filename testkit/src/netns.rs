@@ -34,6 +34,7 @@ pub fn unavailable() -> Option<String> {
 /// A bridge with one namespace per host.
 pub struct Lab {
     tag: String,
+    /// The third octet of the hosts' addresses (`10.213.<subnet>.<id>`).
     pub subnet: u8,
     hosts: Vec<u64>,
 }

@@ -21,8 +21,11 @@ pub struct NodeSpec {
     pub id: u64,
     /// The address every listener binds and the node advertises.
     pub ip: String,
+    /// Port of the Raft (gRPC) listener.
     pub raft_port: u16,
+    /// Port of the HTTP API.
     pub http_port: u16,
+    /// Port of the Kafka listener.
     pub kafka_port: u16,
     /// Network namespace to run in (partition tests).
     pub netns: Option<String>,
@@ -61,9 +64,11 @@ impl NodeSpec {
 pub struct TestCluster {
     /// Holds every node's data directory.
     pub dir: tempfile::TempDir,
+    /// `--cluster-id` of every node (unique per cluster).
     pub cluster_id: String,
     /// `--peers` of the initial voters.
     pub peers: String,
+    /// Every node planned so far, by id.
     pub specs: BTreeMap<u64, NodeSpec>,
     /// Extra arguments for every node started from now on.
     pub extra_args: Vec<String>,

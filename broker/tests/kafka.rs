@@ -4,9 +4,9 @@
 
 mod support;
 
-use std::time::Duration;
 use chronik_testkit::kcat::kcat_leader;
 use chronik_testkit::python::{check, read_line_with, run_script, spawn_script};
+use std::time::Duration;
 use support::{NodeSpec, TestCluster};
 
 const SEC: Duration = Duration::from_secs(1);

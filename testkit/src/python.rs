@@ -72,10 +72,11 @@ pub fn clients_dir() -> PathBuf {
 fn script_command(script: &str, args: &[&str]) -> Command {
     let python = python();
     let mut cmd = Command::new("timeout");
-    // -E: no PYTHONPATH or PYTHONHOME from the caller's environment.
+    // -E: no PYTHONPATH or PYTHONHOME from the caller's environment; -B: no
+    // __pycache__ written into the source tree.
     cmd.arg(SCRIPT_TIMEOUT_SECS)
         .arg(python)
-        .arg("-E")
+        .args(["-E", "-B"])
         .arg(clients_dir().join(script))
         .args(args)
         .current_dir(clients_dir())

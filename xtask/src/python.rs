@@ -37,8 +37,8 @@ pub fn interpreter() -> PathBuf {
 /// Builds the environment unless it is current; returns its interpreter.
 pub fn ensure() -> Result<PathBuf> {
     let requirements = root().join(REQUIREMENTS);
-    let text = fs::read(&requirements)
-        .with_context(|| format!("reading {}", requirements.display()))?;
+    let text =
+        fs::read(&requirements).with_context(|| format!("reading {}", requirements.display()))?;
     let hash = format!("{:016x}", fnv1a64(&text));
     let (dir, python) = (env_dir(), interpreter());
     let stamp = dir.join(STAMP);
@@ -61,7 +61,13 @@ pub fn ensure() -> Result<PathBuf> {
     // --no-deps: whatever the clients need must be pinned in the file;
     // `pip check` then fails on anything missing.
     run(Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
         .args(["--require-virtualenv", "--no-deps", "-r"])
         .arg(&requirements)
         .current_dir("/"))?;

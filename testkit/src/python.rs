@@ -9,7 +9,6 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::thread::JoinHandle;
 
 use crate::workspace;
@@ -28,20 +27,15 @@ pub fn environment_dir() -> PathBuf {
 
 /// The Python interpreter of the client scripts: `$CHRONIK_PYTHON`, else
 /// the project's environment. Fails the test, naming `cargo xtask deps`,
-/// unless it imports both clients (checked once per test process, outside
-/// the repository and in isolated mode, so that the crate folder `kafka/`
-/// cannot pass for kafka-python).
+/// unless it imports both clients (checked on every call, as before every
+/// script, from outside the repository and in isolated mode, so that the
+/// crate folder `kafka/` cannot pass for kafka-python).
 pub fn python() -> PathBuf {
-    static CHECKED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    CHECKED
-        .get_or_init(|| {
-            let python = std::env::var_os(PYTHON_ENV)
-                .map(PathBuf::from)
-                .unwrap_or_else(|| environment_dir().join("bin").join("python"));
-            check_clients(&python).map(|()| python)
-        })
-        .clone()
-        .unwrap_or_else(|why| panic!("{why}"))
+    let python = std::env::var_os(PYTHON_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| environment_dir().join("bin").join("python"));
+    check_clients(&python).unwrap_or_else(|why| panic!("{why}"));
+    python
 }
 
 /// Whether `python` imports kafka-python and confluent-kafka.

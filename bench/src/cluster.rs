@@ -3,6 +3,8 @@
 use crate::RaftArgs;
 use anyhow::{bail, Context, Result};
 use base64::Engine as _;
+use chronik_api::identity::{format_peers, NodeId, Peer};
+use chronik_api::BrokerStatus;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -57,20 +59,21 @@ impl Cluster {
         let mut members = Vec::new();
         match system {
             System::Chronik => {
-                let peers: Vec<String> = ports
+                // Member i is node i + 1, as pod ordinal i would be.
+                let node_id = |i: usize| NodeId::from_ordinal(i as u32);
+                let peers: Vec<Peer> = ports
                     .iter()
                     .enumerate()
-                    .map(|(i, (raft, _))| format!("{}@http://127.0.0.1:{raft}", i + 1))
+                    .map(|(i, (raft, _))| Peer {
+                        id: node_id(i).0,
+                        url: format!("http://127.0.0.1:{raft}"),
+                    })
                     .collect();
+                let peers = format_peers(&peers);
                 for (i, (raft, http)) in ports.iter().enumerate() {
                     let kafka = format!("127.0.0.1:{}", free_port()?);
                     let child = Command::new(&args.broker_bin)
-                        .args([
-                            "--node-id",
-                            &(i + 1).to_string(),
-                            "--peers",
-                            &peers.join(","),
-                        ])
+                        .args(["--node-id", &node_id(i).to_string(), "--peers", &peers])
                         .args(["--cluster-id", "bench", "--advertised-host", "127.0.0.1"])
                         .arg("--raft-addr")
                         .arg(format!("127.0.0.1:{raft}"))
@@ -150,7 +153,7 @@ impl Cluster {
             }
             match self.system {
                 System::Chronik => {
-                    let s: serde_json::Value = self
+                    let s: BrokerStatus = self
                         .client
                         .get(format!("{}/v1/status", m.http))
                         .send()
@@ -159,7 +162,7 @@ impl Cluster {
                         .json()
                         .await
                         .ok()?;
-                    if s["role"] == "leader" {
+                    if s.is_leader() {
                         return Some(i);
                     }
                 }

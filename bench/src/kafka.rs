@@ -42,13 +42,17 @@ pub async fn run(args: &RaftArgs, dir: &Path, members: usize) -> Result<KafkaRes
         .map(|m| m.kafka.clone())
         .collect::<Vec<_>>()
         .join(",");
-    let out = Command::new("python3")
+    let python = args.python.as_ref().context(
+        "no Python interpreter for the Kafka load: run `cargo xtask bench kafka` (its \
+         `cargo xtask deps` step builds target/python) or pass --python / CHRONIK_PYTHON",
+    )?;
+    let out = Command::new(python)
         .arg(script())
         .args(["--bootstrap", &bootstrap])
         .args(["--seconds", &args.seconds.to_string()])
         .args(["--payload", &args.payload.to_string()])
         .output()
-        .context("run python3 (pip install confluent-kafka)")?;
+        .with_context(|| format!("run {} (run `cargo xtask deps`)", python.display()))?;
     if !out.status.success() {
         bail!(
             "kafka load failed: {}",

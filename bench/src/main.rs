@@ -46,6 +46,11 @@ pub struct RaftArgs {
     /// The etcd binary.
     #[arg(long, default_value = "etcd")]
     etcd_bin: PathBuf,
+    /// The Python interpreter of the Kafka load script (one with
+    /// confluent-kafka): `cargo xtask bench` passes the project's
+    /// environment, which `cargo xtask deps` builds.
+    #[arg(long, env = "CHRONIK_PYTHON")]
+    python: Option<PathBuf>,
 }
 
 #[tokio::main]

@@ -1,9 +1,9 @@
 //! The binary's command line and data-directory checks, run as a process.
 
-mod support;
-
+use chronik_testkit::ports::free_port;
 use std::process::Command;
-use support::BIN;
+
+const BIN: &str = env!("CARGO_BIN_EXE_chronik-broker");
 
 fn run(args: &[&str]) -> (i32, String) {
     let out = Command::new(BIN)
@@ -46,8 +46,8 @@ fn a_data_dir_of_another_cluster_is_refused() {
         r#"{"format":1,"cluster_id":"other","node_id":1,"incarnation":"x"}"#,
     )
     .expect("write meta");
-    let port = support::free_port("127.0.0.1").to_string();
-    let http = support::free_port("127.0.0.1").to_string();
+    let port = free_port("127.0.0.1").to_string();
+    let http = free_port("127.0.0.1").to_string();
     let (code, err) = run(&[
         "--node-id",
         "1",

@@ -3,6 +3,7 @@
 
 mod support;
 
+use chronik_api::{AddMemberRequest, MemberRole, NotLeaderBody, RaftRole};
 use std::time::{Duration, Instant};
 use support::{NodeSpec, TestCluster};
 
@@ -17,8 +18,8 @@ async fn three_nodes_elect_one_leader_fail_over_and_catch_up() {
     let mut leaders = 0;
     for id in 1..=3 {
         let s = c.status(id).await.expect("status");
-        assert_eq!(s["leader_id"], leader, "node {id} sees another leader: {s}");
-        leaders += usize::from(s["role"] == "leader");
+        assert_eq!(s.leader_id, leader, "node {id} sees another leader: {s:?}");
+        leaders += usize::from(s.role == RaftRole::Leader);
     }
     assert_eq!(leaders, 1);
     for i in 0..20 {
@@ -53,7 +54,7 @@ async fn three_nodes_elect_one_leader_fail_over_and_catch_up() {
     }
     assert_eq!(c.get(leader, "after-kill").await.as_deref(), Some("v"));
     let s = c.status(leader).await.expect("status");
-    assert_eq!(s["role"], "follower");
+    assert_eq!(s.role, RaftRole::Follower);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -82,8 +83,9 @@ async fn five_nodes_commit_with_two_down_and_stop_with_three_down() {
     for id in &alive {
         let s = c.status(*id).await.expect("status");
         assert_ne!(
-            s["role"], "leader",
-            "node {id} claims leadership without quorum: {s}"
+            s.role,
+            RaftRole::Leader,
+            "node {id} claims leadership without quorum: {s:?}"
         );
     }
     for id in &alive {
@@ -159,8 +161,8 @@ async fn add_a_learner_promote_it_and_remove_another_member() {
         "a node that is not a member must not be ready"
     );
     let s4 = c.status(4).await.expect("status of node 4");
-    assert_ne!(s4["role"], "leader");
-    assert_eq!(s4["term"], 0, "node 4 must not campaign: {s4}");
+    assert_ne!(s4.role, RaftRole::Leader);
+    assert_eq!(s4.term, 0, "node 4 must not campaign: {s4:?}");
 
     // Promotion before the node is a learner is refused.
     let r = c.promote(leader, 4).await;
@@ -170,7 +172,7 @@ async fn add_a_learner_promote_it_and_remove_another_member() {
     let last = c.put("after-learner", "v", 5 * SEC).await.expect("write");
     c.wait_applied(&[4], last, 10 * SEC).await;
     assert_eq!(c.get(4, "m0").await.as_deref(), Some("v"));
-    assert!(c.members(leader).await.contains(&(4, "learner".into())));
+    assert!(c.members(leader).await.contains(&(4, MemberRole::Learner)));
 
     let r = c.promote(leader, 4).await;
     assert!(r.status().is_success(), "{:?}", r.text().await);
@@ -188,9 +190,9 @@ async fn add_a_learner_promote_it_and_remove_another_member() {
         .filter(|id| *id != victim)
         .collect();
     c.wait_applied(&remaining, last, 10 * SEC).await;
-    let expected: Vec<(u64, String)> = remaining
+    let expected: Vec<(u64, MemberRole)> = remaining
         .iter()
-        .map(|id| (*id, "voter".to_string()))
+        .map(|id| (*id, MemberRole::Voter))
         .collect();
     for id in &remaining {
         assert_eq!(
@@ -233,13 +235,16 @@ async fn membership_errors_are_clear() {
     let r = c
         .client
         .post(format!("{http}/v1/members"))
-        .json(&serde_json::json!({"id": 9, "url": "http://127.0.0.1:1"}))
+        .json(&AddMemberRequest {
+            id: 9,
+            url: "http://127.0.0.1:1".into(),
+        })
         .send()
         .await
         .expect("request");
     assert_eq!(r.status(), 421);
-    let body: serde_json::Value = r.json().await.expect("json");
-    assert_eq!(body["leader_id"], leader);
+    let body: NotLeaderBody = r.json().await.expect("a 421 body");
+    assert_eq!(body.leader(), Some(leader));
     let http = c.specs[&leader].http();
     let r = c
         .client
@@ -252,7 +257,10 @@ async fn membership_errors_are_clear() {
     let r = c
         .client
         .post(format!("{http}/v1/members"))
-        .json(&serde_json::json!({"id": 9, "url": "not a url"}))
+        .json(&AddMemberRequest {
+            id: 9,
+            url: "not a url".into(),
+        })
         .send()
         .await
         .expect("request");

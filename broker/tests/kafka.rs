@@ -4,8 +4,9 @@
 
 mod support;
 
+use chronik_testkit::kcat::kcat_leader;
+use chronik_testkit::python::{check, read_line_with, run_script, spawn_script};
 use std::time::Duration;
-use support::kafka::{check, kcat_leader, read_line_with, run_script, spawn_script};
 use support::{NodeSpec, TestCluster};
 
 const SEC: Duration = Duration::from_secs(1);
@@ -34,12 +35,10 @@ async fn kafka_10000_records_acks_all_consumed_from_another_broker() {
     );
     assert!(out.contains("OK produced and consumed 10000"), "{out}");
     c.wait_groups_converged(&[1, 2, 3], 3, 5 * SEC).await;
-    let led: u64 = {
+    let led: usize = {
         let mut sum = 0;
         for id in 1..=3 {
-            sum += c.groups(id).await.expect("status")["led"]
-                .as_u64()
-                .unwrap_or(0);
+            sum += c.groups(id).await.expect("status").led;
         }
         sum
     };
@@ -48,13 +47,13 @@ async fn kafka_10000_records_acks_all_consumed_from_another_broker() {
 
 /// Partition groups in which node `id` lags, summed over the leaders'
 /// `/v1/status` (`groups.lagging`), and the replicas without a leader.
-async fn replication(c: &TestCluster, ids: &[u64], behind: u64) -> (u64, u64) {
+async fn replication(c: &TestCluster, ids: &[u64], behind: u64) -> (usize, usize) {
     let mut lagging = 0;
     let mut leaderless = 0;
     for id in ids {
         let g = c.groups(*id).await.unwrap_or_default();
-        lagging += g["lagging"][behind.to_string()].as_u64().unwrap_or(0);
-        leaderless += g["leaderless"].as_u64().unwrap_or(0);
+        lagging += g.lagging.get(&behind).copied().unwrap_or(0);
+        leaderless += g.leaderless;
     }
     (lagging, leaderless)
 }

@@ -2,9 +2,10 @@
 
 mod support;
 
+use chronik_api::{BrokerStatus, RaftRole};
+use chronik_testkit::netns::{self, Lab};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use support::netns::{self, Lab};
 use support::{NodeSpec, TestCluster};
 
 const SEC: Duration = Duration::from_secs(1);
@@ -64,10 +65,11 @@ async fn the_minority_cannot_commit_and_logs_converge_after_healing() {
         committed.push(format!("major-{i}"));
     }
     let (_, old) = netns::curl_in(&ns, "GET", &format!("{old_http}/v1/status"), None);
-    let old: serde_json::Value = serde_json::from_str(&old).expect("status of the isolated node");
+    let old: BrokerStatus = serde_json::from_str(&old).expect("status of the isolated node");
     assert_ne!(
-        old["role"], "leader",
-        "isolated node still claims leadership: {old}"
+        old.role,
+        RaftRole::Leader,
+        "isolated node still claims leadership: {old:?}"
     );
     let (code, _) = netns::curl_in(&ns, "GET", &format!("{old_http}/readyz"), None);
     assert_eq!(code, 503, "an isolated node must not be ready");
@@ -114,7 +116,7 @@ async fn applied_indexes(c: &TestCluster) -> Vec<u64> {
     let mut out = Vec::new();
     for id in 1..=3 {
         let s = c.status(id).await.expect("status");
-        out.push(s["applied_index"].as_u64().unwrap_or(0));
+        out.push(s.applied_index);
     }
     out
 }

@@ -7,8 +7,9 @@
 
 mod support;
 
+use chronik_testkit::kcat::wait_kcat_leader;
+use chronik_testkit::python::{self, read_line_with, run_script, spawn_script};
 use std::time::Duration;
-use support::kafka::{read_line_with, run_script, spawn_script, wait_kcat_leader};
 use support::{NodeSpec, TestCluster};
 
 const SEC: Duration = Duration::from_secs(1);
@@ -88,7 +89,7 @@ async fn retention_bytes_moves_the_log_start_and_survives_snapshot_catch_up_and_
         .await
         .expect("join")
         .expect("producer output");
-    support::kafka::check("retention.py produce", &output);
+    python::check("retention.py produce", &output);
     let out = producer_output.join().expect("producer output");
     assert!(out.contains("OK produced 220"), "{out}");
     let check = ["--count", "220", "--min-earliest", "200"];

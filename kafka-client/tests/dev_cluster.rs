@@ -6,11 +6,8 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use chronik_testkit::binary::broker_binary;
 use serde_json::Value;
-
-#[path = "../../broker/tests/support/binary.rs"]
-mod binary;
-use binary::broker_binary;
 
 /// A base port whose 30 following ports are free now.
 fn free_base_port() -> u16 {

@@ -1,7 +1,7 @@
 //! Hostile input over real sockets: the server closes the offending connection,
 //! answers where the protocol allows, never dies, and other connections keep working.
 
-mod common;
+mod support;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -13,7 +13,10 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
-use common::{require_kcat, DevBroker};
+use chronik_testkit::dev_broker::DevBroker;
+use chronik_testkit::kcat::require_kcat;
+use chronik_testkit::python::check;
+use support::dev_broker;
 
 fn connect(broker: &DevBroker) -> TcpStream {
     let stream = TcpStream::connect(&broker.bootstrap).unwrap_or_else(|e| panic!("connect: {e}"));
@@ -100,7 +103,7 @@ fn assert_closed_after(broker: &DevBroker, bytes: &[u8], what: &str) {
 
 #[test]
 fn bad_frames_close_only_their_connection() {
-    let mut broker = DevBroker::start(&["--max-request-bytes", "1048576"]);
+    let mut broker = dev_broker(&["--max-request-bytes", "1048576"]);
     let mut keeper = connect(&broker);
     assert_eq!(api_versions(&mut keeper, 3, 1).error_code, 0);
 
@@ -162,7 +165,7 @@ fn bad_frames_close_only_their_connection() {
 #[test]
 fn kcat_still_works_after_garbage() {
     require_kcat();
-    let broker = DevBroker::start(&[]);
+    let broker = dev_broker(&[]);
     for _ in 0..20 {
         assert_closed_after(&broker, &frame(&[0xab; 40]), "garbage");
     }
@@ -170,7 +173,7 @@ fn kcat_still_works_after_garbage() {
         .args(["30", "kcat", "-b", &broker.bootstrap, "-L"])
         .output()
         .unwrap_or_else(|e| panic!("kcat: {e}"));
-    let listing = common::check("kcat -L", &output);
+    let listing = check("kcat -L", &output);
     assert!(listing.contains("1 brokers"), "{listing}");
 }
 
@@ -212,7 +215,7 @@ fn corrupt_batches_get_an_error_and_the_connection_stays_usable() {
         CreateTopicsRequest, CreateTopicsResponse, ProduceRequest, ProduceResponse, TopicName,
     };
 
-    let broker = DevBroker::start(&[]);
+    let broker = dev_broker(&[]);
     let mut stream = connect(&broker);
     let name = TopicName(StrBytes::from_static_str("crc"));
     let create = CreateTopicsRequest::default()

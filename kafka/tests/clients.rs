@@ -1,17 +1,19 @@
 //! Real Kafka clients (kcat, kafka-python, confluent-kafka) against
 //! `chronik-kafka-dev` on an ephemeral loopback port. Missing clients fail the test.
 
-mod common;
+mod support;
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::{check, require_kcat, run_script, DevBroker};
+use chronik_testkit::kcat::require_kcat;
+use chronik_testkit::python::{check, run_script};
+use support::dev_broker;
 
 #[test]
 fn produce_10000_acks_all_and_consume_all_in_order_with_keys_and_headers() {
-    let broker = DevBroker::start(&[]);
+    let broker = dev_broker(&[]);
     let out = run_script(
         "produce_consume.py",
         &[
@@ -28,7 +30,7 @@ fn produce_10000_acks_all_and_consume_all_in_order_with_keys_and_headers() {
 
 #[test]
 fn consumer_group_of_two_splits_commits_and_resumes() {
-    let broker = DevBroker::start(&[]);
+    let broker = dev_broker(&[]);
     let out = run_script(
         "consumer_group.py",
         &["--bootstrap", &broker.bootstrap, "--topic", "grouped"],
@@ -38,7 +40,7 @@ fn consumer_group_of_two_splits_commits_and_resumes() {
 
 #[test]
 fn idempotent_producers_store_each_record_once() {
-    let broker = DevBroker::start(&[]);
+    let broker = dev_broker(&[]);
     let out = run_script(
         "idempotent_producer.py",
         &["--bootstrap", &broker.bootstrap, "--topic", "idem"],
@@ -72,7 +74,7 @@ fn kcat(args: &[&str], input: Option<&str>) -> String {
 #[test]
 fn kcat_lists_produces_and_consumes() {
     require_kcat();
-    let broker = DevBroker::start(&[]);
+    let broker = dev_broker(&[]);
     let b = broker.bootstrap.as_str();
     run_script(
         "create_topic.py",
@@ -150,7 +152,7 @@ fn kcat_lists_produces_and_consumes() {
 
 #[test]
 fn compressed_batches_acks_zero_and_confluent_group_and_admin() {
-    let broker = DevBroker::start(&[]);
+    let broker = dev_broker(&[]);
     let out = run_script(
         "compression_and_admin.py",
         &["--bootstrap", &broker.bootstrap, "--topic", "compressed"],

@@ -1,12 +1,10 @@
 //! kube-rs against the emulator: server-side apply (idempotence, ownership
 //! conflicts, status), watches with bookmarks and resume, paginated lists.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::Env;
+use chronik_testkit::localkube::Env;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::coordination::v1::Lease;

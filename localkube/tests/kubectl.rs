@@ -3,9 +3,8 @@
 //! status subresources, client-side apply of built-in kinds, finalizers and
 //! cascading deletion.
 
-mod common;
-
-use common::{data, Env};
+use chronik_testkit::localkube::Env;
+use std::path::PathBuf;
 
 const WIDGET: &str = "apiVersion: example.com/v1
 kind: Widget
@@ -446,4 +445,11 @@ async fn typed_kubectl_commands_and_helm() {
 
 fn data_path(name: &str) -> String {
     data(name).to_string_lossy().into_owned()
+}
+
+/// A file of `tests/data`.
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }

@@ -10,8 +10,6 @@
 //! cargo test -p chronik-localkube --test podman -- --ignored
 //! ```
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
@@ -20,7 +18,7 @@ use std::time::{Duration, Instant};
 use chronik_localkube::runner::podman::Podman;
 use chronik_localkube::runner::{Runner, RunnerConfig};
 use chronik_localkube::tools::workspace_root;
-use common::Env;
+use chronik_testkit::localkube::Env;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::api::{Api, Patch, PatchParams};

@@ -2,14 +2,12 @@
 //! ordinals, claims, downward API and `$(VAR)` expansion, restarts, pod
 //! re-creation, scale down, rolling update, cascading delete.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chronik_localkube::runner::backend::FakeBackend;
 use chronik_localkube::runner::{Runner, RunnerConfig};
-use common::Env;
+use chronik_testkit::localkube::Env;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};

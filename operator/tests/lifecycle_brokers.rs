@@ -22,11 +22,8 @@ use chronik_operator::crd::OperationStatus;
 use chronik_operator::lifecycle::{
     plan, raft_view, Action, PlanInput, PlanState, PlannerSettings, PodView, RaftView, WorkloadView,
 };
+use chronik_testkit::binary::broker_binary;
 use k8s_openapi::jiff::Timestamp;
-
-#[path = "../../broker/tests/support/binary.rs"]
-mod binary;
-use binary::broker_binary;
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind an ephemeral port");

@@ -16,6 +16,7 @@ pub struct BenchArgs {
 
 pub fn run(args: BenchArgs) -> Result<()> {
     crate::deps::ensure_all()?;
+    let python = crate::python::interpreter();
     sh(Command::new("cargo").args([
         "build",
         "--release",
@@ -24,7 +25,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "-p",
         "chronik-bench",
     ]))?;
-    sh(Command::new("target/release/chronik-bench")
-        .arg(&args.which)
-        .args(&args.rest))
+    let mut bench = Command::new("target/release/chronik-bench");
+    bench.arg(&args.which).args(&args.rest);
+    if std::env::var_os("CHRONIK_PYTHON").is_none() {
+        bench.env("CHRONIK_PYTHON", python);
+    }
+    sh(&mut bench)
 }

@@ -1,5 +1,6 @@
-//! Installs, idempotently, what the tests and demos need from the package
-//! registries: Debian packages and the Python Kafka clients.
+//! Installs, idempotently, what the tests and demos need: Debian packages,
+//! the project's Python environment (see [`crate::python`]), helm and
+//! kubectl.
 
 use crate::run::{have, run};
 use anyhow::Result;
@@ -18,16 +19,10 @@ const DEBIAN: &[(&str, &str)] = &[
     ("unzip", "unzip"),
 ];
 
-/// Python modules the client tests import, with their PyPI names.
-const PYTHON: &[(&str, &str)] = &[
-    ("kafka", "kafka-python"),
-    ("confluent_kafka", "confluent-kafka"),
-];
-
 /// Installs whatever is missing.
 pub fn ensure_all() -> Result<()> {
     ensure_debian()?;
-    ensure_python()?;
+    crate::python::ensure()?;
     crate::tools::install_tools().map(|_| ())
 }
 
@@ -40,31 +35,15 @@ fn ensure_debian() -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    eprintln!("installing Debian packages: {}", missing.join(" "));
+    install_debian(&missing)
+}
+
+/// `apt-get install` of `packages`.
+pub fn install_debian(packages: &[&str]) -> Result<()> {
+    eprintln!("installing Debian packages: {}", packages.join(" "));
     run(Command::new("apt-get").args(["update", "-qq"]))?;
     run(Command::new("apt-get")
         .args(["install", "-y", "-qq", "--no-install-recommends"])
-        .args(&missing)
+        .args(packages)
         .env("DEBIAN_FRONTEND", "noninteractive"))
-}
-
-fn ensure_python() -> Result<()> {
-    let missing: Vec<&str> = PYTHON
-        .iter()
-        .filter(|(module, _)| {
-            !Command::new("python3")
-                .args(["-c", &format!("import {module}")])
-                .output()
-                .map(|o| o.status.success())
-                .unwrap_or(false)
-        })
-        .map(|(_, pkg)| *pkg)
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    eprintln!("installing Python packages: {}", missing.join(" "));
-    run(Command::new("python3")
-        .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
-        .args(&missing))
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask e2e`: the end-to-end scenarios (`e2e/tests/scenarios.rs`)
+//! `cargo xtask e2e`: the end-to-end scenarios (`e2e/tests/scenarios/`)
 //! against the local cluster, or against any cluster given by a kubeconfig.
 //!
 //! The scenarios read their cluster from the environment:
@@ -60,7 +60,7 @@ impl E2eArgs {
 
 /// The scenario file the other side of this command is.
 fn scenarios_file() -> PathBuf {
-    root().join("e2e").join("tests").join("scenarios.rs")
+    root().join("e2e/tests/scenarios/main.rs")
 }
 
 /// Runs the scenarios.

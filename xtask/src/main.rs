@@ -9,6 +9,7 @@ mod e2e;
 mod images;
 mod kube;
 mod operator;
+mod python;
 mod run;
 mod test;
 mod tools;
@@ -35,7 +36,7 @@ enum Cmd {
     E2e(e2e::E2eArgs),
     /// Benchmarks against a peer system measured in the same run.
     Bench(bench::BenchArgs),
-    /// Install the system packages, Python clients, helm and kubectl the tests use.
+    /// Install the system packages, the Python environment (target/python), helm and kubectl the tests use.
     Deps,
     /// Install helm and kubectl into .tools/bin (idempotent).
     Tools,

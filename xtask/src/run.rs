@@ -33,13 +33,17 @@ pub fn cargo() -> Command {
     cmd
 }
 
+/// Cargo's target directory: `$CARGO_TARGET_DIR`, else `target/` in the root.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
 /// Where [`cargo`] puts binary `bin` of the given profile.
 pub fn built_binary(bin: &str, release: bool) -> PathBuf {
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
     let profile_dir = if release { "release" } else { "debug" };
-    target_dir.join(TARGET).join(profile_dir).join(bin)
+    target_dir().join(TARGET).join(profile_dir).join(bin)
 }
 
 /// Runs `cmd` (in the repository root unless it names a directory), failing

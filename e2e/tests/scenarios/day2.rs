@@ -7,11 +7,11 @@
 
 use std::time::Duration;
 
+use chronik_testkit::kubectl::{wait_for, Kubectl};
 use serde_json::{json, Value};
 
 use super::support::chronik::{self, wait_status, Status};
 use super::support::kafka::{consume_all, KafkaClient, Produced};
-use super::support::kubectl::{wait_for, Kubectl};
 use super::support::quorum::QuorumWatch;
 use super::support::settings::FaultMode;
 use super::{Scenario, START};

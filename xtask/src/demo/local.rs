@@ -2,6 +2,7 @@
 //! local processes, used with curl and kcat (no Kubernetes, no images).
 
 use anyhow::{bail, Context, Result};
+use chronik_api::BrokerStatus;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -63,16 +64,21 @@ fn curl(args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The `/v1/status` of the node whose HTTP API is on `port`, if it answers.
+fn status(port: u16) -> Option<BrokerStatus> {
+    let body = curl(&[&format!("{}/v1/status", http(port))])?;
+    serde_json::from_str(&body).ok()
+}
+
 fn exercise(args: &LocalArgs) -> Result<()> {
     let ports: Vec<u16> = (0..args.nodes)
         .map(|i| args.base_port + (i as u16) * 10 + 1)
         .collect();
     let deadline = Instant::now() + Duration::from_secs(20);
     let leader = loop {
-        let found = ports.iter().find(|p| {
-            curl(&[&format!("{}/v1/status", http(**p))])
-                .is_some_and(|s| s.contains("\"role\":\"leader\""))
-        });
+        let found = ports
+            .iter()
+            .find(|p| status(**p).is_some_and(|s| s.is_leader()));
         if let Some(p) = found {
             break *p;
         }

@@ -12,18 +12,16 @@
 //! `kubectl`), `CHRONIK_E2E_PODMAN_PREFIX`, `CHRONIK_E2E_CLIENT_IMAGE` and
 //! `CHRONIK_E2E_BROKER_IMAGE` set.
 
-mod support;
-
 // The lifecycle scenario (day-2 operations under load).
-#[path = "scenarios/day2.rs"]
 mod day2;
+mod support;
 
 use std::time::Duration;
 
+use chronik_testkit::kubectl::{wait_for, Kubectl};
 use support::chronik::{self, status, wait_healthy, wait_status, ClusterManifest};
 use support::faults::Faults;
 use support::kafka::{assert_all_acked, consume_all, produce_all, KafkaClient};
-use support::kubectl::{wait_for, Kubectl};
 use support::settings::{FaultMode, Settings};
 
 /// How long a new cluster may take to become healthy.

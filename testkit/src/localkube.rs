@@ -1,32 +1,27 @@
-//! Test harness: an in-process emulator on an ephemeral loopback port, a
-//! kubeconfig for it, and the real `kubectl`.
-
-#![allow(dead_code)]
+//! The local Kubernetes API emulator (`chronik-localkube`) in-process on an
+//! ephemeral loopback port, with a kubeconfig for it, the real kubectl and
+//! helm, and a kube-rs client: the harness of the emulator's own tests.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use chronik_localkube::RunningServer;
 
-/// Minimum kubectl minor version the tests are written for.
-pub const KUBECTL_MINOR: u32 = 34;
+use crate::kubectl::{Kubectl, Run};
 
-/// A running emulator plus a kubeconfig for it.
+/// A running emulator plus a kubeconfig, kubectl and helm for it.
 pub struct Env {
+    /// The emulator (its address and state).
     pub server: RunningServer,
+    /// A temporary directory holding the kubeconfig; tests may use it.
     pub dir: tempfile::TempDir,
+    /// The kubeconfig of [`Env::server`].
     pub kubeconfig: PathBuf,
-}
-
-/// Output of one kubectl run.
-#[derive(Debug)]
-pub struct Run {
-    pub ok: bool,
-    pub stdout: String,
-    pub stderr: String,
+    kubectl: Kubectl,
 }
 
 impl Env {
+    /// Starts the emulator on `127.0.0.1:0` and writes its kubeconfig.
     pub async fn start() -> Env {
         let addr: SocketAddr = "127.0.0.1:0".parse().expect("loopback address");
         let server = chronik_localkube::start(addr)
@@ -37,13 +32,16 @@ impl Env {
         server
             .write_kubeconfig(&kubeconfig)
             .expect("kubeconfig written");
+        let kubectl = Kubectl::new(&kubeconfig);
         Env {
             server,
             dir,
             kubeconfig,
+            kubectl,
         }
     }
 
+    /// A kube-rs client for the emulator.
     pub async fn client(&self) -> kube::Client {
         let kc = kube::config::Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig parses");
         let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
@@ -52,37 +50,12 @@ impl Env {
         kube::Client::try_from(cfg).expect("kube client")
     }
 
-    /// Run kubectl with `args`, feeding `stdin` if given.
+    /// Runs kubectl with `args`, feeding `stdin` if given.
     pub async fn kubectl_in(&self, args: &[&str], stdin: Option<&str>) -> Run {
-        let bin = match chronik_localkube::tools::kubectl(KUBECTL_MINOR) {
-            Ok(b) => b,
-            Err(e) => panic!("{e}"),
-        };
-        let mut cmd = tokio::process::Command::new(bin);
-        cmd.arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .env("HOME", self.dir.path())
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().expect("kubectl starts");
-        if let Some(input) = stdin {
-            use tokio::io::AsyncWriteExt;
-            let mut pipe = child.stdin.take().expect("stdin");
-            pipe.write_all(input.as_bytes()).await.expect("write stdin");
-        } else {
-            drop(child.stdin.take());
-        }
-        let out = child.wait_with_output().await.expect("kubectl runs");
-        Run {
-            ok: out.status.success(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        self.kubectl.run_async(args, stdin).await
     }
 
+    /// Runs kubectl with `args`.
     pub async fn kubectl(&self, args: &[&str]) -> Run {
         self.kubectl_in(args, None).await
     }
@@ -126,21 +99,11 @@ impl Env {
         );
         r.stderr
     }
-}
 
-pub fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
-
-impl Env {
-    /// Run helm against the emulator (HOME isolated in the temp dir); must succeed.
+    /// Runs helm against the emulator (`HOME` isolated in the temp dir);
+    /// must succeed; returns stdout.
     pub async fn helm(&self, args: &[&str]) -> String {
-        let bin = match chronik_localkube::tools::helm() {
-            Ok(b) => b,
-            Err(e) => panic!("{e}"),
-        };
+        let bin = chronik_localkube::tools::helm().unwrap_or_else(|e| panic!("{e}"));
         let out = tokio::process::Command::new(bin)
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)

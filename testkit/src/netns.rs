@@ -1,5 +1,6 @@
 //! Test hosts in network namespaces joined by a bridge, so a link can be cut
-//! (a real partition). Only the addresses created here are ever targeted.
+//! (a real partition between broker processes). Only the addresses created
+//! here are ever targeted.
 
 use std::process::Command;
 
@@ -33,6 +34,7 @@ pub fn unavailable() -> Option<String> {
 /// A bridge with one namespace per host.
 pub struct Lab {
     tag: String,
+    /// The third octet of the hosts' addresses (`10.213.<subnet>.<id>`).
     pub subnet: u8,
     hosts: Vec<u64>,
 }

@@ -1,8 +1,7 @@
-//! Helpers of the end-to-end scenarios (`tests/scenarios.rs`).
+//! Helpers of the end-to-end scenarios (`tests/scenarios/main.rs`).
 
 pub mod chronik;
 pub mod faults;
 pub mod kafka;
-pub mod kubectl;
 pub mod quorum;
 pub mod settings;

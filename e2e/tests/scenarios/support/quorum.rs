@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use chronik_api::{BrokerStatus, MemberRole, RaftRole};
+use chronik_testkit::kubectl::Kubectl;
 
-use super::kubectl::Kubectl;
 use super::settings::{FaultMode, Settings};
 
 const PERIOD: Duration = Duration::from_millis(300);
@@ -139,11 +139,11 @@ struct Seen {
 
 impl Seen {
     /// Folds one round of statuses into the report.
-    fn sample(&mut self, statuses: &BTreeMap<u64, Value>, report: &Mutex<Report>) {
+    fn sample(&mut self, statuses: &BTreeMap<u64, BrokerStatus>, report: &Mutex<Report>) {
         let now = Instant::now();
         // The configuration comes from whoever leads; between leaders the
         // last one seen stands.
-        if let Some(leader) = statuses.values().find(|s| s["role"] == "leader") {
+        if let Some(leader) = statuses.values().find(|s| s.role == RaftRole::Leader) {
             self.voters = voter_ids(leader);
         }
         for (id, s) in statuses {
@@ -180,13 +180,12 @@ impl Seen {
     }
 }
 
-fn voter_ids(status: &Value) -> BTreeSet<u64> {
-    status["members"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|m| m["role"] == "voter")
-        .filter_map(|m| m["id"].as_u64())
+fn voter_ids(status: &BrokerStatus) -> BTreeSet<u64> {
+    status
+        .members
+        .iter()
+        .filter(|m| m.role == MemberRole::Voter)
+        .map(|m| m.id)
         .collect()
 }
 
@@ -196,7 +195,7 @@ async fn read_all(
     reader: &Reader,
     ns: &str,
     cluster: &str,
-) -> BTreeMap<u64, Value> {
+) -> BTreeMap<u64, BrokerStatus> {
     let selector = format!("app.kubernetes.io/instance={cluster}");
     // A failed listing (the API server restarting, say) is a sample without
     // statuses, not a reason to stop watching.
@@ -211,7 +210,7 @@ async fn read_all(
                 };
                 let url = format!("http://{ip}:{BROKER_HTTP_PORT}/v1/status");
                 match http.get(url).send().await {
-                    Ok(r) => r.json::<Value>().await.ok(),
+                    Ok(r) => r.json::<BrokerStatus>().await.ok(),
                     Err(_) => None,
                 }
             }
@@ -224,9 +223,7 @@ async fn read_all(
             }
         };
         if let Some(s) = status {
-            if let Some(id) = s["node_id"].as_u64() {
-                out.insert(id, s);
-            }
+            out.insert(s.node_id, s);
         }
     }
     out

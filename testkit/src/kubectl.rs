@@ -1,5 +1,6 @@
-//! The real kubectl (`$CHRONIK_KUBECTL`, then `.tools/bin`, then `PATH`),
-//! always with `--kubeconfig`, and a waiting helper.
+//! The real kubectl (`$CHRONIK_KUBECTL`, then `.tools/bin`, then `PATH`, as
+//! `chronik_localkube::tools` finds it), always with `--kubeconfig` and a
+//! home and discovery cache of its own, and a waiting helper.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -7,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// Minimum kubectl minor version.
-const KUBECTL_MINOR: u32 = 34;
+/// Minimum kubectl minor version the tests are written for.
+pub const KUBECTL_MINOR: u32 = 34;
 
 /// Output of one kubectl run.
 #[derive(Debug)]
@@ -21,36 +22,52 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// kubectl bound to one kubeconfig, with a discovery cache of its own.
+/// kubectl bound to one kubeconfig, isolated from the user's `~/.kube`
+/// (its `HOME` and discovery cache are a temporary directory).
 pub struct Kubectl {
     bin: PathBuf,
     kubeconfig: PathBuf,
-    cache: tempfile::TempDir,
+    home: tempfile::TempDir,
 }
 
 impl Kubectl {
-    /// Find kubectl; panics naming `cargo xtask tools` when there is none.
+    /// Finds kubectl (at least 1.[`KUBECTL_MINOR`]); fails the test naming
+    /// `cargo xtask tools` when there is none.
     pub fn new(kubeconfig: &Path) -> Kubectl {
         let bin =
             chronik_localkube::tools::kubectl(KUBECTL_MINOR).unwrap_or_else(|e| panic!("{e}"));
         Kubectl {
             bin,
             kubeconfig: kubeconfig.to_path_buf(),
-            cache: tempfile::tempdir().expect("a temporary kubectl cache directory"),
+            home: tempfile::tempdir().expect("a temporary kubectl home"),
         }
     }
 
-    /// Run kubectl with `args`, feeding `stdin` when given.
-    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
-        let mut child = Command::new(&self.bin)
-            .arg("--kubeconfig")
+    /// The kubeconfig every command uses.
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// The kubectl command with the kubeconfig, home and cache set, and
+    /// every stream piped.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("--kubeconfig")
             .arg(&self.kubeconfig)
             .arg("--cache-dir")
-            .arg(self.cache.path())
+            .arg(self.home.path().join("cache"))
             .args(args)
+            .env("HOME", self.home.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    /// Runs kubectl with `args`, feeding `stdin` when given.
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut child = self
+            .command(args)
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", self.bin.display()));
         if let Some(mut pipe) = child.stdin.take() {
@@ -60,12 +77,25 @@ impl Kubectl {
                     .expect("writing kubectl's stdin");
             }
         }
-        let out = child.wait_with_output().expect("kubectl runs");
-        Run {
-            ok: out.status.success(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        Run::from(child.wait_with_output().expect("kubectl runs"))
+    }
+
+    /// [`Kubectl::run`] for async tests whose runtime also serves the API
+    /// kubectl talks to (kubectl is killed if the test drops the future).
+    pub async fn run_async(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut child = tokio::process::Command::from(self.command(args))
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", self.bin.display()));
+        if let Some(mut pipe) = child.stdin.take() {
+            if let Some(input) = stdin {
+                use tokio::io::AsyncWriteExt;
+                pipe.write_all(input.as_bytes())
+                    .await
+                    .expect("writing kubectl's stdin");
+            }
         }
+        Run::from(child.wait_with_output().await.expect("kubectl runs"))
     }
 
     /// kubectl that must succeed; returns stdout.
@@ -73,6 +103,13 @@ impl Kubectl {
         let r = self.run(args, None);
         assert!(r.ok, "kubectl {args:?} failed: {}{}", r.stdout, r.stderr);
         r.stdout
+    }
+
+    /// kubectl that must fail; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let r = self.run(args, None);
+        assert!(!r.ok, "kubectl {args:?} should have failed: {}", r.stdout);
+        r.stderr
     }
 
     /// `kubectl get ... -o json`; `None` when the object does not exist.
@@ -116,9 +153,24 @@ impl Kubectl {
             .map(items_of)
     }
 
+    /// `kubectl apply -n <ns> -f -` of a YAML (or JSON) text.
+    pub fn apply_text(&self, ns: &str, text: &str) -> Run {
+        self.run(&["apply", "-n", ns, "-f", "-"], Some(text))
+    }
+
     /// `kubectl apply -n <ns> -f -` of one object (JSON is YAML).
     pub fn apply(&self, ns: &str, object: &Value) -> Run {
-        self.run(&["apply", "-n", ns, "-f", "-"], Some(&object.to_string()))
+        self.apply_text(ns, &object.to_string())
+    }
+}
+
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Self {
+        Run {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 }
 
@@ -129,7 +181,7 @@ fn items_of(list: Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// Poll `check` every second until it returns `Ok`; on timeout panic with
+/// Polls `check` every second until it returns `Ok`; on timeout panics with
 /// `what` and the last state `check` described.
 pub fn wait_for<T>(
     what: &str,

@@ -1,15 +1,10 @@
-//! Shared by the integration tests: a `chronik-kafka-dev` process on an ephemeral
-//! loopback port, and checks that the real clients are installed.
-
-#![allow(dead_code)]
+//! `chronik-kafka-dev`, the Kafka front end over its in-memory backend, as a
+//! process on an ephemeral loopback port (the kafka crate's integration
+//! tests).
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-
-pub mod python;
-// Each test binary compiles this module and uses a different part of it.
-#[allow(unused_imports)]
-pub use python::{check, run_script};
 
 /// A running `chronik-kafka-dev`, killed on drop.
 pub struct DevBroker {
@@ -19,15 +14,16 @@ pub struct DevBroker {
 }
 
 impl DevBroker {
-    /// Starts the binary with `--port 0` and waits for its `listening on` line.
-    pub fn start(extra_args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chronik-kafka-dev"))
+    /// Starts `binary` (a `chronik-kafka-dev`) with `--port 0` and
+    /// `extra_args`, and waits for its `listening on` line.
+    pub fn start(binary: &Path, extra_args: &[&str]) -> Self {
+        let mut child = Command::new(binary)
             .args(["--port", "0"])
             .args(extra_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start chronik-kafka-dev: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
         BufReader::new(stdout)
@@ -52,13 +48,4 @@ impl Drop for DevBroker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Fails the test unless kcat runs.
-pub fn require_kcat() {
-    let ok = Command::new("kcat")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(ok, "kcat is required: run `apt-get install -y kcat`");
 }

@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use super::kubectl::Kubectl;
 use super::settings::FaultMode;
+use chronik_testkit::kubectl::Kubectl;
 
 /// Injects faults into the pods of one namespace.
 pub struct Faults {

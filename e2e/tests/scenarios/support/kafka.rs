@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::kubectl::{wait_for, Kubectl};
+use chronik_testkit::kubectl::{wait_for, Kubectl};
 
 /// Seconds the client itself may take for one command.
 const CLIENT_TIMEOUT_SECS: u64 = 90;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::kubectl::{wait_for, Kubectl};
+use chronik_testkit::kubectl::{wait_for, Kubectl};
 
 /// A ChronikCluster to apply: an example file with a name, the image under
 /// test and small resource requests (so that it also fits a kind node).
@@ -25,7 +25,7 @@ pub struct ClusterManifest {
 impl ClusterManifest {
     /// The manifest as JSON.
     pub fn to_value(&self) -> Value {
-        let path = chronik_localkube::tools::workspace_root()
+        let path = chronik_testkit::workspace::root()
             .join("examples")
             .join(self.example);
         let text = std::fs::read_to_string(&path)

@@ -7,6 +7,5 @@
 
 pub mod apiserver;
 pub mod runner;
-pub mod tools;
 
 pub use apiserver::server::{kubeconfig, start, RunningServer, ServerError};

@@ -349,7 +349,7 @@ spec:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn project_crds_are_served() {
     // The operator's generated CRDs, when present in this checkout.
-    let dir = chronik_localkube::tools::workspace_root().join("crds");
+    let dir = chronik_testkit::workspace::root().join("crds");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         eprintln!("no {} in this checkout; skipped", dir.display());
         return;

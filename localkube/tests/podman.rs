@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use chronik_localkube::runner::podman::Podman;
 use chronik_localkube::runner::{Runner, RunnerConfig};
-use chronik_localkube::tools::workspace_root;
 use chronik_testkit::localkube::Env;
+use chronik_testkit::workspace::root as workspace_root;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::api::{Api, Patch, PatchParams};

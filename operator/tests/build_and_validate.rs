@@ -1,6 +1,6 @@
 //! Pure tests: a ChronikCluster in, objects or validation errors out.
 
-mod common;
+mod support;
 
 use chronik_operator::build::{
     broker_conf, build_all, config_hash, CONFIG_HASH_ANNOTATION, DATA_DIR,
@@ -12,7 +12,7 @@ use chronik_operator::validate::{validate, ValidatedCluster, ValidationError};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 fn validated(replicas: i32) -> ValidatedCluster {
-    validate(&common::cluster("orders", replicas)).expect("valid cluster")
+    validate(&support::cluster("orders", replicas)).expect("valid cluster")
 }
 
 fn args(vc: &ValidatedCluster) -> Vec<String> {
@@ -63,7 +63,7 @@ fn peers_list_every_initial_voter_by_headless_dns() {
 
 #[test]
 fn custom_domain_and_ports_reach_every_address() {
-    let mut cluster = common::cluster("orders", 1);
+    let mut cluster = support::cluster("orders", 1);
     cluster.spec.cluster_domain = "k8s.example".to_string();
     cluster.spec.ports.raft = 7000;
     let vc = validate(&cluster).unwrap();
@@ -75,7 +75,7 @@ fn custom_domain_and_ports_reach_every_address() {
 
 #[test]
 fn scaling_does_not_change_the_pod_template() {
-    let mut cluster = common::cluster("orders", 3);
+    let mut cluster = support::cluster("orders", 3);
     cluster.status = Some(ChronikClusterStatus {
         initial_replicas: Some(3),
         ..ChronikClusterStatus::default()
@@ -241,7 +241,7 @@ fn services_headless_and_client() {
 
 #[test]
 fn config_map_and_hash_follow_spec_config() {
-    let mut cluster = common::cluster("orders", 3);
+    let mut cluster = support::cluster("orders", 3);
     cluster
         .spec
         .config
@@ -292,19 +292,19 @@ fn pdb_min_available_is_quorum() {
 #[test]
 fn validation_refuses_even_zero_and_too_many_replicas() {
     for replicas in [2, 4, 8] {
-        let err = validate(&common::cluster("orders", replicas)).unwrap_err();
+        let err = validate(&support::cluster("orders", replicas)).unwrap_err();
         assert_eq!(err, ValidationError::EvenReplicas { replicas });
         assert!(err.to_string().contains("must be odd"));
     }
     for replicas in [0, -1, 11] {
-        let err = validate(&common::cluster("orders", replicas)).unwrap_err();
+        let err = validate(&support::cluster("orders", replicas)).unwrap_err();
         assert_eq!(err, ValidationError::ReplicasOutOfRange { replicas });
     }
 }
 
 #[test]
 fn validation_refuses_storage_changes_after_creation() {
-    let mut cluster = common::cluster("orders", 3);
+    let mut cluster = support::cluster("orders", 3);
     cluster.status = Some(ChronikClusterStatus {
         storage: Some(RecordedStorage {
             size: "10Gi".into(),
@@ -334,45 +334,45 @@ fn validation_refuses_storage_changes_after_creation() {
 
 #[test]
 fn validation_refuses_bad_fields() {
-    let mut c = common::cluster("orders", 3);
+    let mut c = support::cluster("orders", 3);
     c.spec.storage.size = "lots".into();
     assert!(matches!(
         validate(&c).unwrap_err(),
         ValidationError::InvalidStorageSize { .. }
     ));
 
-    let mut c = common::cluster("orders", 3);
+    let mut c = support::cluster("orders", 3);
     c.spec.ports.http = c.spec.ports.kafka;
     assert!(matches!(
         validate(&c).unwrap_err(),
         ValidationError::DuplicatePort { .. }
     ));
 
-    let mut c = common::cluster("orders", 3);
+    let mut c = support::cluster("orders", 3);
     c.spec.config.insert("bad key".into(), "x".into());
     assert!(matches!(
         validate(&c).unwrap_err(),
         ValidationError::InvalidConfigKey { .. }
     ));
 
-    let mut c = common::cluster("orders", 3);
+    let mut c = support::cluster("orders", 3);
     c.spec.config.insert("k".into(), "a\nb".into());
     assert!(matches!(
         validate(&c).unwrap_err(),
         ValidationError::InvalidConfigValue { .. }
     ));
 
-    let mut c = common::cluster("orders", 3);
+    let mut c = support::cluster("orders", 3);
     c.spec.image = " ".into();
     assert_eq!(validate(&c).unwrap_err(), ValidationError::EmptyImage);
 
-    let c = common::cluster(&"x".repeat(60), 3);
+    let c = support::cluster(&"x".repeat(60), 3);
     assert!(matches!(
         validate(&c).unwrap_err(),
         ValidationError::InvalidName { .. }
     ));
 
-    let mut c = common::cluster("orders", 3);
+    let mut c = support::cluster("orders", 3);
     c.spec.cluster_domain = "Bad_Domain".into();
     assert!(matches!(
         validate(&c).unwrap_err(),

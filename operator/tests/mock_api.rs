@@ -2,7 +2,7 @@
 //! `ApiServerVerifier` pattern) that stores what is written, so that a second
 //! pass sees the first pass's result: reconcile and leader election.
 
-mod common;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,17 +11,17 @@ use chronik_operator::brokers::MemberChange;
 use chronik_operator::controller::reconcile;
 use chronik_operator::crd::{ClusterMemberRole, ClusterPhase};
 use chronik_operator::leader::{LeaderElector, LeaseConfig};
-use common::condition;
-use common::fake_api::*;
 use kube::Client;
 use serde_json::json;
+use support::condition;
+use support::fake_api::*;
 
 #[tokio::test]
 async fn create_then_idempotent_second_pass_makes_zero_writes() {
     let Harness {
         api, ctx, metrics, ..
     } = Harness::with_leader(2);
-    let cluster = common::cluster("orders", 3);
+    let cluster = support::cluster("orders", 3);
     api.store_cluster(&cluster);
 
     reconcile(Arc::new(cluster), ctx.clone())
@@ -85,7 +85,7 @@ async fn create_then_idempotent_second_pass_makes_zero_writes() {
 #[tokio::test]
 async fn drift_is_corrected() {
     let Harness { api, ctx, .. } = Harness::with_leader(1);
-    let cluster = common::cluster("orders", 3);
+    let cluster = support::cluster("orders", 3);
     api.store_cluster(&cluster);
     reconcile(Arc::new(cluster), ctx.clone()).await.unwrap();
     api.take_calls();
@@ -110,7 +110,7 @@ async fn status_comes_from_broker_answers() {
     let Harness {
         api, brokers, ctx, ..
     } = Harness::with_leader(2);
-    api.store_cluster(&common::cluster("orders", 3));
+    api.store_cluster(&support::cluster("orders", 3));
     reconcile(Arc::new(api.cluster("orders")), ctx.clone())
         .await
         .unwrap();
@@ -185,7 +185,7 @@ async fn invalid_spec_sets_degraded_and_warns_once_without_touching_the_workload
     let Harness {
         api, ctx, metrics, ..
     } = Harness::new();
-    let cluster = common::cluster("orders", 4);
+    let cluster = support::cluster("orders", 4);
     api.store_cluster(&cluster);
 
     let action = reconcile(Arc::new(cluster), ctx.clone()).await;
@@ -322,7 +322,7 @@ async fn lost_status_does_not_change_the_peer_list() {
         membership,
         ..
     } = Harness::with_leader(1);
-    api.store_cluster(&common::cluster("orders", 3));
+    api.store_cluster(&support::cluster("orders", 3));
     reconcile(Arc::new(api.cluster("orders")), ctx.clone())
         .await
         .unwrap();
@@ -371,7 +371,7 @@ async fn a_refused_apply_is_reported_on_the_resource_and_retried() {
         metrics,
         ..
     } = Harness::new();
-    api.store_cluster(&common::cluster("orders", 3));
+    api.store_cluster(&support::cluster("orders", 3));
     let sts_path = format!("/apis/apps/v1{NS}/statefulsets/orders");
     api.state.lock().unwrap().refuse_patch = Some(sts_path.clone());
 

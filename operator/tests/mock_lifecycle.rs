@@ -4,7 +4,7 @@
 //! resumes from the recorded status, `spec.paused` freezes the workload, and
 //! rolls delete one pod and stop on a pod that does not come up.
 
-mod common;
+mod support;
 
 use std::sync::Arc;
 
@@ -12,9 +12,9 @@ use chronik_api::MemberRole::{self, Learner, Voter};
 use chronik_operator::brokers::MemberChange;
 use chronik_operator::controller::reconcile;
 use chronik_operator::crd::{ChronikClusterStatus, OperationKind, OperationStep};
-use common::condition;
-use common::fake_api::*;
 use serde_json::{json, Value};
+use support::condition;
+use support::fake_api::*;
 
 const NS: &str = "/namespaces/streams";
 
@@ -95,7 +95,7 @@ async fn scale_up_records_each_step_and_a_restarted_operator_resumes() {
     } = Harness::new();
     let voters3 = [(1, Voter, 10), (2, Voter, 10), (3, Voter, 10)];
     answers(&brokers, 1, 10, &voters3);
-    api.store_cluster(&common::cluster("orders", 3));
+    api.store_cluster(&support::cluster("orders", 3));
     reconcile(Arc::new(api.cluster("orders")), ctx)
         .await
         .unwrap();
@@ -229,7 +229,7 @@ async fn paused_freezes_the_workload_but_keeps_status_current() {
         10,
         &[(1, Voter, 10), (2, Voter, 10), (3, Voter, 10)],
     );
-    api.store_cluster(&common::cluster("orders", 3));
+    api.store_cluster(&support::cluster("orders", 3));
     reconcile(Arc::new(api.cluster("orders")), ctx.clone())
         .await
         .unwrap();
@@ -271,7 +271,7 @@ async fn a_roll_deletes_one_follower_and_stops_on_a_broken_pod() {
     } = Harness::new();
     let voters3 = [(1, Voter, 10), (2, Voter, 10), (3, Voter, 10)];
     answers(&brokers, 1, 10, &voters3);
-    api.store_cluster(&common::cluster("orders", 3));
+    api.store_cluster(&support::cluster("orders", 3));
     reconcile(Arc::new(api.cluster("orders")), ctx.clone())
         .await
         .unwrap();

@@ -34,8 +34,7 @@ impl Kubectl {
     /// Finds kubectl (at least 1.[`KUBECTL_MINOR`]); fails the test naming
     /// `cargo xtask tools` when there is none.
     pub fn new(kubeconfig: &Path) -> Kubectl {
-        let bin =
-            chronik_localkube::tools::kubectl(KUBECTL_MINOR).unwrap_or_else(|e| panic!("{e}"));
+        let bin = crate::tools::kubectl(KUBECTL_MINOR).unwrap_or_else(|e| panic!("{e}"));
         Kubectl {
             bin,
             kubeconfig: kubeconfig.to_path_buf(),

@@ -27,6 +27,7 @@ pub mod localkube;
 pub mod netns;
 pub mod ports;
 pub mod python;
+pub mod tools;
 pub mod workspace;
 
 pub use cluster::{NodeSpec, TestCluster};

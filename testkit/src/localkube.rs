@@ -103,7 +103,7 @@ impl Env {
     /// Runs helm against the emulator (`HOME` isolated in the temp dir);
     /// must succeed; returns stdout.
     pub async fn helm(&self, args: &[&str]) -> String {
-        let bin = chronik_localkube::tools::helm().unwrap_or_else(|e| panic!("{e}"));
+        let bin = crate::tools::helm().unwrap_or_else(|e| panic!("{e}"));
         let out = tokio::process::Command::new(bin)
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)

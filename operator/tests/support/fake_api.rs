@@ -1,6 +1,7 @@
 //! A fake API server (tower-test `mock::pair`, the kube-rs
 //! `ApiServerVerifier` pattern) that stores what is written, canned broker
 //! answers and a recording membership API, shared by the mock tests.
+// Every test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};

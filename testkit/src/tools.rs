@@ -14,21 +14,13 @@ pub struct ToolMissing {
     pub searched: String,
 }
 
-/// The workspace root (parent of this crate).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
 fn candidates(name: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     // An explicit override: CHRONIK_KUBECTL, CHRONIK_HELM.
     if let Some(p) = std::env::var_os(format!("CHRONIK_{}", name.to_uppercase())) {
         out.push(PathBuf::from(p));
     }
-    out.push(workspace_root().join(".tools/bin").join(name));
+    out.push(crate::workspace::root().join(".tools/bin").join(name));
     if let Some(path) = std::env::var_os("PATH") {
         out.extend(std::env::split_paths(&path).map(|d| d.join(name)));
     }

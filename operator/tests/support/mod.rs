@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests.
+// Every test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
 use chronik_operator::crd::{ChronikCluster, ChronikClusterSpec, ChronikClusterStatus};

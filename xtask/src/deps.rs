@@ -19,6 +19,15 @@ const DEBIAN: &[(&str, &str)] = &[
     ("unzip", "unzip"),
 ];
 
+/// (file to look for, Debian package providing it) for what is not on PATH.
+/// Podman's own networking: without netavark and aardvark-dns, Debian's
+/// podman falls back to CNI without DNS, and pods cannot resolve each other's
+/// names (`localkube/containers.conf` selects netavark).
+const DEBIAN_FILES: &[(&str, &str)] = &[
+    ("/usr/lib/podman/netavark", "netavark"),
+    ("/usr/lib/podman/aardvark-dns", "aardvark-dns"),
+];
+
 /// Installs whatever is missing.
 pub fn ensure_all() -> Result<()> {
     ensure_debian()?;
@@ -30,6 +39,11 @@ fn ensure_debian() -> Result<()> {
     let missing: Vec<&str> = DEBIAN
         .iter()
         .filter(|(bin, _)| !have(bin))
+        .chain(
+            DEBIAN_FILES
+                .iter()
+                .filter(|(file, _)| !std::path::Path::new(file).exists()),
+        )
         .map(|(_, pkg)| *pkg)
         .collect();
     if missing.is_empty() {

@@ -41,7 +41,34 @@ impl Podman {
             let label = format!("{LABEL}={prefix}");
             p.podman(&["network", "create", "--label", &label, &p.network])?;
         }
+        p.require_dns()?;
         Ok(p)
+    }
+
+    /// Pods find each other by DNS name; podman quietly creates a network
+    /// without DNS when its DNS server is missing (CNI without the dnsname
+    /// plugin, or netavark without aardvark-dns), and brokers then never
+    /// reach their peers. Refuse such a network with the fix.
+    fn require_dns(&self) -> Result<(), BackendError> {
+        let v = self.inspect_network()?;
+        match v.pointer("/0/dns_enabled").and_then(Value::as_bool) {
+            Some(true) => Ok(()),
+            _ => Err(BackendError::Command {
+                command: format!("podman network inspect {}", self.network),
+                message: "the network has no DNS (dns_enabled is not true): install netavark \
+                          and aardvark-dns (`cargo xtask deps` does) and select netavark in \
+                          containers.conf (`[network] network_backend = \"netavark\"`)"
+                    .into(),
+            }),
+        }
+    }
+
+    fn inspect_network(&self) -> Result<Value, BackendError> {
+        let out = self.podman(&["network", "inspect", &self.network])?;
+        serde_json::from_str(&out).map_err(|e| BackendError::Command {
+            command: "podman network inspect".into(),
+            message: e.to_string(),
+        })
     }
 
     /// The network pods are attached to.
@@ -51,12 +78,8 @@ impl Podman {
 
     /// The network's gateway address: the host as seen from the pods.
     pub fn gateway(&self) -> Result<String, BackendError> {
-        let out = self.podman(&["network", "inspect", &self.network])?;
-        let v: Value = serde_json::from_str(&out).map_err(|e| BackendError::Command {
-            command: "podman network inspect".into(),
-            message: e.to_string(),
-        })?;
-        v.pointer("/0/subnets/0/gateway")
+        self.inspect_network()?
+            .pointer("/0/subnets/0/gateway")
             .and_then(Value::as_str)
             .map(str::to_string)
             .ok_or_else(|| BackendError::Command {

@@ -59,6 +59,28 @@ mod tests {
     use super::*;
     use InitialClusterState::{Existing, New};
 
+    fn state_of(extra: &[&str]) -> Result<InitialClusterState, clap::Error> {
+        use clap::Parser;
+        let mut argv = vec!["chronik-broker"];
+        argv.extend_from_slice(extra);
+        Ok(crate::cli::Cli::try_parse_from(argv)?
+            .node
+            .initial_cluster_state)
+    }
+
+    #[test]
+    fn the_flag_defaults_to_new_and_takes_etcd_values() {
+        if std::env::var_os("CHRONIK_INITIAL_CLUSTER_STATE").is_none() {
+            assert_eq!(state_of(&[]).unwrap(), New);
+        }
+        assert_eq!(
+            state_of(&["--initial-cluster-state", "existing"]).unwrap(),
+            Existing
+        );
+        assert_eq!(state_of(&["--initial-cluster-state=new"]).unwrap(), New);
+        assert!(state_of(&["--initial-cluster-state", "fresh"]).is_err());
+    }
+
     #[test]
     fn only_an_empty_initial_voter_under_new_bootstraps() {
         assert_eq!(StartMode::decide(true, true, New), StartMode::Bootstrap);

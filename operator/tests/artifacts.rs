@@ -83,6 +83,10 @@ fn crd_has_names_subresources_columns_and_cel_rules() {
     let text = crd_yaml().unwrap();
     assert!(text.contains("self % 2 == 1"));
     assert!(text.contains("self == oldSelf"));
+    assert!(
+        text.contains("self || !oldSelf"),
+        "status.bootstrapped is a one-way latch"
+    );
     assert!(text.contains("maximum: 9"));
 }
 

@@ -48,3 +48,84 @@ pub fn initial_cluster_state(bootstrapped: bool) -> &'static str {
         "new"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chronik_api::{BrokerStatus, MemberRole, MemberStatus, RaftRole};
+
+    fn answer(id: u64, leader: u64, members: &[u64]) -> BrokerStatus {
+        let mut s = BrokerStatus::initial(id, "uid", "inc", 0);
+        s.role = if id == leader {
+            RaftRole::Leader
+        } else {
+            RaftRole::Follower
+        };
+        s.leader_id = leader;
+        s.term = 2;
+        s.members = members
+            .iter()
+            .map(|m| MemberStatus {
+                id: *m,
+                url: format!("http://b-{m}:5001"),
+                role: MemberRole::Voter,
+                match_index: None,
+                incarnation: String::new(),
+            })
+            .collect();
+        s
+    }
+
+    fn answers(list: Vec<BrokerStatus>) -> Answers {
+        Answers::new(list.into_iter().map(Ok).collect())
+    }
+
+    #[test]
+    fn formed_needs_a_leader_and_every_initial_voter_following_it() {
+        let all = [1, 2, 3];
+        let healthy = answers(vec![
+            answer(1, 2, &all),
+            answer(2, 2, &all),
+            answer(3, 2, &all),
+        ]);
+        assert!(formed(&healthy, 3));
+        // The leader lists every initial voter from the bootstrap on; that
+        // alone is not a formed cluster.
+        let alone = answers(vec![answer(2, 2, &all)]);
+        assert!(!formed(&alone, 3));
+        let no_leader = answers(vec![answer(1, 0, &all), answer(2, 0, &all)]);
+        assert!(!formed(&no_leader, 3));
+        // An initial voter waiting on an empty disk is no member.
+        let waiting = answers(vec![
+            answer(1, 2, &all),
+            answer(2, 2, &all),
+            answer(3, 0, &[]),
+        ]);
+        assert!(!formed(&waiting, 3));
+        let mut other = answer(3, 2, &all);
+        other.cluster_id = "another".to_string();
+        let forked = answers(vec![answer(1, 2, &all), answer(2, 2, &all), other]);
+        assert!(!formed(&forked, 3));
+        assert!(!formed(&healthy, 0));
+    }
+
+    #[test]
+    fn the_latch_never_clears() {
+        let silent = answers(Vec::new());
+        let stored = ChronikClusterStatus {
+            bootstrapped: true,
+            ..ChronikClusterStatus::default()
+        };
+        assert!(latch(Some(&stored), false, &silent, 3));
+        assert!(latch(None, true, &silent, 3));
+        assert!(!latch(None, false, &silent, 3));
+        assert!(!latch(
+            Some(&ChronikClusterStatus::default()),
+            false,
+            &silent,
+            3
+        ));
+        assert_eq!(initial_cluster_state(false), "new");
+        assert_eq!(initial_cluster_state(true), "existing");
+    }
+}

@@ -75,6 +75,17 @@ pub struct NodeArgs {
     /// Applied entries between two snapshots of the metadata store.
     #[arg(long, env = "CHRONIK_SNAPSHOT_INTERVAL", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub snapshot_interval: u64,
+    /// `new`: an initial voter with an empty data directory bootstraps the
+    /// cluster. `existing`: an empty data directory never bootstraps; the
+    /// broker waits for the leader to catch it up. A data directory that
+    /// holds a log restarts from it either way.
+    #[arg(
+        long,
+        env = "CHRONIK_INITIAL_CLUSTER_STATE",
+        value_enum,
+        default_value = "new"
+    )]
+    pub initial_cluster_state: crate::bootstrap::InitialClusterState,
 }
 
 /// Flags of `chronik-broker dev`.
@@ -122,6 +133,8 @@ pub struct NodeConfig {
     pub settings: std::collections::BTreeMap<String, String>,
     pub tick: Duration,
     pub snapshot_interval: u64,
+    /// Whether an empty data directory may bootstrap the cluster.
+    pub initial_cluster_state: crate::bootstrap::InitialClusterState,
 }
 
 impl NodeArgs {
@@ -166,6 +179,7 @@ impl NodeArgs {
             settings,
             tick: Duration::from_millis(self.tick_ms),
             snapshot_interval: self.snapshot_interval,
+            initial_cluster_state: self.initial_cluster_state,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Chronik broker: a tikv `raft` node over tonic gRPC, with health, metrics,
 //! status, membership and the metadata store over HTTP.
 
+pub mod bootstrap;
 pub mod cli;
 pub mod dev;
 pub mod http;

@@ -1,5 +1,6 @@
 //! Assembles a broker from its configuration and runs it until SIGTERM.
 
+use crate::bootstrap::{StartMode, WaitReason};
 use crate::cli::NodeConfig;
 use crate::http::{router, HttpState};
 use crate::kafka::RaftBackend;
@@ -71,16 +72,24 @@ impl Broker {
             .iter()
             .map(|p| (p.id, p.url.clone()))
             .collect();
-        if store.is_empty() && cfg.initial_peers.iter().any(|p| p.id == cfg.node_id) {
-            let cs = ConfState {
-                voters: cfg.initial_peers.iter().map(|p| p.id).collect(),
-                ..Default::default()
-            };
-            let data = MetaStateMachine::with_members(initial_members.clone()).snapshot();
-            store.bootstrap(cs, data, 1, 1)?;
-            tracing::info!(voters = ?cfg.initial_peers.iter().map(|p| p.id).collect::<Vec<_>>(), "bootstrapped initial configuration");
-        } else if store.is_empty() {
-            tracing::info!("not an initial voter: waiting to be added to the cluster");
+        let initial_voter = cfg.initial_peers.iter().any(|p| p.id == cfg.node_id);
+        match StartMode::decide(store.is_empty(), initial_voter, cfg.initial_cluster_state) {
+            StartMode::Bootstrap => {
+                let cs = ConfState {
+                    voters: cfg.initial_peers.iter().map(|p| p.id).collect(),
+                    ..Default::default()
+                };
+                let data = MetaStateMachine::with_members(initial_members.clone()).snapshot();
+                store.bootstrap(cs, data, 1, 1)?;
+                tracing::info!(voters = ?cfg.initial_peers.iter().map(|p| p.id).collect::<Vec<_>>(), "bootstrapped initial configuration");
+            }
+            StartMode::WaitToJoin(WaitReason::NotAnInitialVoter) => {
+                tracing::info!("not an initial voter: waiting to be added to the cluster");
+            }
+            StartMode::WaitToJoin(WaitReason::ClusterExists) => {
+                tracing::warn!("empty data directory and --initial-cluster-state existing: not bootstrapping; waiting for the leader to send the configuration");
+            }
+            StartMode::Resume => {}
         }
         let snap = store.latest_snapshot().clone();
         let mut state = if snap.get_metadata().index > 0 {

@@ -249,7 +249,7 @@ impl PodOverrides {
 }
 
 /// Observed state of a Chronik cluster, filled by the operator.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChronikClusterStatus {
     /// Summary of the cluster's state: `Creating`, `Running`, `Degraded`,
@@ -294,6 +294,14 @@ pub struct ChronikClusterStatus {
     /// its spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<OperationStatus>,
+    /// True once the brokers reported a formed cluster (a leader, and every
+    /// initial voter a member following it). A one-way latch: never cleared.
+    /// Until it is set the brokers start with `--initial-cluster-state new`
+    /// (an initial voter with an empty disk bootstraps the cluster), and
+    /// with `existing` afterwards (an empty disk waits for the leader).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[x_kube(validation = Rule::new("self || !oldSelf").message("status.bootstrapped is a one-way latch: once true it stays true"))]
+    pub bootstrapped: bool,
 }
 
 /// What kind of lifecycle operation is in flight.

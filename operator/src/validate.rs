@@ -116,6 +116,10 @@ pub struct ValidatedCluster {
     pub pod: PodOverrides,
     /// `spec.paused`: no workload change while set.
     pub paused: bool,
+    /// The `status.bootstrapped` latch (the reconcile also sets it once the
+    /// brokers report a formed cluster): the brokers' ConfigMap then says
+    /// `--initial-cluster-state existing`.
+    pub bootstrapped: bool,
 }
 
 /// Check a ChronikCluster read from the API server (or a file, for `render`).
@@ -235,6 +239,7 @@ pub fn validate_with(
         config: spec.config.clone(),
         pod: spec.pod.clone(),
         paused: spec.paused,
+        bootstrapped: status.is_some_and(|s| s.bootstrapped),
     })
 }
 

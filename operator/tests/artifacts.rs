@@ -83,6 +83,10 @@ fn crd_has_names_subresources_columns_and_cel_rules() {
     let text = crd_yaml().unwrap();
     assert!(text.contains("self % 2 == 1"));
     assert!(text.contains("self == oldSelf"));
+    assert!(
+        text.contains("self || !oldSelf"),
+        "status.bootstrapped is a one-way latch"
+    );
     assert!(text.contains("maximum: 9"));
 }
 
@@ -328,5 +332,26 @@ mod cel_rules {
         );
         let r = kube_cel::validate(&schema, &scaled, Some(&old));
         assert!(r.is_ok(), "{}", messages(r));
+    }
+
+    #[test]
+    fn the_bootstrapped_latch_is_one_way() {
+        let schema = schema();
+        let with_status = |status: Value| {
+            let mut c = cluster(json!({"replicas": 3}));
+            c["status"] = status;
+            c
+        };
+        let unset = with_status(json!({"bootstrapped": false}));
+        let set = with_status(json!({"bootstrapped": true}));
+        let r = kube_cel::validate(&schema, &set, Some(&unset));
+        assert!(r.is_ok(), "setting the latch: {}", messages(r));
+        let r = kube_cel::validate(&schema, &set, Some(&set));
+        assert!(r.is_ok(), "keeping the latch: {}", messages(r));
+        let text = messages(kube_cel::validate(&schema, &unset, Some(&set)));
+        assert!(
+            text.contains("one-way latch"),
+            "clearing the latch: {text:?}"
+        );
     }
 }

@@ -5,10 +5,16 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::ConfigMap;
 
 use super::owned_meta;
+use crate::status::bootstrap::initial_cluster_state;
 use crate::validate::ValidatedCluster;
 
 /// Key of the broker configuration file in the ConfigMap.
 pub const BROKER_CONF_KEY: &str = "broker.conf";
+/// Key of the brokers' `--initial-cluster-state` in the ConfigMap, read
+/// through the `CHRONIK_INITIAL_CLUSTER_STATE` environment variable. It is
+/// not part of the configuration hash: a pod reads it when it starts, so
+/// flipping it once the cluster formed restarts no pod.
+pub const INITIAL_CLUSTER_STATE_KEY: &str = "initial-cluster-state";
 
 /// The `broker.conf` text: one `key=value` line per `spec.config` entry, sorted.
 pub fn broker_conf(config: &BTreeMap<String, String>) -> String {
@@ -33,14 +39,18 @@ pub fn config_hash(text: &str) -> String {
     format!("{hash:016x}")
 }
 
-/// Build the ConfigMap holding `broker.conf`.
+/// Build the ConfigMap holding `broker.conf` and the initial cluster state
+/// (`new` until the `status.bootstrapped` latch is set, then `existing`).
 pub fn build_config_map(cluster: &ValidatedCluster) -> ConfigMap {
     ConfigMap {
         metadata: owned_meta(cluster, cluster.config_map_name()),
-        data: Some(BTreeMap::from([(
-            BROKER_CONF_KEY.to_string(),
-            broker_conf(&cluster.config),
-        )])),
+        data: Some(BTreeMap::from([
+            (BROKER_CONF_KEY.to_string(), broker_conf(&cluster.config)),
+            (
+                INITIAL_CLUSTER_STATE_KEY.to_string(),
+                initial_cluster_state(cluster.bootstrapped).to_string(),
+            ),
+        ])),
         ..ConfigMap::default()
     }
 }

@@ -13,12 +13,14 @@ use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-pub use config::{broker_conf, build_config_map, config_hash, BROKER_CONF_KEY};
+pub use config::{
+    broker_conf, build_config_map, config_hash, BROKER_CONF_KEY, INITIAL_CLUSTER_STATE_KEY,
+};
 pub use pdb::build_pdb;
 pub use service::{build_client_service, build_headless_service};
 pub use statefulset::{
-    broker_args, build_statefulset, CONFIG_DIR, CONFIG_HASH_ANNOTATION, CONTAINER_NAME, DATA_DIR,
-    DATA_VOLUME, INITIAL_REPLICAS_ANNOTATION, TERMINATION_GRACE_SECONDS,
+    broker_args, build_statefulset, BOOTSTRAPPED_ANNOTATION, CONFIG_DIR, CONFIG_HASH_ANNOTATION,
+    CONTAINER_NAME, DATA_DIR, DATA_VOLUME, INITIAL_REPLICAS_ANNOTATION, TERMINATION_GRACE_SECONDS,
 };
 
 use crate::validate::ValidatedCluster;

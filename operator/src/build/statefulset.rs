@@ -7,8 +7,8 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort,
-    EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector,
+    Affinity, Capabilities, ConfigMap, ConfigMapKeySelector, ConfigMapVolumeSource, Container,
+    ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector,
     PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity,
     PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, SecurityContext, Volume,
     VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
@@ -19,7 +19,10 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use chronik_api::identity::format_peers;
 
-use super::{broker_conf, config_hash, labels, owned_meta, selector_labels, BROKER_CONF_KEY};
+use super::{
+    broker_conf, config_hash, labels, owned_meta, selector_labels, BROKER_CONF_KEY,
+    INITIAL_CLUSTER_STATE_KEY,
+};
 use crate::validate::ValidatedCluster;
 
 /// Name of the broker container.
@@ -35,6 +38,9 @@ pub const CONFIG_HASH_ANNOTATION: &str = "chronik.io/config-hash";
 /// StatefulSet annotation recording the initial voter count, so that the
 /// `--peers` list survives a lost `status.initialReplicas`.
 pub const INITIAL_REPLICAS_ANNOTATION: &str = "chronik.io/initial-replicas";
+/// StatefulSet annotation recording the `status.bootstrapped` latch, so that
+/// it survives a lost status (the pods read the state from the ConfigMap).
+pub const BOOTSTRAPPED_ANNOTATION: &str = "chronik.io/bootstrapped";
 /// Long enough for a leader to transfer leadership and exit on SIGTERM.
 pub const TERMINATION_GRACE_SECONDS: i64 = 30;
 /// User and group the broker runs as.
@@ -57,10 +63,14 @@ pub fn build_statefulset(cluster: &ValidatedCluster, config_map: &ConfigMap) -> 
 
     let retention = |delete: bool| if delete { "Delete" } else { "Retain" }.to_string();
     let mut metadata = owned_meta(cluster, cluster.name.clone());
-    metadata.annotations = Some(BTreeMap::from([(
+    let mut annotations = BTreeMap::from([(
         INITIAL_REPLICAS_ANNOTATION.to_string(),
         cluster.initial_replicas.to_string(),
-    )]));
+    )]);
+    if cluster.bootstrapped {
+        annotations.insert(BOOTSTRAPPED_ANNOTATION.to_string(), "true".to_string());
+    }
+    metadata.annotations = Some(annotations);
     StatefulSet {
         metadata,
         spec: StatefulSetSpec {
@@ -185,6 +195,24 @@ fn field_env(name: &str, field_path: &str) -> EnvVar {
     }
 }
 
+/// `CHRONIK_INITIAL_CLUSTER_STATE` from the ConfigMap: the template stays
+/// the same when the latch flips, so a formed cluster is not rolled; a pod
+/// (re)started afterwards reads `existing`.
+fn initial_cluster_state_env(cluster: &ValidatedCluster) -> EnvVar {
+    EnvVar {
+        name: "CHRONIK_INITIAL_CLUSTER_STATE".to_string(),
+        value_from: Some(EnvVarSource {
+            config_map_key_ref: Some(ConfigMapKeySelector {
+                name: cluster.config_map_name(),
+                key: INITIAL_CLUSTER_STATE_KEY.to_string(),
+                optional: Some(false),
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }
+}
+
 fn http_probe(path: &str, period: i32, failures: i32) -> Probe {
     Probe {
         http_get: Some(HTTPGetAction {
@@ -240,6 +268,7 @@ fn broker_container(cluster: &ValidatedCluster) -> Container {
             field_env("POD_NAME", "metadata.name"),
             field_env("CHRONIK_POD_NAME", "metadata.name"),
             field_env("POD_NAMESPACE", "metadata.namespace"),
+            initial_cluster_state_env(cluster),
         ]),
         ports: Some(vec![
             container_port("kafka", ports.kafka),

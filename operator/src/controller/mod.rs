@@ -33,7 +33,7 @@ use crate::crd::{ChronikCluster, ClusterPhase, OperationStatus};
 use crate::lifecycle::{plan, raft_view, Plan, PlanInput, PlanState, PlannerSettings, RaftView};
 use crate::metrics::Metrics;
 use crate::status::conditions::{status_of, ConditionStatus, ConditionType};
-use crate::status::{build_status, Problem, StatusInputs};
+use crate::status::{bootstrap, build_status, Problem, StatusInputs};
 use crate::validate::{validate_with, ValidatedCluster, ValidationError};
 use observe::Workload;
 
@@ -220,6 +220,15 @@ async fn observe_brokers(
     workload: Workload,
 ) -> Observed {
     let answers = observe::brokers(ctx, &validated, &workload).await;
+    let mut validated = validated;
+    // The latch: stored in status, remembered on the StatefulSet, or formed
+    // now; the ConfigMap built from it tells pods started from now on.
+    validated.bootstrapped = bootstrap::latch(
+        None,
+        validated.bootstrapped || workload.bootstrapped(),
+        &answers,
+        validated.initial_replicas,
+    );
     Observed {
         raft: raft_view(&answers),
         validated,

@@ -8,7 +8,7 @@ use kube::{Api, ResourceExt};
 
 use super::{ClusterRef, Context, ReconcileError};
 use crate::brokers::{ask_all, Answers};
-use crate::build::{APP_NAME, INITIAL_REPLICAS_ANNOTATION};
+use crate::build::{APP_NAME, BOOTSTRAPPED_ANNOTATION, INITIAL_REPLICAS_ANNOTATION};
 use crate::lifecycle::{workload_view, WorkloadView};
 use crate::validate::ValidatedCluster;
 
@@ -29,6 +29,16 @@ impl Workload {
                     .and_then(|v| v.parse::<i32>().ok())
             })
             .filter(|n| (1..=9).contains(n))
+    }
+
+    /// Whether an existing StatefulSet remembers the `status.bootstrapped`
+    /// latch (it stands in for a lost status).
+    pub fn bootstrapped(&self) -> bool {
+        self.statefulset.as_ref().is_some_and(|sts| {
+            sts.annotations()
+                .get(BOOTSTRAPPED_ANNOTATION)
+                .is_some_and(|v| v == "true")
+        })
     }
 
     /// Pods to ask: every pod that exists or should exist.

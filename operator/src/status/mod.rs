@@ -6,6 +6,7 @@
 //! conditions decided in [`conditions`]. [`problem_status`] is the status of
 //! a reconcile stopped by a [`Problem`] (invalid spec, refused apply).
 
+pub mod bootstrap;
 pub mod conditions;
 mod health;
 
@@ -94,6 +95,12 @@ pub fn build_status(inputs: &StatusInputs<'_>) -> ChronikClusterStatus {
             None => previous.and_then(|p| p.operation.clone()),
         },
         members: health.members,
+        bootstrapped: bootstrap::latch(
+            previous,
+            cluster.bootstrapped,
+            inputs.answers,
+            cluster.initial_replicas,
+        ),
     }
 }
 

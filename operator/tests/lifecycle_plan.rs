@@ -551,6 +551,32 @@ fn a_member_rejoining_after_a_wiped_disk_is_promoted_by_the_brokers_not_the_oper
 }
 
 #[test]
+fn a_roll_waits_while_a_member_rejoins_after_a_wiped_disk() {
+    let mut w = World::new(3);
+    w.revision = "r2".into();
+    let settings = PlannerSettings::default();
+    let workload = w.workload();
+    let mut raft = w.raft();
+    raft.members[2].rejoining = Some(RejoinState::CatchingUp);
+    let p = plan(&PlanInput {
+        desired_replicas: 3,
+        paused: false,
+        addresses: &Names,
+        workload: &workload,
+        raft: Some(&raft),
+        recorded: None,
+        settings: &settings,
+        now: Timestamp::from_second(w.now).unwrap(),
+    });
+    assert_eq!(p.action, None);
+    assert!(
+        p.message.contains("member 3 rejoins after a wiped disk"),
+        "{}",
+        p.message
+    );
+}
+
+#[test]
 fn pdb_follows_the_voters() {
     let mut w = World::new(3);
     assert_eq!(w.plan(3, false).pdb_min_available, 2);

@@ -47,6 +47,20 @@ pub enum MemberRole {
     Learner,
 }
 
+/// Where a member that came back with a new incarnation (a wiped or
+/// replaced disk) stands on its way back to being a voter. Until it is done,
+/// no broker counts its votes in any Raft group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejoinState {
+    /// It announced an incarnation other than the recorded one: the metadata
+    /// leader demotes it to learner in every group.
+    NewIncarnation,
+    /// Its new incarnation is recorded; it is promoted again in each group
+    /// once it holds that group's log up to its demotion.
+    CatchingUp,
+}
+
 /// One member of the metadata group's configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberStatus {
@@ -61,6 +75,9 @@ pub struct MemberStatus {
     /// Incarnation last seen from the member (empty if never heard from).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub incarnation: String,
+    /// Set while the member rejoins with a new incarnation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejoining: Option<RejoinState>,
 }
 
 /// Partition groups on one broker, for operators waiting for convergence and
@@ -130,6 +147,10 @@ pub struct BrokerStatus {
     /// The latest refusal of this broker's traffic by a peer, while recent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<PeerRefusal>,
+    /// Set while this broker rejoins with a new incarnation (as far as the
+    /// metadata it holds tells); its votes are not counted meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejoining: Option<RejoinState>,
     /// Milliseconds since the Unix epoch when the Raft loop last ran; a
     /// value that stops moving means the loop is stuck (`/livez` fails).
     #[serde(default)]
@@ -153,6 +174,7 @@ impl BrokerStatus {
             groups: GroupsSummary::default(),
             removed: BTreeMap::new(),
             refused: None,
+            rejoining: None,
             loop_heartbeat_ms: now_ms,
         }
     }
@@ -259,6 +281,7 @@ mod tests {
             role: MemberRole::Voter,
             match_index: Some(3),
             incarnation: "i".into(),
+            rejoining: Some(RejoinState::CatchingUp),
         });
         s.groups.lagging.insert(2, 4);
         let json = serde_json::to_string(&s).unwrap();

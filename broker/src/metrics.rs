@@ -35,6 +35,9 @@ pub struct Metrics {
     pub peer_rtt_seconds: Family<PeerLabel, Histogram>,
     pub fsync_seconds: Histogram,
     pub refused_batches: Counter,
+    /// Vote requests and grants dropped because their sender came back with
+    /// a new incarnation and has not rejoined yet.
+    pub rejoin_dropped_votes: Counter,
 }
 
 impl Metrics {
@@ -55,6 +58,7 @@ impl Metrics {
             }),
             fsync_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 16)),
             refused_batches: Counter::default(),
+            rejoin_dropped_votes: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("raft_term", "Current Raft term", m.term.clone());
@@ -107,6 +111,11 @@ impl Metrics {
             "transport_refused_batches",
             "Incoming batches refused (other cluster, unknown group)",
             m.refused_batches.clone(),
+        );
+        registry.register(
+            "raft_rejoin_dropped_votes",
+            "Vote requests and grants dropped from members rejoining with a new incarnation",
+            m.rejoin_dropped_votes.clone(),
         );
         Arc::new(Self { registry, ..m })
     }

@@ -4,6 +4,10 @@
 //! later), the topic registry and a small key/value map. Later layers (Kafka
 //! topics, consumer group offsets) extend the command set.
 
+mod incarnations;
+
+pub use incarnations::{Incarnations, Standing};
+
 use chronik_proto::meta::{self, command::Cmd};
 use prost::Message as _;
 use std::collections::BTreeMap;
@@ -97,6 +101,8 @@ pub struct MetaStateMachine {
     offsets: OffsetMap,
     /// Removed members (node id → index of the removing conf change).
     removed: BTreeMap<u64, u64>,
+    /// Each member's recorded incarnation and the rejoining members.
+    incarnations: Incarnations,
     /// The metadata group's voters as of the entry being applied (set by the
     /// applier from Raft's configuration; not part of the snapshot).
     voters: Vec<u64>,
@@ -198,6 +204,15 @@ impl MetaStateMachine {
                 if !b.http_url.is_empty() {
                     self.http_urls.insert(b.node_id, b.http_url);
                 }
+                self.incarnations.register(b.node_id, b.incarnation);
+                ApplyOutcome::Done
+            }
+            Some(Cmd::RecordIncarnation(r)) => {
+                if r.rejoined {
+                    self.incarnations.rejoined(r.node_id);
+                } else {
+                    self.incarnations.accept(r.node_id, r.incarnation, index);
+                }
                 ApplyOutcome::Done
             }
             Some(Cmd::CommitOffsets(c)) => {
@@ -239,6 +254,12 @@ impl MetaStateMachine {
     pub fn remove_member(&mut self, id: u64, index: u64) {
         self.members.remove(&id);
         self.removed.insert(id, index);
+        self.incarnations.forget(id);
+    }
+
+    /// Recorded incarnations and rejoining members.
+    pub fn incarnations(&self) -> &Incarnations {
+        &self.incarnations
     }
 
     /// Members removed and not added again: node id → index of the removal.
@@ -322,6 +343,8 @@ impl MetaStateMachine {
                 .collect(),
             removed: self.removed.clone().into_iter().collect(),
             http_urls: self.http_urls.clone().into_iter().collect(),
+            incarnations: self.incarnations.recorded().clone().into_iter().collect(),
+            rejoining: self.incarnations.rejoining().clone().into_iter().collect(),
         };
         snap.encode_to_vec()
     }
@@ -370,6 +393,10 @@ impl MetaStateMachine {
                 .collect(),
             removed: snap.removed.into_iter().collect(),
             http_urls: snap.http_urls.into_iter().collect(),
+            incarnations: Incarnations::from_parts(
+                snap.incarnations.into_iter().collect(),
+                snap.rejoining.into_iter().collect(),
+            ),
             voters: Vec::new(),
         })
     }
@@ -425,10 +452,31 @@ pub mod commands {
 
     /// Encodes a broker's registration of its Kafka address and HTTP URL.
     pub fn register_broker(node_id: u64, kafka_addr: &str, http_url: &str) -> Vec<u8> {
+        register_broker_as(node_id, kafka_addr, http_url, "")
+    }
+
+    /// Encodes a registration that also carries the broker's incarnation.
+    pub fn register_broker_as(
+        node_id: u64,
+        kafka_addr: &str,
+        http_url: &str,
+        incarnation: &str,
+    ) -> Vec<u8> {
         encode(Cmd::RegisterBroker(meta::RegisterBroker {
             node_id,
             kafka_addr: kafka_addr.to_string(),
             http_url: http_url.to_string(),
+            incarnation: incarnation.to_string(),
+        }))
+    }
+
+    /// Encodes the acceptance of a rejoining member's new incarnation, or
+    /// (`rejoined`) the end of its rejoining.
+    pub fn record_incarnation(node_id: u64, incarnation: &str, rejoined: bool) -> Vec<u8> {
+        encode(Cmd::RecordIncarnation(meta::RecordIncarnation {
+            node_id,
+            incarnation: incarnation.to_string(),
+            rejoined,
         }))
     }
 

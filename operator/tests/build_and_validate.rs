@@ -430,6 +430,7 @@ mod status {
                 role: *r,
                 match_index: None,
                 incarnation: String::new(),
+                rejoining: None,
             })
             .collect();
         status

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chronik_api::{MemberRole, MemberStatus, NodeId};
+use chronik_api::{MemberRole, MemberStatus, NodeId, RejoinState};
 use chronik_operator::addresses::MemberAddresses;
 use chronik_operator::crd::{OperationKind, OperationStatus, OperationStep};
 use chronik_operator::lifecycle::{
@@ -96,6 +96,7 @@ impl World {
                     role: *role,
                     match_index: Some(*m),
                     incarnation: String::new(),
+                    rejoining: None,
                 })
                 .collect(),
             unconverged_groups: 0,
@@ -521,6 +522,58 @@ fn paused_changes_nothing_but_keeps_the_record() {
     assert_eq!(paused.operation, w.recorded);
     w.revision = "r2".into();
     assert_eq!(w.plan(3, true).action, None);
+}
+
+#[test]
+fn a_member_rejoining_after_a_wiped_disk_is_promoted_by_the_brokers_not_the_operator() {
+    let mut w = World::new(3);
+    w.members.insert(3, (MemberRole::Learner, 100));
+    let settings = PlannerSettings::default();
+    let workload = w.workload();
+    let plan_with = |raft: &RaftView| {
+        plan(&PlanInput {
+            desired_replicas: 3,
+            paused: false,
+            addresses: &Names,
+            workload: &workload,
+            raft: Some(raft),
+            recorded: None,
+            settings: &settings,
+            now: Timestamp::from_second(w.now).unwrap(),
+        })
+    };
+    let mut raft = w.raft();
+    assert_eq!(plan_with(&raft).action, Some(Action::Promote { id: 3 }));
+    for state in [RejoinState::NewIncarnation, RejoinState::CatchingUp] {
+        raft.members[2].rejoining = Some(state);
+        assert_eq!(plan_with(&raft).action, None, "{state:?}");
+    }
+}
+
+#[test]
+fn a_roll_waits_while_a_member_rejoins_after_a_wiped_disk() {
+    let mut w = World::new(3);
+    w.revision = "r2".into();
+    let settings = PlannerSettings::default();
+    let workload = w.workload();
+    let mut raft = w.raft();
+    raft.members[2].rejoining = Some(RejoinState::CatchingUp);
+    let p = plan(&PlanInput {
+        desired_replicas: 3,
+        paused: false,
+        addresses: &Names,
+        workload: &workload,
+        raft: Some(&raft),
+        recorded: None,
+        settings: &settings,
+        now: Timestamp::from_second(w.now).unwrap(),
+    });
+    assert_eq!(p.action, None);
+    assert!(
+        p.message.contains("member 3 rejoins after a wiped disk"),
+        "{}",
+        p.message
+    );
 }
 
 #[test]

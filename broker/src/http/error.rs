@@ -16,7 +16,9 @@ pub(super) fn error_response(e: NodeError) -> Response {
         NodeError::Dropped | NodeError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         NodeError::Timeout(_) | NodeError::TransferTimedOut { .. } => StatusCode::GATEWAY_TIMEOUT,
         NodeError::Membership(
-            MembershipError::ChangeInProgress | MembershipError::NotCaughtUp { .. },
+            MembershipError::ChangeInProgress
+            | MembershipError::NotCaughtUp { .. }
+            | MembershipError::Rejoining { .. },
         ) => StatusCode::CONFLICT,
         NodeError::Membership(MembershipError::Apply(_)) => StatusCode::INTERNAL_SERVER_ERROR,
         NodeError::Membership(_) => StatusCode::BAD_REQUEST,

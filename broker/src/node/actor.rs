@@ -11,7 +11,7 @@ use super::meta_group::MetaGroup;
 use super::partition_groups::PartitionGroups;
 use super::peers::Peers;
 use super::status::{now_ms, BrokerStatus, RaftRole};
-use super::{balance, reconcile, retention, METADATA_GROUP};
+use super::{balance, reconcile, rejoin, retention, METADATA_GROUP};
 use crate::metrics::Metrics;
 use crate::partition::PartitionRegistry;
 use crate::state_machine::MetaStateMachine;
@@ -149,12 +149,20 @@ impl NodeActor {
         self.partitions.tick();
         if self.clock.every(reconcile::RECONCILE_EVERY_TICKS) {
             self.partitions.reconcile(&self.meta.conf_state());
+            let partitions = &self.partitions;
+            self.meta
+                .restore_rejoining(&self.peers, &|id| partitions.roles_of(id));
         }
-        if self.clock.every(balance::BALANCE_EVERY_TICKS) && self.shutdown.is_none() {
+        // A member rejoining after a wiped disk cannot win an election yet:
+        // no partition leadership is handed to anyone meanwhile.
+        if self.clock.every(balance::BALANCE_EVERY_TICKS)
+            && self.shutdown.is_none()
+            && !self.meta.anyone_rejoining(&self.peers)
+        {
             self.partitions.balance_leaders();
         }
         if self.clock.every(REGISTER_EVERY_TICKS) {
-            self.meta.register(&self.advertised);
+            self.meta.register(&self.advertised, &self.peers);
         }
         if self.clock.every(retention::RETENTION_EVERY_TICKS) {
             self.partitions
@@ -209,6 +217,12 @@ impl NodeActor {
         match event {
             PeerEvent::Raft(msgs) => {
                 for (group, m) in msgs {
+                    let incarnations = self.meta.state().incarnations();
+                    if rejoin::drops(&m, incarnations, &self.peers.incarnation(m.from)) {
+                        self.meta.metrics().rejoin_dropped_votes.inc();
+                        tracing::debug!(group, from = m.from, kind = ?m.get_msg_type(), "vote traffic of a rejoining member dropped");
+                        continue;
+                    }
                     if group == METADATA_GROUP {
                         self.meta.step(m);
                     } else {
@@ -289,6 +303,11 @@ impl NodeActor {
             groups: self.partitions.summary(&conf),
             removed: state.removed().clone(),
             refused: self.peers.refusal(),
+            rejoining: rejoin::rejoin_state(
+                state.incarnations(),
+                self.id,
+                &self.peers.incarnation(self.id),
+            ),
         }
     }
 

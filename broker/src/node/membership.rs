@@ -43,6 +43,8 @@ pub enum MembershipError {
     TransferTargetNotVoter(u64),
     #[error("no other voter can take leadership")]
     NoTransferTarget,
+    #[error("node {id} came back with a new incarnation (wiped disk) and is promoted by the leader once it holds the log{}", index.map(|i| format!(" up to index {i}")).unwrap_or_default())]
+    Rejoining { id: u64, index: Option<u64> },
     #[error("the conf change could not be applied: {0}")]
     Apply(String),
 }

@@ -8,12 +8,15 @@ use super::error::{FatalError, NodeError};
 use super::membership::{MembershipChange, MembershipError, MembershipView, Plan};
 use super::peers::Peers;
 use super::proposals::{Pending, Waiter};
+use super::rejoin::{self, PartitionRoles, RejoinStep, RejoinView};
 use super::status::{MemberRole, MemberStatus, Membership};
 use super::METADATA_GROUP;
 use crate::metrics::{Metrics, OutcomeLabel};
-use crate::state_machine::{commands, MetaStateMachine};
+use crate::state_machine::{commands, MetaStateMachine, Standing};
 use crate::storage::{RaftStore, WriteBatch};
-use raft::eraftpb::{ConfState, Entry, Message, MessageType};
+use raft::eraftpb::{
+    ConfChangeSingle, ConfChangeType, ConfChangeV2, ConfState, Entry, Message, MessageType,
+};
 use raft::{RawNode, Ready, StateRole};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -189,17 +192,25 @@ impl MetaGroup {
         }
     }
 
-    /// Proposes this broker's addresses until the metadata records them.
-    /// Followers' proposals are forwarded to the leader by Raft itself.
-    pub fn register(&mut self, advertised: &Advertised) {
+    /// Proposes this broker's addresses and incarnation until the metadata
+    /// records them (an incarnation other than the recorded one is only
+    /// accepted through [`Self::restore_rejoining`]). Followers' proposals are
+    /// forwarded to the leader by Raft itself.
+    pub fn register(&mut self, advertised: &Advertised, peers: &Peers) {
         let id = self.id();
         let state = self.applier.state();
         let registered = state.brokers().get(&id) == Some(&advertised.kafka_addr)
-            && state.http_urls().get(&id) == Some(&advertised.http_url);
+            && state.http_urls().get(&id) == Some(&advertised.http_url)
+            && state.incarnations().recorded().contains_key(&id);
         if !state.members().contains_key(&id) || registered || self.raw.raft.leader_id == 0 {
             return;
         }
-        let cmd = commands::register_broker(id, &advertised.kafka_addr, &advertised.http_url);
+        let cmd = commands::register_broker_as(
+            id,
+            &advertised.kafka_addr,
+            &advertised.http_url,
+            &peers.incarnation(id),
+        );
         if let Err(e) = self.raw.propose(Vec::new(), cmd) {
             tracing::debug!(error = %e, "registering the broker's addresses failed; will retry");
         }
@@ -221,6 +232,11 @@ impl MetaGroup {
                 None
             },
             incarnation: peers.incarnation(id),
+            rejoining: rejoin::rejoin_state(
+                self.state().incarnations(),
+                id,
+                &peers.incarnation(id),
+            ),
         };
         let mut members: Vec<MemberStatus> = conf
             .voters
@@ -269,6 +285,10 @@ impl MetaGroup {
             let _ = reply.send(Err(MembershipError::ChangeInProgress.into()));
             return;
         }
+        if let Err(e) = self.check_rejoin_promotion(&change, peers) {
+            let _ = reply.send(Err(e.into()));
+            return;
+        }
         match self.plan(&change) {
             Err(e) => {
                 let _ = reply.send(Err(e.into()));
@@ -290,6 +310,95 @@ impl MetaGroup {
                 }
             }
         }
+    }
+
+    /// A member rejoining with a new incarnation is promoted by the leader
+    /// itself, once it holds the log up to its accepted incarnation (see
+    /// [`Self::restore_rejoining`]); never earlier through the API.
+    fn check_rejoin_promotion(
+        &self,
+        change: &MembershipChange,
+        peers: &Peers,
+    ) -> Result<(), MembershipError> {
+        let MembershipChange::Promote { id } = change else {
+            return Ok(());
+        };
+        let standing = self
+            .state()
+            .incarnations()
+            .standing(*id, &peers.incarnation(*id));
+        let matched = self.raw.raft.prs().get(*id).map_or(0, |p| p.matched);
+        match standing {
+            Standing::NewIncarnation => Err(MembershipError::Rejoining {
+                id: *id,
+                index: None,
+            }),
+            Standing::CatchingUp(index) if matched < index => Err(MembershipError::Rejoining {
+                id: *id,
+                index: Some(index),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// On the leader, one step toward restoring a member that came back with
+    /// a new incarnation (see [`rejoin`]); `partitions` tells its roles in
+    /// the partition groups held here.
+    pub fn restore_rejoining(&mut self, peers: &Peers, partitions: &dyn Fn(u64) -> PartitionRoles) {
+        if !self.is_leader() || self.raw.raft.has_pending_conf() {
+            return;
+        }
+        let conf = self.conf_state();
+        let prs = self.raw.raft.prs();
+        let step = rejoin::next_step(&RejoinView {
+            own: self.id(),
+            conf: &conf,
+            incarnations: self.state().incarnations(),
+            announced: &|id| peers.incarnation(id),
+            matched: &|id| prs.get(id).map_or(0, |p| p.matched),
+            partitions,
+        });
+        let Some(step) = step else { return };
+        tracing::info!(
+            ?step,
+            "restoring a member that came back with a new incarnation"
+        );
+        let result = match step {
+            RejoinStep::Demote(id) => self.propose_conf(id, ConfChangeType::AddLearnerNode),
+            RejoinStep::Promote(id) => self.propose_conf(id, ConfChangeType::AddNode),
+            RejoinStep::Accept { id, incarnation } => {
+                let cmd = commands::record_incarnation(id, &incarnation, false);
+                self.raw.propose(Vec::new(), cmd)
+            }
+            RejoinStep::Rejoined { id, incarnation } => {
+                let cmd = commands::record_incarnation(id, &incarnation, true);
+                self.raw.propose(Vec::new(), cmd)
+            }
+        };
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "rejoin step not proposed; will retry");
+        }
+    }
+
+    /// Whether a member of the configuration rejoins with a new incarnation.
+    pub fn anyone_rejoining(&self, peers: &Peers) -> bool {
+        let conf = self.conf_state();
+        let incarnations = self.state().incarnations();
+        conf.voters
+            .iter()
+            .chain(&conf.learners)
+            .any(|id| incarnations.standing(*id, &peers.incarnation(*id)) != Standing::Clean)
+    }
+
+    fn propose_conf(&mut self, id: u64, change_type: ConfChangeType) -> raft::Result<()> {
+        let mut single = ConfChangeSingle {
+            node_id: id,
+            ..Default::default()
+        };
+        single.set_change_type(change_type);
+        let mut cc = ConfChangeV2::default();
+        cc.mut_changes().push(single);
+        self.raw.propose_conf_change(Vec::new(), cc)
     }
 
     /// Starts moving leadership to `target` (0: the most caught-up voter).

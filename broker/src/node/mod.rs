@@ -16,6 +16,7 @@ mod partition_groups;
 mod peers;
 mod proposals;
 mod reconcile;
+mod rejoin;
 mod retention;
 mod status;
 

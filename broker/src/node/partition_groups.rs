@@ -167,6 +167,19 @@ impl PartitionGroups {
         }
     }
 
+    /// Where member `id` stands in the partition groups held here (their
+    /// configuration as applied here).
+    pub fn roles_of(&self, id: u64) -> super::rejoin::PartitionRoles {
+        let voter = |g: &PartitionGroup| {
+            let conf = g.raw.raft.prs().conf().to_conf_state();
+            conf.voters.contains(&id)
+        };
+        super::rejoin::PartitionRoles {
+            voter_in_any: self.groups.values().any(voter),
+            voter_in_all: self.groups.values().all(voter),
+        }
+    }
+
     /// Every group's `Ready`, for those that have one.
     pub fn readies(&mut self) -> Vec<(u64, Ready)> {
         let mut readies = Vec::new();

@@ -1,6 +1,7 @@
 //! Partition groups follow the metadata group's membership: the leader of
 //! each partition group moves its configuration one step at a time toward the
-//! metadata configuration (add learner, promote once caught up, remove).
+//! metadata configuration (add learner, demote a voter the metadata group
+//! demoted, promote once caught up, remove).
 
 use super::partition_groups::PartitionGroups;
 use raft::eraftpb::{ConfChangeSingle, ConfChangeType, ConfChangeV2, ConfState};
@@ -42,6 +43,14 @@ fn next_step(
     {
         return Some(Step::Change(*id, ConfChangeType::AddLearnerNode));
     }
+    // A voter the metadata group demoted (it came back with a wiped disk)
+    // stops voting here too before anything else changes.
+    if let Some(id) = conf.voters.iter().find(|id| target.learners.contains(id)) {
+        if *id == own {
+            return Some(Step::TransferAway);
+        }
+        return Some(Step::Change(*id, ConfChangeType::AddLearnerNode));
+    }
     if let Some(id) = conf
         .learners
         .iter()
@@ -77,10 +86,15 @@ impl PartitionGroups {
             }
             let conf = g.raw.raft.prs().conf().to_conf_state();
             let committed = g.raw.raft.raft_log.committed;
+            // A learner holds the log at least up to the conf change that
+            // made it one: a demoted member (wiped disk) then holds every
+            // entry committed before it came back.
+            let made_learner = g.raw.store().conf_index();
             let prs = g.raw.raft.prs();
             let caught_up = |id: u64| {
-                prs.get(id)
-                    .is_some_and(|p| p.matched + CAUGHT_UP_SLACK >= committed)
+                prs.get(id).is_some_and(|p| {
+                    p.matched >= made_learner && p.matched + CAUGHT_UP_SLACK >= committed
+                })
             };
             match next_step(own, &conf, target, caught_up) {
                 None => {}
@@ -141,5 +155,28 @@ mod tests {
         let step = next_step(3, &cs(&[1, 2, 3, 4], &[]), &target, |_| true);
         assert!(matches!(step, Some(Step::TransferAway)));
         assert!(next_step(1, &target, &target, |_| true).is_none());
+    }
+
+    #[test]
+    fn a_voter_the_metadata_demoted_is_demoted_then_promoted_when_caught_up() {
+        let demoted = cs(&[1, 2], &[3]);
+        let step = next_step(1, &cs(&[1, 2, 3], &[]), &demoted, |_| true);
+        assert!(matches!(
+            step,
+            Some(Step::Change(3, ConfChangeType::AddLearnerNode))
+        ));
+        assert!(next_step(1, &demoted, &demoted, |_| true).is_none());
+        let step = next_step(3, &cs(&[1, 2, 3], &[]), &demoted, |_| true);
+        assert!(
+            matches!(step, Some(Step::TransferAway)),
+            "never demotes itself"
+        );
+        let restored = cs(&[1, 2, 3], &[]);
+        assert!(next_step(1, &demoted, &restored, |_| false).is_none());
+        let step = next_step(1, &demoted, &restored, |_| true);
+        assert!(matches!(
+            step,
+            Some(Step::Change(3, ConfChangeType::AddNode))
+        ));
     }
 }

@@ -112,10 +112,13 @@ def main():
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--acks", default="all", choices=["all", "1", "0"])
+    parser.add_argument("--existing-topic", action="store_true",
+                        help="produce to a topic created beforehand")
     args = parser.parse_args()
 
     if args.mode == "produce":
-        create_topic(args.bootstrap.split(",")[0], args.topic, args.partitions)
+        if not args.existing_topic:
+            create_topic(args.bootstrap.split(",")[0], args.topic, args.partitions)
         p, acked, errors = producer(args.bootstrap, args.acks), [], []
         for seq in range(args.count):
             send(p, args.topic, seq, acked, errors)

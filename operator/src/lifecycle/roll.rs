@@ -122,7 +122,8 @@ fn restart(id: u64, name: String, revision: &str) -> Step {
 }
 
 /// Why the cluster is not ready for the next restart: a pod not Ready or
-/// terminating, a member behind the leader, or a partition group that is
+/// terminating, a member behind the leader or rejoining after a wiped disk,
+/// or a partition group that is
 /// not fully replicated (restarting a broker then could leave it without a
 /// quorum of caught-up replicas: the metadata group being healthy is not
 /// enough, each partition is its own Raft group).
@@ -131,6 +132,11 @@ fn not_settled(input: &PlanInput<'_>, raft: &RaftView) -> Option<String> {
         let pod = input.addresses.pod_of(NodeId(member.id));
         if !input.workload.pod_ready(member.id) {
             return Some(format!("pod {pod} is not Ready"));
+        }
+        if member.rejoining.is_some() {
+            // Its votes do not count until it rejoined: restarting another
+            // broker meanwhile could leave a group without a quorum.
+            return Some(format!("member {} rejoins after a wiped disk", member.id));
         }
         match raft.lag(member.id) {
             Some(lag) if lag <= input.settings.max_lag => {}

@@ -125,6 +125,13 @@ pub(super) fn next(input: &PlanInput<'_>, raft: &RaftView, sts_target: i32) -> O
 
 fn catch_up_or_promote(input: &PlanInput<'_>, raft: &RaftView, id: u64) -> Step {
     let step = |s, reason| Step::member(OperationKind::Scale, s, id, reason);
+    if raft.member(id).is_some_and(|m| m.rejoining.is_some()) {
+        // A member that came back with a wiped disk was demoted by the
+        // brokers, which promote it themselves once it holds the log again.
+        return step(OperationStep::CatchUp, "WaitingForRejoin").say(format!(
+            "member {id} came back with a new incarnation (wiped disk); the brokers restore it as a voter once it holds the log"
+        ));
+    }
     if !input.workload.pod_ready(id) {
         let pod = input.addresses.pod_of(NodeId(id));
         let why = input

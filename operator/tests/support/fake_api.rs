@@ -354,6 +354,7 @@ pub fn broker_answer(
             role: *role,
             match_index: is_leader.then_some(*matched),
             incarnation: format!("inc-{m}"),
+            rejoining: None,
         })
         .collect();
     status

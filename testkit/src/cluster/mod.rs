@@ -187,6 +187,28 @@ impl TestCluster {
         }
     }
 
+    /// SIGSTOP: the process keeps its sockets and state but does nothing
+    /// (a long GC pause or a frozen VM, as peers see it).
+    pub fn pause(&self, id: u64) {
+        self.signal(id, "-STOP");
+    }
+
+    /// SIGCONT after [`Self::pause`].
+    pub fn resume(&self, id: u64) {
+        self.signal(id, "-CONT");
+    }
+
+    fn signal(&self, id: u64, signal: &str) {
+        if let Some(c) = self.children.get(&id) {
+            let status = Command::new("kill")
+                .arg(signal)
+                .arg(c.id().to_string())
+                .status()
+                .expect("run kill");
+            assert!(status.success(), "kill {signal} of node {id} failed");
+        }
+    }
+
     /// SIGTERM, then waits up to `within` for the exit status (`None`: it
     /// did not exit in time and was killed).
     pub fn terminate(&mut self, id: u64, within: Duration) -> Option<ExitStatus> {

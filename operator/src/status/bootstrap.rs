@@ -71,6 +71,7 @@ mod tests {
                 role: MemberRole::Voter,
                 match_index: None,
                 incarnation: String::new(),
+                rejoining: None,
             })
             .collect();
         s

@@ -75,6 +75,8 @@ pub struct NodeArgs {
     /// Applied entries between two snapshots of the metadata store.
     #[arg(long, env = "CHRONIK_SNAPSHOT_INTERVAL", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub snapshot_interval: u64,
+    #[command(flatten)]
+    pub limits: crate::limits::LimitArgs,
 }
 
 /// Flags of `chronik-broker dev`.
@@ -122,6 +124,8 @@ pub struct NodeConfig {
     pub settings: std::collections::BTreeMap<String, String>,
     pub tick: Duration,
     pub snapshot_interval: u64,
+    /// Bounds on what remote input can grow.
+    pub limits: crate::limits::Limits,
 }
 
 impl NodeArgs {
@@ -166,6 +170,7 @@ impl NodeArgs {
             settings,
             tick: Duration::from_millis(self.tick_ms),
             snapshot_interval: self.snapshot_interval,
+            limits: self.limits.limits(),
         })
     }
 }

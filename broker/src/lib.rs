@@ -5,6 +5,7 @@ pub mod cli;
 pub mod dev;
 pub mod http;
 pub mod kafka;
+pub mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod node;

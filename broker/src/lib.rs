@@ -9,6 +9,7 @@ pub mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod node;
+pub mod offset_retention;
 pub mod partition;
 pub mod server;
 pub mod state_machine;

@@ -5,6 +5,9 @@
 //! queues, bytes per Raft loop turn) are constants beside the code they bound;
 //! docs/broker.md lists them all.
 
+use crate::offset_retention::{
+    OffsetRetention, DEFAULT_CHECK_INTERVAL_MS, DEFAULT_RETENTION_MINUTES,
+};
 use clap::Args;
 use std::time::Duration;
 
@@ -37,6 +40,14 @@ pub struct LimitArgs {
     /// (`producer.id.expiration.ms`). Must be equal on every broker.
     #[arg(long, env = "CHRONIK_PRODUCER_ID_EXPIRATION_MS", default_value_t = chronik_kafka::idempotence::DEFAULT_PRODUCER_ID_EXPIRATION_MS as u64, value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
     pub producer_id_expiration_ms: u64,
+    /// Committed offsets of a group without members whose newest commit is
+    /// older than this are dropped (`offsets.retention.minutes`).
+    #[arg(long, env = "CHRONIK_OFFSETS_RETENTION_MINUTES", default_value_t = crate::offset_retention::DEFAULT_RETENTION_MINUTES, value_parser = clap::value_parser!(u64).range(1..=(i64::MAX / 60_000) as u64))]
+    pub offsets_retention_minutes: u64,
+    /// How often the metadata leader looks for offsets to expire
+    /// (`offsets.retention.check.interval.ms`).
+    #[arg(long, env = "CHRONIK_OFFSETS_RETENTION_CHECK_INTERVAL_MS", default_value_t = crate::offset_retention::DEFAULT_CHECK_INTERVAL_MS, value_parser = clap::value_parser!(u64).range(100..))]
+    pub offsets_retention_check_interval_ms: u64,
 }
 
 /// The validated bounds of a node.
@@ -52,6 +63,8 @@ pub struct Limits {
     pub fetch_max_bytes: usize,
     /// `producer.id.expiration.ms`.
     pub producer_id_expiration_ms: i64,
+    /// `offsets.retention.minutes` and `offsets.retention.check.interval.ms`.
+    pub offset_retention: OffsetRetention,
 }
 
 impl Default for Limits {
@@ -63,6 +76,10 @@ impl Default for Limits {
             fetch_max_bytes: chronik_kafka::handlers::DEFAULT_FETCH_MAX_BYTES,
             producer_id_expiration_ms:
                 chronik_kafka::idempotence::DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+            offset_retention: OffsetRetention {
+                retention_ms: (DEFAULT_RETENTION_MINUTES * 60_000) as i64,
+                check_interval: Duration::from_millis(DEFAULT_CHECK_INTERVAL_MS),
+            },
         }
     }
 }
@@ -77,6 +94,11 @@ impl LimitArgs {
             fetch_max_bytes: self.fetch_max_bytes as usize,
             producer_id_expiration_ms: i64::try_from(self.producer_id_expiration_ms)
                 .unwrap_or(i64::MAX),
+            offset_retention: OffsetRetention {
+                retention_ms: i64::try_from(self.offsets_retention_minutes.saturating_mul(60_000))
+                    .unwrap_or(i64::MAX),
+                check_interval: Duration::from_millis(self.offsets_retention_check_interval_ms),
+            },
         }
     }
 }

@@ -188,10 +188,17 @@ impl Broker {
                 fetch_max_bytes: cfg.limits.fetch_max_bytes,
             },
         );
+        let frontend = Arc::new(frontend);
+        let coordinator = frontend.clone();
+        crate::offset_retention::spawn(
+            handle.clone(),
+            move || coordinator.active_groups(),
+            cfg.limits.offset_retention,
+        );
         let (kafka_stop, mut kafka_stop_rx) = watch::channel(false);
         tokio::spawn(chronik_kafka::serve(
             kafka_listener,
-            Arc::new(frontend),
+            frontend,
             cfg.limits.kafka_server(),
             async move {
                 let _ = kafka_stop_rx.wait_for(|stop| *stop).await;

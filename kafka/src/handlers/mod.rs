@@ -98,6 +98,17 @@ impl<B: Backend> Handlers<B> {
         }
     }
 
+    /// Groups with members on this broker's coordinator: their committed
+    /// offsets must not expire (`offsets.retention.minutes`).
+    pub fn active_groups(&self) -> Vec<String> {
+        self.groups
+            .list()
+            .into_iter()
+            .filter(|g| g.state != crate::group::GroupState::Empty)
+            .map(|g| g.group_id)
+            .collect()
+    }
+
     /// The backend.
     pub fn backend(&self) -> &Arc<B> {
         &self.backend

@@ -86,6 +86,8 @@ pub struct NodeArgs {
         default_value = "new"
     )]
     pub initial_cluster_state: crate::bootstrap::InitialClusterState,
+    #[command(flatten)]
+    pub limits: crate::limits::LimitArgs,
 }
 
 /// Flags of `chronik-broker dev`.
@@ -135,6 +137,8 @@ pub struct NodeConfig {
     pub snapshot_interval: u64,
     /// Whether an empty data directory may bootstrap the cluster.
     pub initial_cluster_state: crate::bootstrap::InitialClusterState,
+    /// Bounds on what remote input can grow.
+    pub limits: crate::limits::Limits,
 }
 
 impl NodeArgs {
@@ -180,6 +184,7 @@ impl NodeArgs {
             tick: Duration::from_millis(self.tick_ms),
             snapshot_interval: self.snapshot_interval,
             initial_cluster_state: self.initial_cluster_state,
+            limits: self.limits.limits(),
         })
     }
 }

@@ -6,7 +6,7 @@ use crate::http::{router, HttpState};
 use crate::kafka::RaftBackend;
 use crate::metrics::Metrics;
 use crate::node::{
-    Advertised, BrokerStatus, FatalError, NodeActor, NodeHandle, NodeParts, METADATA_GROUP,
+    mailbox, Advertised, BrokerStatus, FatalError, NodeActor, NodeHandle, NodeParts, METADATA_GROUP,
 };
 use crate::partition::PartitionRegistry;
 use crate::state_machine::MetaStateMachine;
@@ -18,7 +18,7 @@ use raft::RawNode;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 /// Election timeout in ticks (randomised between this and twice this).
 const ELECTION_TICKS: usize = 10;
@@ -65,7 +65,10 @@ impl Broker {
         let (meta, fresh) = MetaFile::open_or_create(&cfg.data_dir, &cfg.cluster_id, cfg.node_id)?;
         tracing::info!(node_id = cfg.node_id, cluster_id = %meta.cluster_id, incarnation = %meta.incarnation, fresh, "data directory opened");
         let engine = Arc::new(LogEngine::open(&cfg.data_dir.join("raft"))?);
-        let registry = Arc::new(PartitionRegistry::new(cfg.node_id, engine.clone()));
+        let registry = Arc::new(
+            PartitionRegistry::new(cfg.node_id, engine.clone())
+                .with_producer_expiration_ms(cfg.limits.producer_id_expiration_ms),
+        );
         let mut store = RaftStore::open(engine, METADATA_GROUP)?;
         let initial_members: Vec<(u64, String)> = cfg
             .initial_peers
@@ -109,7 +112,7 @@ impl Broker {
         let raw = RawNode::new(&raft_cfg, store, &crate::logging::raft_logger())?;
 
         let metrics = Metrics::new();
-        let (tx, rx) = mpsc::channel(16_384);
+        let (senders, rx) = mailbox();
         let (status_tx, status_rx) = watch::channel(BrokerStatus::initial(
             cfg.node_id,
             &meta.cluster_id,
@@ -122,7 +125,7 @@ impl Broker {
             url: cfg.self_url.clone(),
             incarnation: meta.incarnation.clone(),
         };
-        let mut transport = Transport::new(sender, tx.clone(), metrics.clone());
+        let mut transport = Transport::new(sender, senders.peers.clone(), metrics.clone());
         // The initial peers are reachable before any membership is applied
         // (a joining node answers the leader through them).
         for (id, url) in &initial_members {
@@ -153,14 +156,19 @@ impl Broker {
             status_tx,
         );
         let node_task = tokio::spawn(actor.run(rx));
-        let handle = NodeHandle::new(tx.clone(), status_rx.clone());
+        let handle = NodeHandle::new(senders.clients, status_rx.clone());
 
         let raft_listener = bind("raft", cfg.raft_addr).await?;
         let raft_addr = local_addr("raft", cfg.raft_addr, &raft_listener)?;
         let grpc = tonic::transport::Server::builder()
             .add_service(
-                RaftService::new(meta.cluster_id.clone(), tx, metrics.clone(), status_rx)
-                    .into_server(),
+                RaftService::new(
+                    meta.cluster_id.clone(),
+                    senders.peers,
+                    metrics.clone(),
+                    status_rx,
+                )
+                .into_server(),
             )
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(
                 raft_listener,
@@ -186,13 +194,21 @@ impl Broker {
             chronik_kafka::FrontendConfig {
                 default_partitions: 1,
                 default_replication_factor: 3,
+                fetch_max_bytes: cfg.limits.fetch_max_bytes,
             },
+        );
+        let frontend = Arc::new(frontend);
+        let coordinator = frontend.clone();
+        crate::offset_retention::spawn(
+            handle.clone(),
+            move || coordinator.active_groups(),
+            cfg.limits.offset_retention,
         );
         let (kafka_stop, mut kafka_stop_rx) = watch::channel(false);
         tokio::spawn(chronik_kafka::serve(
             kafka_listener,
-            Arc::new(frontend),
-            chronik_kafka::ServerConfig::default(),
+            frontend,
+            cfg.limits.kafka_server(),
             async move {
                 let _ = kafka_stop_rx.wait_for(|stop| *stop).await;
             },

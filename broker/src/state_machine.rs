@@ -41,6 +41,9 @@ pub struct StoredOffset {
     pub offset: i64,
     pub leader_epoch: i32,
     pub metadata: Option<String>,
+    /// When the commit was proposed (ms since the epoch, carried in the
+    /// log); 0 when unknown.
+    pub commit_timestamp_ms: i64,
 }
 
 /// Committed offsets by group, then (topic, partition).
@@ -220,6 +223,10 @@ impl MetaStateMachine {
                 for o in c.offsets {
                     group.insert((o.topic.clone(), o.partition), stored_offset(&o));
                 }
+                ApplyOutcome::Done
+            }
+            Some(Cmd::ExpireOffsets(e)) => {
+                crate::offset_retention::expire(&mut self.offsets, &e);
                 ApplyOutcome::Done
             }
             Some(Cmd::DeleteTopic(t)) => match self.topics.remove(&t.name) {
@@ -407,6 +414,7 @@ fn stored_offset(o: &meta::GroupOffset) -> StoredOffset {
         offset: o.offset,
         leader_epoch: o.leader_epoch,
         metadata: o.has_metadata.then(|| o.metadata.clone()),
+        commit_timestamp_ms: o.commit_timestamp_ms,
     }
 }
 
@@ -419,6 +427,7 @@ pub fn encode_offset(topic: &str, partition: i32, o: &StoredOffset) -> meta::Gro
         leader_epoch: o.leader_epoch,
         has_metadata: o.metadata.is_some(),
         metadata: o.metadata.clone().unwrap_or_default(),
+        commit_timestamp_ms: o.commit_timestamp_ms,
     }
 }
 
@@ -553,6 +562,7 @@ mod tests {
             offset: 42,
             leader_epoch: -1,
             metadata: None,
+            commit_timestamp_ms: 1_700_000_000_000,
         };
         sm.apply(
             5,

@@ -6,6 +6,13 @@
 //! new epoch starts at sequence 0, each batch continues the previous one, and a retry
 //! of one of the last [`RECENT_BATCHES`] batches is answered with its original offset
 //! instead of being appended twice.
+//!
+//! Producers expire as in Kafka (`producer.id.expiration.ms`): one whose last
+//! batch is older than the expiration is forgotten, and its next batch must
+//! start a new sequence. "Now" is the partition's own clock, the largest batch
+//! timestamp appended so far, never a replica's wall clock: every replica
+//! applies the same entries, so every replica expires the same producers at
+//! the same entry.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -85,17 +92,54 @@ struct StoredBatch {
     base_offset: i64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Kafka's `producer.id.expiration.ms` default: one day.
+pub const DEFAULT_PRODUCER_ID_EXPIRATION_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Partition-clock milliseconds between two sweeps of expired producers out
+/// of memory (an expired producer already behaves as unknown before it).
+const SWEEP_EVERY_MS: i64 = 60_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct ProducerEntry {
     epoch: i16,
     recent: VecDeque<StoredBatch>,
+    /// Largest timestamp of its batches; -1 when unknown (a table stored
+    /// before expiry existed), which never expires.
+    last_timestamp: i64,
 }
 
 /// Sequence state of every idempotent producer writing to one partition.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ProducerStateTable {
     producers: HashMap<i64, ProducerEntry>,
+    /// The partition's clock: the largest batch timestamp appended (ms).
+    clock: i64,
+    /// `producer.id.expiration.ms`.
+    expiration_ms: i64,
+    /// Clock of the last sweep (memory only: it changes nothing observable).
+    swept_at: i64,
 }
+
+impl Default for ProducerStateTable {
+    fn default() -> Self {
+        Self {
+            producers: HashMap::new(),
+            clock: -1,
+            expiration_ms: DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+            swept_at: -1,
+        }
+    }
+}
+
+/// Equal when they answer every check alike: same expiration, same clock,
+/// same live producers (expired ones not yet swept do not count).
+impl PartialEq for ProducerStateTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.expiration_ms == other.expiration_ms && self.encode() == other.encode()
+    }
+}
+
+impl Eq for ProducerStateTable {}
 
 fn next_sequence(sequence: i32) -> i32 {
     if sequence == i32::MAX {
@@ -111,6 +155,61 @@ impl ProducerStateTable {
         Self::default()
     }
 
+    /// The same table with producers expiring after `expiration_ms` of
+    /// partition clock (must be equal on every replica).
+    pub fn with_expiration(mut self, expiration_ms: i64) -> Self {
+        self.expiration_ms = expiration_ms;
+        self
+    }
+
+    /// `producer.id.expiration.ms` of this table.
+    pub fn expiration_ms(&self) -> i64 {
+        self.expiration_ms
+    }
+
+    /// Number of producers remembered (expired ones not yet swept included).
+    pub fn len(&self) -> usize {
+        self.producers.len()
+    }
+
+    /// True when no producer is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.producers.is_empty()
+    }
+
+    /// The clock once `batches` are appended.
+    fn clock_with(&self, batches: &[BatchSummary]) -> i64 {
+        batches
+            .iter()
+            .map(|b| b.max_timestamp)
+            .fold(self.clock, i64::max)
+    }
+
+    fn expired(&self, entry: &ProducerEntry, clock: i64) -> bool {
+        entry.last_timestamp >= 0
+            && clock.saturating_sub(entry.last_timestamp) >= self.expiration_ms
+    }
+
+    /// The producer's live state at `clock`.
+    fn live(&self, producer_id: i64, clock: i64) -> Option<&ProducerEntry> {
+        self.producers
+            .get(&producer_id)
+            .filter(|e| !self.expired(e, clock))
+    }
+
+    /// Drops expired producers from memory, at most once per
+    /// [`SWEEP_EVERY_MS`] of clock.
+    fn sweep(&mut self) {
+        if self.clock < self.swept_at.saturating_add(SWEEP_EVERY_MS) {
+            return;
+        }
+        self.swept_at = self.clock;
+        let (clock, expiration) = (self.clock, self.expiration_ms);
+        self.producers.retain(|_, e| {
+            e.last_timestamp < 0 || clock.saturating_sub(e.last_timestamp) < expiration
+        });
+    }
+
     /// Checks the batches of one append (all from the same producer, as clients send).
     pub fn check(&self, batches: &[BatchSummary]) -> Result<SequenceCheck, SequenceError> {
         let Some(first) = batches.first() else {
@@ -119,7 +218,8 @@ impl ProducerStateTable {
         if !first.is_idempotent() {
             return Ok(SequenceCheck::Append);
         }
-        let mut expected = match self.producers.get(&first.producer_id) {
+        let clock = self.clock_with(batches);
+        let mut expected = match self.live(first.producer_id, clock) {
             None => 0,
             Some(entry) if first.producer_epoch < entry.epoch => {
                 return Err(SequenceError::FencedEpoch {
@@ -163,10 +263,26 @@ impl ProducerStateTable {
     /// Records appended batches; `base_offset` is the offset of the first record of
     /// the first batch.
     pub fn record(&mut self, batches: &[BatchSummary], base_offset: i64) {
+        self.clock = self.clock_with(batches);
         let mut offset = base_offset;
         for batch in batches {
             if batch.is_idempotent() {
-                let entry = self.producers.entry(batch.producer_id).or_default();
+                if self
+                    .producers
+                    .get(&batch.producer_id)
+                    .is_some_and(|e| self.expired(e, self.clock))
+                {
+                    self.producers.remove(&batch.producer_id);
+                }
+                let entry =
+                    self.producers
+                        .entry(batch.producer_id)
+                        .or_insert_with(|| ProducerEntry {
+                            epoch: batch.producer_epoch,
+                            recent: VecDeque::new(),
+                            last_timestamp: -1,
+                        });
+                entry.last_timestamp = entry.last_timestamp.max(batch.max_timestamp);
                 if batch.producer_epoch != entry.epoch {
                     entry.epoch = batch.producer_epoch;
                     entry.recent.clear();
@@ -182,6 +298,7 @@ impl ProducerStateTable {
             }
             offset += batch.offset_count();
         }
+        self.sweep();
     }
 }
 
@@ -210,12 +327,20 @@ impl Reader<'_> {
 impl ProducerStateTable {
     /// Encodes the table (producers sorted by id, so equal tables encode
     /// alike): how it travels in a partition snapshot.
+    /// Expired producers are left out. After the producers come the clock
+    /// and each producer's last timestamp (a table without them decodes with
+    /// unknown timestamps).
     pub fn encode(&self) -> Vec<u8> {
-        let mut ids: Vec<&i64> = self.producers.keys().collect();
+        let mut ids: Vec<&i64> = self
+            .producers
+            .iter()
+            .filter(|(_, e)| !self.expired(e, self.clock))
+            .map(|(id, _)| id)
+            .collect();
         ids.sort_unstable();
         let mut out = Vec::with_capacity(4 + ids.len() * (11 + RECENT_BATCHES * 16));
         out.extend_from_slice(&u32::try_from(ids.len()).unwrap_or(u32::MAX).to_be_bytes());
-        for id in ids {
+        for id in &ids {
             let entry = &self.producers[id];
             out.extend_from_slice(&id.to_be_bytes());
             out.extend_from_slice(&entry.epoch.to_be_bytes());
@@ -227,14 +352,21 @@ impl ProducerStateTable {
                 out.extend_from_slice(&b.base_offset.to_be_bytes());
             }
         }
+        out.extend_from_slice(&self.clock.to_be_bytes());
+        for id in ids {
+            out.extend_from_slice(&self.producers[id].last_timestamp.to_be_bytes());
+        }
         out
     }
 
-    /// Decodes what [`Self::encode`] wrote; trailing bytes are an error.
+    /// Decodes what [`Self::encode`] wrote (or the older layout without
+    /// timestamps); trailing bytes are an error. The expiration is the
+    /// default: the owner sets its own with [`Self::with_expiration`].
     pub fn decode(data: &[u8]) -> Result<Self, ProducerStateDecodeError> {
         let mut r = Reader { data, pos: 0 };
         let count = u32::from_be_bytes(r.take()?);
         let mut producers = HashMap::new();
+        let mut order = Vec::new();
         for _ in 0..count {
             let id = i64::from_be_bytes(r.take()?);
             let epoch = i16::from_be_bytes(r.take()?);
@@ -250,12 +382,34 @@ impl ProducerStateTable {
                     base_offset: i64::from_be_bytes(r.take()?),
                 });
             }
-            producers.insert(id, ProducerEntry { epoch, recent });
+            producers.insert(
+                id,
+                ProducerEntry {
+                    epoch,
+                    recent,
+                    last_timestamp: -1,
+                },
+            );
+            order.push(id);
+        }
+        let mut table = Self {
+            producers,
+            ..Self::default()
+        };
+        if r.pos < data.len() {
+            table.clock = i64::from_be_bytes(r.take()?);
+            table.swept_at = table.clock;
+            for id in order {
+                let last = i64::from_be_bytes(r.take()?);
+                if let Some(e) = table.producers.get_mut(&id) {
+                    e.last_timestamp = last;
+                }
+            }
         }
         if r.pos != data.len() {
             return Err(ProducerStateDecodeError { at: r.pos });
         }
-        Ok(Self { producers })
+        Ok(table)
     }
 }
 
@@ -343,6 +497,79 @@ mod tests {
         assert_eq!(
             decoded.check(&[batch(7, 1, 0, 3)]),
             Ok(SequenceCheck::Duplicate { base_offset: 40 })
+        );
+    }
+
+    fn at(mut b: BatchSummary, timestamp: i64) -> BatchSummary {
+        b.base_timestamp = timestamp;
+        b.max_timestamp = timestamp;
+        b
+    }
+
+    /// A producer idle for `producer.id.expiration.ms` of partition clock is
+    /// forgotten: its next batch must start a new sequence, a stale retry is
+    /// no longer answered as a duplicate, and the table stops holding it.
+    #[test]
+    fn idle_producers_expire_by_the_partitions_clock() {
+        let mut table = ProducerStateTable::new().with_expiration(1_000);
+        table.record(&[at(batch(7, 0, 0, 3), 10_000)], 0);
+        table.record(&[at(batch(8, 0, 0, 1), 10_500)], 3);
+        // Producer 8 advances the clock to 10,999: 7 is still live.
+        table.record(&[at(batch(8, 0, 1, 1), 10_999)], 4);
+        assert_eq!(
+            table.check(&[at(batch(7, 0, 3, 1), 10_999)]),
+            Ok(SequenceCheck::Append)
+        );
+        // At 11,000 producer 7 has been idle for the expiration.
+        table.record(&[at(batch(8, 0, 2, 1), 11_000)], 5);
+        assert!(matches!(
+            table.check(&[at(batch(7, 0, 3, 1), 11_000)]),
+            Err(SequenceError::OutOfOrder { expected: 0, .. })
+        ));
+        assert_eq!(
+            table.check(&[at(batch(7, 0, 0, 3), 11_000)]),
+            Ok(SequenceCheck::Append),
+            "an expired producer's old batch is new data, not a duplicate"
+        );
+        // Both replicas of the state agree, whether restored or live.
+        let restored = ProducerStateTable::decode(&table.encode())
+            .expect("decodes")
+            .with_expiration(1_000);
+        assert_eq!(restored, table);
+        // A sweep after a minute of clock frees the memory of expired ones.
+        table.record(&[at(batch(9, 0, 0, 1), 80_000)], 6);
+        assert_eq!(table.len(), 1);
+    }
+
+    /// A client clock in the past does not move the partition's clock back.
+    #[test]
+    fn the_clock_only_moves_forward_with_appends() {
+        let mut table = ProducerStateTable::new().with_expiration(1_000);
+        table.record(&[at(batch(7, 0, 0, 1), 50_000)], 0);
+        table.record(&[at(batch(8, 0, 0, 1), 1)], 1);
+        assert_eq!(
+            table.check(&[at(batch(7, 0, 1, 1), 50_500)]),
+            Ok(SequenceCheck::Append)
+        );
+        // As in Kafka, a producer's last timestamp is judged against "now":
+        // one whose clock lags by more than the expiration expires at once.
+        assert!(table.check(&[at(batch(8, 0, 1, 1), 50_500)]).is_err());
+    }
+
+    /// A table stored before timestamps existed still decodes; its producers
+    /// are kept until they write again.
+    #[test]
+    fn tables_without_timestamps_decode_and_never_expire_unknowns() {
+        let mut table = ProducerStateTable::new();
+        table.record(&[batch(7, 0, 0, 2)], 0);
+        let mut old = table.encode();
+        old.truncate(old.len() - 16);
+        let decoded = ProducerStateTable::decode(&old)
+            .expect("old layout decodes")
+            .with_expiration(1);
+        assert_eq!(
+            decoded.check(&[at(batch(7, 0, 2, 1), i64::MAX / 2)]),
+            Ok(SequenceCheck::Append)
         );
     }
 }

@@ -1,9 +1,11 @@
-//! The listener: accepts connections up to a limit, serves each on its own task,
-//! stops on a shutdown signal (mini-redis style).
+//! The listener: accepts connections up to a limit (refusing the ones over it),
+//! serves each on its own task, closes idle ones, stops on a shutdown signal
+//! (mini-redis style).
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, mpsc, Semaphore};
@@ -13,20 +15,34 @@ use crate::backend::Backend;
 use crate::connection::{Connection, ConnectionError};
 use crate::handlers::Handlers;
 
-/// Listener settings.
+/// Listener settings (Kafka's broker configs of the same meaning in brackets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerConfig {
-    /// Concurrent connections; further clients wait in the accept backlog.
+    /// Concurrent connections (`max.connections`); a connection accepted over
+    /// the limit is closed at once, before anything is read from it.
     pub max_connections: usize,
-    /// Largest request frame accepted; larger ones close the connection.
+    /// Largest request frame accepted (`socket.request.max.bytes`); a larger
+    /// length prefix closes the connection without allocating the frame.
     pub max_request_bytes: usize,
+    /// A connection with no complete request for this long is closed
+    /// (`connections.max.idle.ms`).
+    pub idle_timeout: Duration,
 }
+
+/// Kafka's `socket.request.max.bytes` default: 100 MiB.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 100 * 1024 * 1024;
+/// Connections per listener when not configured (Kafka's `max.connections` is
+/// unlimited; every open connection costs a task and buffers, so we bound it).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Kafka's `connections.max.idle.ms` default: 10 minutes.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
-            max_connections: 1024,
-            max_request_bytes: 100 * 1024 * 1024,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
         }
     }
 }
@@ -60,16 +76,20 @@ async fn accept_loop<B: Backend>(
     done_tx: &mpsc::Sender<()>,
 ) {
     loop {
-        let Ok(permit) = limit.clone().acquire_owned().await else {
-            return;
-        };
         let (socket, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
                 warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
+        };
+        // Refused rather than left waiting in the backlog: the client sees the
+        // close at once and retries with its own backoff.
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            debug!(%peer, max = config.max_connections, "max.connections reached; connection refused");
+            drop(socket);
+            continue;
         };
         let handlers = handlers.clone();
         let mut shutdown = notify_shutdown.subscribe();
@@ -98,7 +118,15 @@ async fn serve_connection<B: Backend>(
     let _ = socket.set_nodelay(true);
     let mut connection = Connection::new(socket, config.max_request_bytes);
     let host = peer.ip().to_string();
-    while let Some(frame) = connection.read_frame().await? {
+    loop {
+        let Ok(read) = tokio::time::timeout(config.idle_timeout, connection.read_frame()).await
+        else {
+            debug!(%peer, idle_ms = config.idle_timeout.as_millis(), "closing idle connection");
+            return Ok(());
+        };
+        let Some(frame) = read? else {
+            return Ok(());
+        };
         match handlers.handle_frame(frame, &host).await {
             Ok(Some(response)) => connection.write_frame(&response).await?,
             Ok(None) => {}
@@ -108,5 +136,4 @@ async fn serve_connection<B: Backend>(
             }
         }
     }
-    Ok(())
 }

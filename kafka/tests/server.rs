@@ -1,4 +1,5 @@
-//! The listener through the library API: connection limit and shutdown.
+//! The listener through the library API: connection limit, idle timeout and
+//! shutdown.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +39,16 @@ async fn read_correlation_id(stream: &mut TcpStream) -> i32 {
 async fn start(
     max_connections: usize,
 ) -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    start_with(ServerConfig {
+        max_connections,
+        ..ServerConfig::default()
+    })
+    .await
+}
+
+async fn start_with(
+    config: ServerConfig,
+) -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap_or_else(|e| panic!("bind: {e}"));
@@ -52,18 +63,25 @@ async fn start(
     }));
     let broker = Arc::new(Handlers::new(backend, FrontendConfig::default()));
     let (tx, rx) = oneshot::channel::<()>();
-    let config = ServerConfig {
-        max_connections,
-        ..ServerConfig::default()
-    };
     let task = tokio::spawn(chronik_kafka::serve(listener, broker, config, async {
         let _ = rx.await;
     }));
     (addr.to_string(), tx, task)
 }
 
+/// True once the server closed `stream` (EOF or reset) within 5 s.
+async fn closed_by_server(stream: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 1];
+    matches!(
+        tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await,
+        Ok(Ok(0)) | Ok(Err(_))
+    )
+}
+
+/// `max.connections`: a connection over the limit is closed at once instead of
+/// holding a task and buffers; once a slot frees, new clients are served.
 #[tokio::test]
-async fn connections_beyond_the_limit_wait_for_a_free_slot() {
+async fn connections_beyond_the_limit_are_refused_until_a_slot_frees() {
     let (addr, _shutdown, _task) = start(1).await;
     let mut first = TcpStream::connect(&addr)
         .await
@@ -77,21 +95,66 @@ async fn connections_beyond_the_limit_wait_for_a_free_slot() {
     let mut second = TcpStream::connect(&addr)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    second
-        .write_all(&api_versions_frame(2))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let waited =
-        tokio::time::timeout(Duration::from_millis(300), read_correlation_id(&mut second)).await;
+    let _ = second.write_all(&api_versions_frame(2)).await;
     assert!(
-        waited.is_err(),
-        "second connection served while the limit was reached"
+        closed_by_server(&mut second).await,
+        "a connection over max.connections was kept open"
     );
 
     drop(first);
-    let served =
-        tokio::time::timeout(Duration::from_secs(5), read_correlation_id(&mut second)).await;
-    assert_eq!(served.ok(), Some(2));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut third = TcpStream::connect(&addr)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let _ = third.write_all(&api_versions_frame(3)).await;
+        let mut len = [0u8; 4];
+        if third.read_exact(&mut len).await.is_ok() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no slot freed after the first client left"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `connections.max.idle.ms`: a client that sends nothing (or only part of a
+/// frame) is disconnected; an active one is not.
+#[tokio::test]
+async fn idle_connections_are_closed() {
+    let (addr, _shutdown, _task) = start_with(ServerConfig {
+        idle_timeout: Duration::from_millis(300),
+        ..ServerConfig::default()
+    })
+    .await;
+    let mut silent = TcpStream::connect(&addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut partial = TcpStream::connect(&addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    partial
+        .write_all(&api_versions_frame(1)[..6])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut active = TcpStream::connect(&addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for id in 0..5 {
+        active
+            .write_all(&api_versions_frame(id))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read_correlation_id(&mut active).await, id);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(closed_by_server(&mut silent).await, "silent client kept");
+    assert!(
+        closed_by_server(&mut partial).await,
+        "half-frame client kept"
+    );
 }
 
 #[tokio::test]

@@ -196,6 +196,9 @@ impl Backend for RaftBackend {
     }
 
     async fn commit_offsets(&self, group: &str, offsets: Vec<GroupOffset>) -> BackendResult<()> {
+        // The coordinator's clock travels in the log: offset retention is
+        // decided from it on every replica (see `offset_retention`).
+        let commit_timestamp_ms = i64::try_from(crate::node::now_ms()).unwrap_or(i64::MAX);
         let encoded = offsets
             .iter()
             .map(|o| {
@@ -206,6 +209,7 @@ impl Backend for RaftBackend {
                         offset: o.committed.offset,
                         leader_epoch: o.committed.leader_epoch,
                         metadata: o.committed.metadata.clone(),
+                        commit_timestamp_ms,
                     },
                 )
             })

@@ -7,6 +7,7 @@ mod ready;
 
 use super::error::{FatalError, NodeError};
 use super::handle::NodeMsg;
+use super::mailbox::Mailbox;
 use super::meta_group::MetaGroup;
 use super::partition_groups::PartitionGroups;
 use super::peers::Peers;
@@ -20,13 +21,10 @@ use crate::transport::{PeerEvent, Transport};
 use raft::{RawNode, StateRole};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
 pub use super::meta_group::Advertised;
 
-/// Messages handled per loop turn before a `Ready` is processed; this is what
-/// batches many proposals into one fsync.
-const MAX_MESSAGES_PER_TURN: usize = 4_096;
 /// Ticks between two attempts to register this broker's addresses.
 const REGISTER_EVERY_TICKS: u64 = 5;
 
@@ -109,23 +107,19 @@ impl NodeActor {
     }
 
     /// Runs until shutdown or a fatal error.
-    pub async fn run(mut self, mut rx: mpsc::Receiver<NodeMsg>) -> Result<(), FatalError> {
+    pub async fn run(mut self, mut mailbox: Mailbox) -> Result<(), FatalError> {
         let mut ticker = tokio::time::interval(self.clock.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         self.meta.campaign_if_alone()?;
         self.partitions.sync(self.meta.state())?;
         loop {
             tokio::select! {
+                // Ticks first: a busy mailbox never delays heartbeats.
+                biased;
                 _ = ticker.tick() => self.on_tick()?,
-                msg = rx.recv() => {
+                msg = mailbox.recv() => {
                     let Some(msg) = msg else { break };
-                    self.handle(msg);
-                    for _ in 0..MAX_MESSAGES_PER_TURN {
-                        match rx.try_recv() {
-                            Ok(msg) => self.handle(msg),
-                            Err(_) => break,
-                        }
-                    }
+                    mailbox.drain(msg, |m| self.handle(m));
                 }
             }
             self.on_ready()?;

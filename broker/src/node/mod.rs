@@ -9,6 +9,7 @@ mod apply;
 mod balance;
 pub mod error;
 mod handle;
+mod mailbox;
 mod membership;
 mod meta_group;
 mod partition_group;
@@ -24,6 +25,7 @@ pub use actor::{Advertised, NodeActor, NodeParts};
 pub use error::{AppendError, FatalError, NodeError};
 pub use handle::NodeHandle;
 pub use handle::NodeMsg;
+pub use mailbox::{mailbox, Mailbox, MailboxSenders};
 pub use membership::{MembershipChange, MembershipError};
 pub use partition_group::raft_config;
 pub use status::{

@@ -110,13 +110,25 @@ impl PartitionGroup {
         })
     }
 
+    /// `producer.id.expiration.ms` of the partition's producer table.
+    pub(super) fn producers_expiration_ms(&self) -> i64 {
+        self.producers.expiration_ms()
+    }
+
+    /// Sets `producer.id.expiration.ms` of the partition's producer table.
+    pub fn set_producer_expiration(&mut self, expiration_ms: i64) {
+        self.producers = std::mem::take(&mut self.producers).with_expiration(expiration_ms);
+    }
+
     /// Resets the partition to a snapshot received from the leader (this
     /// replica was behind the leader's retention point): the index restarts
     /// empty at the snapshot's log start offset.
     pub fn restore_snapshot(&mut self, snap: &Snapshot) -> Result<(), FatalError> {
         let decoded = PartitionSnapshot::decode(snap.get_data())?;
         *self.shared.index_mut() = PartitionIndex::starting_at(decoded.log_start_offset);
-        self.producers = decoded.producers;
+        self.producers = decoded
+            .producers
+            .with_expiration(self.producers.expiration_ms());
         self.applied = snap.get_metadata().index;
         tracing::info!(
             group = self.shared.raft_group_id,

@@ -142,6 +142,7 @@ impl PartitionGroups {
             }
             let mut g =
                 PartitionGroup::open(self.own, self.registry.engine().clone(), &spec, self.ticks)?;
+            g.set_producer_expiration(self.registry.producer_expiration_ms());
             // Spread initial leadership deterministically: the preferred
             // leader campaigns first (see `balance`).
             let designated = super::balance::preferred_leader(&spec.voters, spec.partition);

@@ -96,7 +96,9 @@ impl PartitionGroup {
         raft_index: u64,
     ) -> Result<Option<chronik_kafka::idempotence::ProducerStateTable>, FatalError> {
         let previous = PartitionSnapshot::decode(self.raw.store().latest_snapshot().get_data())?;
-        let mut producers = previous.producers;
+        let mut producers = previous
+            .producers
+            .with_expiration(self.producers_expiration_ms());
         let dropped: Vec<IndexEntry> = self
             .shared
             .index()

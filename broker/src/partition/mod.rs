@@ -80,6 +80,8 @@ pub struct PartitionRegistry {
     engine: Arc<LogEngine>,
     partitions: RwLock<HashMap<(String, i32), Arc<PartitionShared>>>,
     changes: watch::Sender<u64>,
+    /// `producer.id.expiration.ms` of every partition's producer table.
+    producer_expiration_ms: i64,
 }
 
 impl PartitionRegistry {
@@ -91,7 +93,20 @@ impl PartitionRegistry {
             engine,
             partitions: RwLock::new(HashMap::new()),
             changes,
+            producer_expiration_ms: chronik_kafka::idempotence::DEFAULT_PRODUCER_ID_EXPIRATION_MS,
         }
+    }
+
+    /// The same registry with idempotent producers expiring after
+    /// `expiration_ms` of partition clock (`producer.id.expiration.ms`).
+    pub fn with_producer_expiration_ms(mut self, expiration_ms: i64) -> Self {
+        self.producer_expiration_ms = expiration_ms;
+        self
+    }
+
+    /// `producer.id.expiration.ms` of every partition.
+    pub fn producer_expiration_ms(&self) -> i64 {
+        self.producer_expiration_ms
     }
 
     /// This node's id.

@@ -293,6 +293,9 @@ impl RaftStore {
     }
 }
 
+/// Most entries `entries` reserves room for before reading.
+const ENTRIES_RESERVE: usize = 1024;
+
 impl Storage for RaftStore {
     fn initial_state(&self) -> raft::Result<RaftState> {
         Ok(RaftState::new(
@@ -315,11 +318,22 @@ impl Storage for RaftStore {
         if high > last + 1 {
             return Err(raft::Error::Store(raft::StorageError::Unavailable));
         }
-        let max = max_size.into().map(|m| m as usize);
-        let mut out = Vec::with_capacity((high - low) as usize);
+        let max = max_size.into();
+        // The range can be a lagging follower's whole backlog: reserve for
+        // what a bounded read can hold, not for the range.
+        let mut out = Vec::with_capacity(((high - low) as usize).min(ENTRIES_RESERVE));
         self.engine
-            .fetch_entries(self.group, low, high, max, &mut out)
+            .fetch_entries(
+                self.group,
+                low,
+                high,
+                max.map(|m| usize::try_from(m).unwrap_or(usize::MAX)),
+                &mut out,
+            )
             .map_err(|e| raft::Error::Store(raft::StorageError::Other(Box::new(e))))?;
+        // raft-engine measures its own encoding; raft-rs's contract is the
+        // entries' protobuf size, at least one entry.
+        raft::util::limit_size(&mut out, max);
         Ok(out)
     }
 

@@ -198,3 +198,24 @@ fn corruption_before_the_tail_stops_the_node() {
         "{err}"
     );
 }
+
+/// raft-rs's `Storage::entries` contract: with `max_size` the answer is the
+/// longest prefix within it (by the entries' protobuf size), and at least one
+/// entry however large; without it, the whole range.
+#[test]
+fn entries_honour_max_size() {
+    use protobuf::Message as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path(), None).unwrap();
+    s.bootstrap(ConfState::default(), Vec::new(), 1, 1).unwrap();
+    write_entries(&mut s, 2..=101, 1000);
+    let ctx = || GetEntriesContext::empty(false);
+    let size = u64::from(entry(2, 2, 1000).compute_size());
+    let bounded = s.entries(2, 102, 10 * size, ctx()).unwrap();
+    assert_eq!(bounded.len(), 10, "a prefix of 10 entries fits");
+    assert_eq!(bounded[9].index, 11);
+    let one = s.entries(2, 102, 1, ctx()).unwrap();
+    assert_eq!(one.len(), 1, "at least one entry, however small the limit");
+    assert_eq!(s.entries(2, 102, None, ctx()).unwrap().len(), 100);
+    assert_eq!(s.entries(2, 102, u64::MAX, ctx()).unwrap().len(), 100);
+}

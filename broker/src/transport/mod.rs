@@ -131,8 +131,12 @@ impl<M: Inbox> Transport<M> {
         self.peers.retain(|id, _| keep(*id));
     }
 
-    /// Queues messages of `group` to their peers without blocking.
+    /// Queues messages of `group` to their peers without blocking. A peer
+    /// whose queue is full loses the message and is reported unreachable, so
+    /// Raft stops streaming appends to it and probes it instead (the queue
+    /// never grows past [`PEER_QUEUE`]).
     pub fn send(&mut self, group: u64, msgs: Vec<Message>) {
+        let mut overflowed: Option<u64> = None;
         for msg in msgs {
             let to = msg.to;
             let Some(peer) = self.peers.get(&to) else {
@@ -146,6 +150,10 @@ impl<M: Inbox> Transport<M> {
                     .peer_dropped_messages
                     .get_or_create(&PeerLabel { peer: to })
                     .inc();
+                if overflowed != Some(to) {
+                    overflowed = Some(to);
+                    self.shared.try_tell(PeerEvent::Unreachable(to));
+                }
             }
         }
     }

@@ -14,6 +14,12 @@ use tonic::transport::{Channel, Endpoint};
 
 /// Most messages put in one batch.
 const MAX_BATCH: usize = 512;
+/// A batch is closed once it holds this many bytes: with the one message that
+/// crosses it (an append of at most one oversized entry, itself bounded by
+/// `socket.request.max.bytes`), it stays within [`MAX_GRPC_MESSAGE`]; an
+/// unbounded batch of 512 appends of 1 MiB would exceed it and break the
+/// stream on every retry.
+pub(super) const MAX_BATCH_BYTES: usize = MAX_GRPC_MESSAGE / 4;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
@@ -130,14 +136,17 @@ async fn stream_to<M: Inbox>(
             m = queue.recv() => {
                 let Some(m) = m else { return Ok(()) };
                 let mut batch = Vec::with_capacity(16);
+                let mut bytes = 0;
                 let mut pending = Some(m);
                 while let Some((g, m)) = pending.take() {
                     if m.get_msg_type() == MessageType::MsgSnapshot {
                         send_snapshot(client.clone(), g, m, shared.clone());
                     } else {
-                        batch.push(envelope(g, &m));
+                        let e = envelope(g, &m);
+                        bytes += e.message.len();
+                        batch.push(e);
                     }
-                    if batch.len() < MAX_BATCH {
+                    if batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
                         pending = queue.try_recv().ok();
                     }
                 }

@@ -31,7 +31,7 @@ struct Args {
     #[arg(long, default_value_t = 100 * 1024 * 1024)]
     max_request_bytes: usize,
     /// Maximum concurrent connections.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = chronik_kafka::server::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
     /// Partitions of topics created without a count.
     #[arg(long, default_value_t = 1)]
@@ -67,6 +67,7 @@ async fn main() -> std::io::Result<()> {
     let config = ServerConfig {
         max_connections: args.max_connections,
         max_request_bytes: args.max_request_bytes,
+        ..ServerConfig::default()
     };
     chronik_kafka::serve(listener, broker, config, async {
         let _ = tokio::signal::ctrl_c().await;

@@ -61,7 +61,12 @@ async fn collect<B: Backend>(
                 })
                 .await;
             partitions.push(match read {
-                Ok(r) => {
+                Ok(mut r) => {
+                    // Backends return at least one batch; only the first
+                    // non-empty partition may go over the limit with it.
+                    if out.bytes > 0 && r.records.len() > remaining {
+                        r.records = Bytes::new();
+                    }
                     out.bytes += r.records.len();
                     entry
                         .with_high_watermark(r.high_watermark)
@@ -103,11 +108,13 @@ pub(crate) async fn handle<B: Backend>(
         return FetchResponse::default()
             .with_error_code(ResponseError::FetchSessionIdNotFound.code());
     }
+    // The broker's `fetch.max.bytes` caps what the client asks for.
     let max_bytes = if ctx.api_version >= 3 {
         usize_of(request.max_bytes)
     } else {
         usize::MAX
-    };
+    }
+    .min(handlers.config.fetch_max_bytes);
     let min_bytes = usize_of(request.min_bytes).max(1);
     let wait =
         Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);

@@ -39,13 +39,21 @@ pub struct FrontendConfig {
     pub default_partitions: i32,
     /// Replication factor of a topic created with `replication_factor = -1`.
     pub default_replication_factor: i16,
+    /// Most record bytes in one Fetch response (`fetch.max.bytes`): the
+    /// client's `max_bytes` is capped by it (one batch is still returned when
+    /// the first is larger, so consumers make progress).
+    pub fetch_max_bytes: usize,
 }
+
+/// Kafka's broker default of `fetch.max.bytes`: 55 MiB.
+pub const DEFAULT_FETCH_MAX_BYTES: usize = 55 * 1024 * 1024;
 
 impl Default for FrontendConfig {
     fn default() -> Self {
         Self {
             default_partitions: 1,
             default_replication_factor: 1,
+            fetch_max_bytes: DEFAULT_FETCH_MAX_BYTES,
         }
     }
 }
@@ -88,6 +96,17 @@ impl<B: Backend> Handlers<B> {
             groups: GroupCoordinator::start(),
             config,
         }
+    }
+
+    /// Groups with members on this broker's coordinator: their committed
+    /// offsets must not expire (`offsets.retention.minutes`).
+    pub fn active_groups(&self) -> Vec<String> {
+        self.groups
+            .list()
+            .into_iter()
+            .filter(|g| g.state != crate::group::GroupState::Empty)
+            .map(|g| g.group_id)
+            .collect()
     }
 
     /// The backend.

@@ -342,3 +342,59 @@ async fn create_topics_refuses_retention_that_is_not_a_number() {
         ]
     );
 }
+
+/// Record bytes of partitions 0 and 1 fetched from offset 0 with the
+/// largest `max_bytes` a client can ask.
+async fn fetch_all(handlers: &Handlers<MemoryBackend>) -> usize {
+    let mut request = fetch(0, 0, 0).with_max_bytes(i32::MAX);
+    let first = request.topics[0].partitions[0]
+        .clone()
+        .with_partition_max_bytes(i32::MAX);
+    let second = first.clone().with_partition(1);
+    request.topics[0].partitions = vec![first, second];
+    let ResponseBody::Fetch(r) =
+        call(handlers, ApiKey::Fetch, 12, RequestBody::Fetch(request)).await
+    else {
+        panic!("not a fetch response")
+    };
+    r.responses[0]
+        .partitions
+        .iter()
+        .map(|p| p.records.as_ref().map_or(0, |r| r.len()))
+        .sum()
+}
+
+/// `fetch.max.bytes` caps a client's huge `max_bytes` over all partitions;
+/// a first batch larger than the cap is still returned whole, so a consumer
+/// is never stuck (Kafka's rule), but no later partition goes over it.
+#[tokio::test]
+async fn fetch_max_bytes_caps_the_response_but_returns_one_batch() {
+    let mut handlers = handlers().await;
+    let one_batch = batch(10, Producer::NONE, 1).len();
+    handlers.config.fetch_max_bytes = one_batch * 2 + one_batch / 2;
+    for partition in [0, 1] {
+        for _ in 0..4 {
+            call(
+                &handlers,
+                ApiKey::Produce,
+                9,
+                RequestBody::Produce(produce(
+                    vec![(partition, Some(batch(10, Producer::NONE, 1)))],
+                    1,
+                )),
+            )
+            .await;
+        }
+    }
+    assert_eq!(
+        fetch_all(&handlers).await,
+        2 * one_batch,
+        "whole batches within the limit"
+    );
+    handlers.config.fetch_max_bytes = 1;
+    assert_eq!(
+        fetch_all(&handlers).await,
+        one_batch,
+        "one batch, however small the cap"
+    );
+}

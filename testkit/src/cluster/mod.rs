@@ -229,6 +229,11 @@ impl TestCluster {
         None
     }
 
+    /// The process id of node `id`, while it runs.
+    pub fn pid(&self, id: u64) -> Option<u32> {
+        self.children.get(&id).map(Child::id)
+    }
+
     /// Ids of the nodes started and not killed since.
     pub fn running(&self) -> Vec<u64> {
         self.children.keys().copied().collect()

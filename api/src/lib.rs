@@ -20,5 +20,7 @@ pub mod topics;
 pub use error::{ErrorBody, NotLeaderBody};
 pub use identity::{NodeId, Peer, PeerError, PodAddresses};
 pub use membership::{AddMemberRequest, Membership, TransferLeaderRequest};
-pub use status::{BrokerStatus, GroupsSummary, MemberRole, MemberStatus, PeerRefusal, RaftRole};
+pub use status::{
+    BrokerStatus, GroupsSummary, MemberRole, MemberStatus, PeerRefusal, RaftRole, StateDigest,
+};
 pub use topics::{CreateTopicAnswer, CreateTopicRequest};

@@ -6,6 +6,7 @@
 
 mod actor;
 mod apply;
+mod log_conf;
 mod balance;
 pub mod error;
 mod handle;
@@ -15,6 +16,7 @@ mod partition_group;
 mod partition_groups;
 mod peers;
 mod proposals;
+pub mod read_gate;
 mod reconcile;
 mod retention;
 mod status;

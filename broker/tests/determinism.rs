@@ -31,7 +31,11 @@ async fn create_topic(c: &TestCluster, via: u64, name: &str, partitions: u32) {
         .send()
         .await
         .expect("create topic");
-    assert!(r.status().is_success(), "create {name}: {:?}", r.text().await);
+    assert!(
+        r.status().is_success(),
+        "create {name}: {:?}",
+        r.text().await
+    );
 }
 
 async fn topics(c: &TestCluster, id: u64) -> String {

@@ -111,7 +111,11 @@ async fn offset_fetch_right_after_a_leader_change_returns_the_latest_commit() {
         let offset = 1_000 * round;
         // Several commits back to back; the last acknowledged one counts.
         for k in 0..20 {
-            assert_eq!(commit(&mut conn, offset + k).await, 0, "commit on the leader");
+            assert_eq!(
+                commit(&mut conn, offset + k).await,
+                0,
+                "commit on the leader"
+            );
         }
         let committed = offset + 19;
         c.kill9(leader);
@@ -123,7 +127,10 @@ async fn offset_fetch_right_after_a_leader_change_returns_the_latest_commit() {
         let deadline = Instant::now() + 30 * SEC;
         let mut answered = false;
         while !answered {
-            assert!(Instant::now() < deadline, "no survivor answered OffsetFetch");
+            assert!(
+                Instant::now() < deadline,
+                "no survivor answered OffsetFetch"
+            );
             for (id, conn) in conns.iter_mut() {
                 let (error, got) = fetch(conn).await;
                 if error == 0 {

@@ -36,7 +36,10 @@ async fn init_producer_id(conn: &mut TcpStream, correlation: i32) -> (i16, i64) 
     let len = conn.read_i32().await.expect("response size");
     let mut resp = vec![0u8; usize::try_from(len).expect("size")];
     conn.read_exact(&mut resp).await.expect("response");
-    assert_eq!(i32::from_be_bytes(resp[0..4].try_into().unwrap()), correlation);
+    assert_eq!(
+        i32::from_be_bytes(resp[0..4].try_into().unwrap()),
+        correlation
+    );
     // throttle_time_ms (4), error_code (2), producer_id (8), epoch (2)
     let error = i16::from_be_bytes(resp[8..10].try_into().unwrap());
     let id = i64::from_be_bytes(resp[10..18].try_into().unwrap());
@@ -55,7 +58,10 @@ async fn ids_from(c: &TestCluster, id: u64) -> Vec<i64> {
         if error == 0 {
             ids.push(pid);
         } else {
-            assert!(std::time::Instant::now() < deadline, "broker {id}: error {error}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "broker {id}: error {error}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -91,7 +97,8 @@ async fn producer_ids_never_repeat_across_brokers_restarts_and_leaders() {
         let now = c.wait_leader(&[1, 2, 3], 20 * SEC).await;
         c.put("restarted", "v", 20 * SEC).await.expect("write");
         for id in 1..=3 {
-            let source = format!("broker {id} after restart {round} (leader was {leader}, now {now})");
+            let source =
+                format!("broker {id} after restart {round} (leader was {leader}, now {now})");
             record(&mut seen, ids_from(&c, id).await, &source);
         }
     }

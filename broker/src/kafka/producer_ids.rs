@@ -83,7 +83,12 @@ impl ProducerIdPool {
             // A repeated proposal may reserve a second block for the same
             // request; whichever is latest is ours, the other is never used.
             if let Some(b) = block.filter(|b| b.request_id == request_id) {
-                tracing::debug!(first = b.first, count = b.count, index = b.index, "reserved producer ids");
+                tracing::debug!(
+                    first = b.first,
+                    count = b.count,
+                    index = b.index,
+                    "reserved producer ids"
+                );
                 return Ok(Block {
                     next: b.first,
                     end: b.first.saturating_add(i64::from(b.count)),

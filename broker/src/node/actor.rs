@@ -258,7 +258,11 @@ impl NodeActor {
     /// moves those followers out of the Snapshot state and sends again.
     fn report_dropped_snapshots(&mut self) {
         for (group, to) in self.peers.take_dropped_snapshots() {
-            tracing::debug!(group, to, "snapshot dropped before sending; reported as failed");
+            tracing::debug!(
+                group,
+                to,
+                "snapshot dropped before sending; reported as failed"
+            );
             self.on_peer_event(PeerEvent::SnapshotDelivered {
                 group,
                 to,

@@ -6,11 +6,11 @@ use super::log_conf::LogConf;
 use crate::state_machine::{ApplyOutcome, CommandRejection, MetaStateMachine};
 use crate::storage::{RaftStore, WriteBatch};
 use protobuf::Message as _;
-use std::cell::Cell;
 use raft::eraftpb::{
     ConfChangeType, ConfChangeV2, ConfState, Entry, EntryType, Snapshot, SnapshotMetadata,
 };
 use raft::{RawNode, Storage};
+use std::cell::Cell;
 
 /// What one applied entry means to a waiting proposer.
 pub struct Applied {

@@ -61,7 +61,12 @@ impl MetaGroup {
         snapshot_interval: u64,
         metrics: Arc<Metrics>,
     ) -> Self {
-        let conf = raw.store().latest_snapshot().get_metadata().get_conf_state().clone();
+        let conf = raw
+            .store()
+            .latest_snapshot()
+            .get_metadata()
+            .get_conf_state()
+            .clone();
         Self {
             raw,
             applier: Applier::new(state, snapshot_interval, &conf),

@@ -6,10 +6,10 @@
 
 mod actor;
 mod apply;
-mod log_conf;
 mod balance;
 pub mod error;
 mod handle;
+mod log_conf;
 mod membership;
 mod meta_group;
 mod partition_group;

@@ -59,7 +59,12 @@ mod tests {
             id: 1,
             ..Default::default()
         };
-        RawNode::new(&cfg, storage, &slog::Logger::root(slog::Discard, slog::o!())).unwrap()
+        RawNode::new(
+            &cfg,
+            storage,
+            &slog::Logger::root(slog::Discard, slog::o!()),
+        )
+        .unwrap()
     }
 
     /// Persists and applies everything ready; returns the applied index.

@@ -78,7 +78,10 @@ impl ProducerIds {
     }
 
     /// Rebuilds the counter from a snapshot.
-    pub fn decode(next: i64, blocks: impl IntoIterator<Item = (u64, meta::ProducerIdBlock)>) -> Self {
+    pub fn decode(
+        next: i64,
+        blocks: impl IntoIterator<Item = (u64, meta::ProducerIdBlock)>,
+    ) -> Self {
         Self {
             next,
             blocks: blocks
@@ -106,8 +109,11 @@ mod tests {
         let mut sm = MetaStateMachine::default();
         let mut seen = Vec::new();
         for (index, node) in [(1, 1), (2, 2), (3, 1), (4, 3)] {
-            sm.apply(index, &commands::allocate_producer_ids(node, index * 10, 100))
-                .unwrap();
+            sm.apply(
+                index,
+                &commands::allocate_producer_ids(node, index * 10, 100),
+            )
+            .unwrap();
             let b = sm.producer_id_block(node).unwrap();
             assert_eq!((b.index, b.request_id, b.count), (index, index * 10, 100));
             seen.push(b.first);
@@ -121,6 +127,10 @@ mod tests {
             .apply(5, &commands::allocate_producer_ids(2, 7, 0))
             .unwrap();
         let b = again.producer_id_block(2).unwrap();
-        assert_eq!((b.first, b.count), (400, 1), "a zero count still reserves one id");
+        assert_eq!(
+            (b.first, b.count),
+            (400, 1),
+            "a zero count still reserves one id"
+        );
     }
 }

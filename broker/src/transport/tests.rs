@@ -27,9 +27,11 @@ fn transport() -> (Transport<Event>, mpsc::Receiver<Event>) {
 }
 
 fn message(to: u64, ty: MessageType) -> Message {
-    let mut m = Message::default();
-    m.to = to;
-    m.from = 1;
+    let mut m = Message {
+        to,
+        from: 1,
+        ..Default::default()
+    };
     m.set_msg_type(ty);
     m
 }
@@ -119,7 +121,10 @@ async fn a_reported_drop_makes_the_leader_send_the_snapshot_again() {
             .count(),
         1
     );
-    assert_eq!(raw.raft.prs().get(2).unwrap().state, ProgressState::Snapshot);
+    assert_eq!(
+        raw.raft.prs().get(2).unwrap().state,
+        ProgressState::Snapshot
+    );
 
     // The transport drops it (full queue).
     let (mut t, _mailbox) = transport();
@@ -142,5 +147,9 @@ async fn a_reported_drop_makes_the_leader_send_the_snapshot_again() {
     assert_eq!(raw.raft.prs().get(2).unwrap().state, ProgressState::Probe);
     raw.step(from_follower(&raw, MessageType::MsgHeartbeatResponse))
         .unwrap();
-    assert_eq!(snapshots_to(&mut raw, 2), 1, "the follower gets its snapshot");
+    assert_eq!(
+        snapshots_to(&mut raw, 2),
+        1,
+        "the follower gets its snapshot"
+    );
 }

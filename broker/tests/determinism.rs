@@ -11,10 +11,9 @@
 mod support;
 
 use chronik_api::{BrokerStatus, CreateTopicRequest};
-use chronik_testkit::python::run_script;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use support::{NodeSpec, TestCluster};
+use support::{raw_kafka, NodeSpec, TestCluster};
 
 const SEC: Duration = Duration::from_secs(1);
 
@@ -93,22 +92,20 @@ async fn assert_same_digest(c: &TestCluster, ids: &[u64], when: &str) {
     }
 }
 
-fn commit(c: &TestCluster, via: u64, topic: &str, offset: i64) {
-    let out = run_script(
-        "offsets.py",
-        &[
-            "--bootstrap",
-            &c.kafka(via),
-            "--group",
-            "replay",
-            "--topic",
-            topic,
-            "commit",
-            "--offset",
-            &offset.to_string(),
-        ],
-    );
-    assert!(out.contains("OK committed"), "{out}");
+/// Commits `offset` of `topic` partition 0 for group "replay" on the
+/// leader among `ids` (again if leadership moved meanwhile).
+async fn commit(c: &TestCluster, ids: &[u64], topic: &str, offset: i64) {
+    let deadline = Instant::now() + 30 * SEC;
+    loop {
+        let leader = c.wait_leader(ids, 15 * SEC).await;
+        if let Ok(mut conn) = tokio::net::TcpStream::connect(c.kafka(leader)).await {
+            if raw_kafka::commit(&mut conn, "replay", topic, offset).await == 0 {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "OffsetCommit of {topic} failed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -116,7 +113,7 @@ async fn replicas_and_restarts_agree_on_the_metadata_state() {
     let mut c = TestCluster::start(3);
     let leader = c.wait_leader(&[1, 2, 3], 10 * SEC).await;
     create_topic(&c, leader, "before", 3).await;
-    commit(&c, leader, "before", 7);
+    commit(&c, &[1, 2, 3], "before", 7).await;
 
     // A learner joins and is promoted; a topic is created with 4 voters.
     c.spawn_extra(NodeSpec::loopback(4));
@@ -134,11 +131,11 @@ async fn replicas_and_restarts_agree_on_the_metadata_state() {
     assert!(r.status().is_success(), "{:?}", r.text().await);
     c.kill9(victim);
     create_topic(&c, leader, "after-remove", 1).await;
-    commit(&c, leader, "after-promote", 42);
     let members: Vec<u64> = [1, 2, 3, 4]
         .into_iter()
         .filter(|id| *id != victim)
         .collect();
+    commit(&c, &members, "after-promote", 42).await;
     assert_same_digest(&c, &members, "before any restart").await;
 
     // Every member restarts and replays its log: the leader by kill -9,
@@ -146,7 +143,7 @@ async fn replicas_and_restarts_agree_on_the_metadata_state() {
     let others: Vec<u64> = members.iter().copied().filter(|id| *id != leader).collect();
     c.kill9(leader);
     c.spawn(leader);
-    let leader = c.wait_leader(&members, 15 * SEC).await;
+    c.wait_leader(&members, 15 * SEC).await;
     assert!(c.terminate(others[0], 10 * SEC).is_some());
     c.spawn(others[0]);
     let index = c.put("restarted", "v", 15 * SEC).await.expect("write");
@@ -155,6 +152,6 @@ async fn replicas_and_restarts_agree_on_the_metadata_state() {
     c.spawn(others[1]);
     let index = c.put("after-restarts", "v", 15 * SEC).await.expect("write");
     c.wait_applied(&members, index, 30 * SEC).await;
-    commit(&c, leader, "after-remove", 9);
+    commit(&c, &members, "after-remove", 9).await;
     assert_same_digest(&c, &members, "after the restarts").await;
 }

@@ -10,79 +10,13 @@
 mod support;
 
 use std::time::{Duration, Instant};
+use support::raw_kafka::{commit, fetch};
 use support::TestCluster;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const SEC: Duration = Duration::from_secs(1);
 const GROUP: &str = "election";
 const TOPIC: &str = "committed";
-
-fn string(buf: &mut Vec<u8>, s: &str) {
-    buf.extend_from_slice(&(s.len() as i16).to_be_bytes());
-    buf.extend_from_slice(s.as_bytes());
-}
-
-/// Sends one request and returns the response body after the correlation id.
-async fn call(conn: &mut TcpStream, key: i16, version: i16, body: &[u8]) -> Vec<u8> {
-    let mut req = Vec::new();
-    req.extend_from_slice(&key.to_be_bytes());
-    req.extend_from_slice(&version.to_be_bytes());
-    req.extend_from_slice(&7i32.to_be_bytes());
-    string(&mut req, "chronik-test");
-    req.extend_from_slice(body);
-    let mut frame = (req.len() as i32).to_be_bytes().to_vec();
-    frame.extend_from_slice(&req);
-    conn.write_all(&frame).await.expect("send");
-    let len = conn.read_i32().await.expect("size");
-    let mut resp = vec![0u8; usize::try_from(len).expect("size")];
-    conn.read_exact(&mut resp).await.expect("response");
-    resp.split_off(4)
-}
-
-fn i16_at(b: &[u8], at: usize) -> i16 {
-    i16::from_be_bytes(b[at..at + 2].try_into().expect("i16"))
-}
-
-fn i64_at(b: &[u8], at: usize) -> i64 {
-    i64::from_be_bytes(b[at..at + 8].try_into().expect("i64"))
-}
-
-/// OffsetCommit v2 of partition 0; returns the partition's error code.
-async fn commit(conn: &mut TcpStream, offset: i64) -> i16 {
-    let mut b = Vec::new();
-    string(&mut b, GROUP);
-    b.extend_from_slice(&(-1i32).to_be_bytes()); // generation
-    string(&mut b, ""); // member
-    b.extend_from_slice(&(-1i64).to_be_bytes()); // retention
-    b.extend_from_slice(&1i32.to_be_bytes());
-    string(&mut b, TOPIC);
-    b.extend_from_slice(&1i32.to_be_bytes());
-    b.extend_from_slice(&0i32.to_be_bytes());
-    b.extend_from_slice(&offset.to_be_bytes());
-    b.extend_from_slice(&(-1i16).to_be_bytes()); // metadata: null
-    let r = call(conn, 8, 2, &b).await;
-    // topics[1] { name, partitions[1] { partition, error } }
-    let at = 4 + 2 + TOPIC.len() + 4 + 4;
-    i16_at(&r, at)
-}
-
-/// OffsetFetch v1 of partition 0: (error code, offset).
-async fn fetch(conn: &mut TcpStream) -> (i16, i64) {
-    let mut b = Vec::new();
-    string(&mut b, GROUP);
-    b.extend_from_slice(&1i32.to_be_bytes());
-    string(&mut b, TOPIC);
-    b.extend_from_slice(&1i32.to_be_bytes());
-    b.extend_from_slice(&0i32.to_be_bytes());
-    let r = call(conn, 9, 1, &b).await;
-    // topics[1] { name, partitions[1] { partition, offset, metadata, error } }
-    let at = 4 + 2 + TOPIC.len() + 4 + 4;
-    let offset = i64_at(&r, at);
-    let meta_len = i16_at(&r, at + 8);
-    let error = i16_at(&r, at + 10 + usize::try_from(meta_len.max(0)).unwrap_or(0));
-    (error, offset)
-}
 
 async fn connect(c: &TestCluster, id: u64) -> Option<TcpStream> {
     TcpStream::connect(c.kafka(id)).await.ok()
@@ -112,7 +46,7 @@ async fn offset_fetch_right_after_a_leader_change_returns_the_latest_commit() {
         // Several commits back to back; the last acknowledged one counts.
         for k in 0..20 {
             assert_eq!(
-                commit(&mut conn, offset + k).await,
+                commit(&mut conn, GROUP, TOPIC, offset + k).await,
                 0,
                 "commit on the leader"
             );
@@ -132,7 +66,7 @@ async fn offset_fetch_right_after_a_leader_change_returns_the_latest_commit() {
                 "no survivor answered OffsetFetch"
             );
             for (id, conn) in conns.iter_mut() {
-                let (error, got) = fetch(conn).await;
+                let (error, got) = fetch(conn, GROUP, TOPIC).await;
                 if error == 0 {
                     assert_eq!(
                         got, committed,

@@ -168,10 +168,18 @@ impl Applier {
             return Ok(());
         }
         let term = raw.store().term(applied)?;
+        // While a restart replays entries, Raft's configuration already
+        // includes conf changes past `applied`: the snapshot records the
+        // configuration as of its own index (see `log_conf`).
+        let conf_state = if applied >= raw.store().conf_index() {
+            raw.raft.prs().conf().to_conf_state()
+        } else {
+            self.log_conf.to_conf_state()
+        };
         let meta = SnapshotMetadata {
             index: applied,
             term,
-            conf_state: Some(raw.raft.prs().conf().to_conf_state()).into(),
+            conf_state: Some(conf_state).into(),
             ..Default::default()
         };
         tracing::debug!(index = applied, "taking a snapshot of the metadata store");

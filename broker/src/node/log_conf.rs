@@ -54,6 +54,15 @@ impl LogConf {
         }
     }
 
+    /// As Raft's `ConfState` (no joint configuration).
+    pub fn to_conf_state(&self) -> ConfState {
+        ConfState {
+            voters: self.voters(),
+            learners: self.learners.iter().copied().collect(),
+            ..Default::default()
+        }
+    }
+
     /// The voters, sorted.
     pub fn voters(&self) -> Vec<u64> {
         self.voters.iter().copied().collect()
@@ -89,5 +98,8 @@ mod tests {
         conf.apply(&change(2, ConfChangeType::RemoveNode));
         assert_eq!(conf.voters(), [1, 3, 4]);
         assert!(conf.learners.is_empty());
+        conf.apply(&change(5, ConfChangeType::AddLearnerNode));
+        let cs = conf.to_conf_state();
+        assert_eq!((cs.voters, cs.learners), (vec![1, 3, 4], vec![5]));
     }
 }

@@ -110,7 +110,21 @@ async fn commit(c: &TestCluster, ids: &[u64], topic: &str, offset: i64) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn replicas_and_restarts_agree_on_the_metadata_state() {
-    let mut c = TestCluster::start(3);
+    scenario(TestCluster::plan(3)).await;
+}
+
+/// The same with a metadata snapshot every 3 entries: the new member gets
+/// a snapshot, and restarts replay from snapshots taken in between (some
+/// while an earlier restart was replaying).
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_and_restarts_agree_with_frequent_snapshots() {
+    let mut c = TestCluster::plan(3);
+    c.extra_args = vec!["--snapshot-interval".into(), "3".into()];
+    scenario(c).await;
+}
+
+async fn scenario(mut c: TestCluster) {
+    c.start_all();
     let leader = c.wait_leader(&[1, 2, 3], 10 * SEC).await;
     create_topic(&c, leader, "before", 3).await;
     commit(&c, &[1, 2, 3], "before", 7).await;

@@ -22,5 +22,6 @@ pub use identity::{NodeId, Peer, PeerError, PodAddresses};
 pub use membership::{AddMemberRequest, Membership, TransferLeaderRequest};
 pub use status::{
     BrokerStatus, GroupsSummary, MemberRole, MemberStatus, PeerRefusal, RaftRole, RejoinState,
+    StateDigest,
 };
 pub use topics::{CreateTopicAnswer, CreateTopicRequest};

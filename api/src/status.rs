@@ -112,6 +112,17 @@ pub struct PeerRefusal {
     pub at_ms: u64,
 }
 
+/// A fingerprint of the replicated metadata state at one applied index:
+/// replicas that applied the same log to the same index report the same
+/// digest (a check that replay is deterministic).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateDigest {
+    /// The metadata index the digest belongs to.
+    pub applied_index: u64,
+    /// 64-bit hash of the metadata state, 16 hex digits.
+    pub digest: String,
+}
+
 /// Everything `GET /v1/status` reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokerStatus {
@@ -155,6 +166,9 @@ pub struct BrokerStatus {
     /// value that stops moving means the loop is stuck (`/livez` fails).
     #[serde(default)]
     pub loop_heartbeat_ms: u64,
+    /// The metadata state's digest at the index it was applied to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_digest: Option<StateDigest>,
 }
 
 impl BrokerStatus {
@@ -176,6 +190,7 @@ impl BrokerStatus {
             refused: None,
             rejoining: None,
             loop_heartbeat_ms: now_ms,
+            state_digest: None,
         }
     }
 

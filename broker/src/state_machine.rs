@@ -7,6 +7,12 @@
 mod incarnations;
 
 pub use incarnations::{Incarnations, Standing};
+mod digest;
+mod producer_ids;
+mod voters;
+
+pub use producer_ids::{ProducerIdBlock, ProducerIds};
+pub use voters::stamp_voters;
 
 use chronik_proto::meta::{self, command::Cmd};
 use prost::Message as _;
@@ -106,8 +112,11 @@ pub struct MetaStateMachine {
     removed: BTreeMap<u64, u64>,
     /// Each member's recorded incarnation and the rejoining members.
     incarnations: Incarnations,
-    /// The metadata group's voters as of the entry being applied (set by the
-    /// applier from Raft's configuration; not part of the snapshot).
+    /// Producer ids reserved through the log.
+    producer_ids: ProducerIds,
+    /// The metadata group's voters as of the entry being applied, in log
+    /// order (set by the applier; not part of the snapshot). Only commands
+    /// from logs that predate voters in the command use it.
     voters: Vec<u64>,
 }
 
@@ -141,12 +150,34 @@ impl MetaStateMachine {
         Ok(self.apply_command(index, cmd))
     }
 
-    /// Sets the metadata group's voters used for partitions created next.
+    /// Sets the metadata group's voters as of the next entry, used for
+    /// partitions whose command names no voters (see [`stamp_voters`]).
     pub fn set_voters(&mut self, voters: Vec<u64>) {
         self.voters = voters;
     }
 
-    fn new_partition_groups(&mut self, count: u32) -> Vec<PartitionGroupInfo> {
+    /// A stable hash of the replicated state (see `digest`): equal on
+    /// every replica at the same applied index.
+    pub fn digest(&self) -> u64 {
+        digest::digest(self)
+    }
+
+    /// The producer id counter and each broker's latest block.
+    pub fn producer_ids(&self) -> &ProducerIds {
+        &self.producer_ids
+    }
+
+    /// The latest block of producer ids reserved for broker `node_id`.
+    pub fn producer_id_block(&self, node_id: u64) -> Option<ProducerIdBlock> {
+        self.producer_ids.blocks().get(&node_id).copied()
+    }
+
+    fn new_partition_groups(&mut self, count: u32, voters: &[u64]) -> Vec<PartitionGroupInfo> {
+        let voters = if voters.is_empty() {
+            self.voters.clone()
+        } else {
+            voters.to_vec()
+        };
         (0..count)
             .map(|_| {
                 self.next_group_id = self.next_group_id.max(1);
@@ -154,7 +185,7 @@ impl MetaStateMachine {
                 self.next_group_id += 1;
                 PartitionGroupInfo {
                     group_id,
-                    voters: self.voters.clone(),
+                    voters: voters.clone(),
                 }
             })
             .collect()
@@ -171,7 +202,7 @@ impl MetaStateMachine {
                 if self.topics.contains_key(&t.name) {
                     return rejected(CommandRejection::TopicExists(t.name));
                 }
-                let partition_groups = self.new_partition_groups(t.partitions);
+                let partition_groups = self.new_partition_groups(t.partitions, &t.voters);
                 let info = TopicInfo {
                     name: t.name.clone(),
                     partitions: t.partitions,
@@ -193,7 +224,7 @@ impl MetaStateMachine {
                         requested: c.total,
                     });
                 }
-                let groups = self.new_partition_groups(c.total - current);
+                let groups = self.new_partition_groups(c.total - current, &c.voters);
                 if let Some(t) = self.topics.get_mut(&c.name) {
                     t.partitions = c.total;
                     t.partition_groups.extend(groups);
@@ -233,6 +264,10 @@ impl MetaStateMachine {
                 Some(_) => ApplyOutcome::Done,
                 None => rejected(CommandRejection::UnknownTopic(t.name)),
             },
+            Some(Cmd::AllocateProducerIds(a)) => {
+                self.producer_ids.allocate(index, &a);
+                ApplyOutcome::Done
+            }
             Some(Cmd::Put(p)) => {
                 self.kv.insert(p.key, p.value);
                 ApplyOutcome::Done
@@ -306,6 +341,7 @@ impl MetaStateMachine {
 
     /// Serialises the whole state for a Raft snapshot.
     pub fn snapshot(&self) -> Vec<u8> {
+        let (next_producer_id, producer_id_blocks) = self.producer_ids.encode();
         let snap = meta::StateSnapshot {
             applied_index: self.applied,
             members: self
@@ -352,6 +388,8 @@ impl MetaStateMachine {
             http_urls: self.http_urls.clone().into_iter().collect(),
             incarnations: self.incarnations.recorded().clone().into_iter().collect(),
             rejoining: self.incarnations.rejoining().clone().into_iter().collect(),
+            next_producer_id,
+            producer_id_blocks: producer_id_blocks.into_iter().collect(),
         };
         snap.encode_to_vec()
     }
@@ -404,6 +442,7 @@ impl MetaStateMachine {
                 snap.incarnations.into_iter().collect(),
                 snap.rejoining.into_iter().collect(),
             ),
+            producer_ids: ProducerIds::decode(snap.next_producer_id, snap.producer_id_blocks),
             voters: Vec::new(),
         })
     }
@@ -441,6 +480,7 @@ pub mod commands {
             name: name.to_string(),
             partitions,
             config: config.into_iter().collect(),
+            voters: Vec::new(),
         }))
     }
 
@@ -456,6 +496,7 @@ pub mod commands {
         encode(Cmd::CreatePartitions(meta::CreatePartitions {
             name: name.to_string(),
             total,
+            voters: Vec::new(),
         }))
     }
 
@@ -494,6 +535,15 @@ pub mod commands {
         encode(Cmd::CommitOffsets(meta::CommitOffsets {
             group: group.to_string(),
             offsets,
+        }))
+    }
+
+    /// Encodes a reservation of `count` producer ids for broker `node_id`.
+    pub fn allocate_producer_ids(node_id: u64, request_id: u64, count: u32) -> Vec<u8> {
+        encode(Cmd::AllocateProducerIds(meta::AllocateProducerIds {
+            node_id,
+            request_id,
+            count,
         }))
     }
 

@@ -4,6 +4,8 @@
 //! and consumer group offsets live in the metadata group.
 
 mod error;
+mod offsets;
+mod producer_ids;
 mod read;
 mod topics;
 
@@ -17,35 +19,27 @@ use chronik_kafka::backend::{
 };
 use chronik_kafka::{Backend, BackendError};
 use error::{append_error, leader_i32, meta_error, unavailable};
-use std::sync::atomic::{AtomicI64, Ordering};
+use producer_ids::ProducerIdPool;
 use std::sync::Arc;
 use tokio::sync::watch;
-
-/// Bits of a producer id below the node id (see [`RaftBackend::init_producer_id`]).
-const PRODUCER_ID_NODE_SHIFT: u32 = 40;
 
 /// [`Backend`] over this broker's Raft groups.
 pub struct RaftBackend {
     node: NodeHandle,
     registry: Arc<PartitionRegistry>,
     cluster_id: String,
-    next_producer_id: AtomicI64,
+    producer_ids: ProducerIdPool,
 }
 
 impl RaftBackend {
     /// A backend talking to the node task through `node`.
     pub fn new(node: NodeHandle, registry: Arc<PartitionRegistry>, cluster_id: String) -> Self {
-        let node_part = i64::try_from(registry.node_id()).unwrap_or(0) << PRODUCER_ID_NODE_SHIFT;
-        let millis = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(0))
-            .unwrap_or(0);
-        let low = millis & ((1i64 << PRODUCER_ID_NODE_SHIFT) - 1);
+        let producer_ids = ProducerIdPool::new(node.clone(), registry.node_id());
         Self {
             node,
             registry,
             cluster_id,
-            next_producer_id: AtomicI64::new(node_part | low),
+            producer_ids,
         }
     }
 
@@ -165,9 +159,8 @@ impl Backend for RaftBackend {
         Ok(read::list_offset(&shared, spec))
     }
 
-    /// Producer ids are allocated locally without consensus: the node id in
-    /// the high bits, a millisecond clock at start-up plus a counter below,
-    /// so ids are unique across brokers and restarts (given a sane clock).
+    /// New producer ids come from blocks reserved through the metadata log
+    /// (see `producer_ids`), so they are unique across brokers and restarts.
     async fn init_producer_id(
         &self,
         existing: Option<ProducerIdentity>,
@@ -179,7 +172,7 @@ impl Backend for RaftBackend {
             });
         }
         Ok(ProducerIdentity {
-            producer_id: self.next_producer_id.fetch_add(1, Ordering::Relaxed),
+            producer_id: self.producer_ids.next_id().await?,
             producer_epoch: 0,
         })
     }
@@ -226,12 +219,7 @@ impl Backend for RaftBackend {
         group: &str,
         partitions: Option<Vec<TopicPartition>>,
     ) -> BackendResult<Vec<GroupOffset>> {
-        let group = group.to_string();
-        let committed = self
-            .node
-            .query(move |sm| sm.offsets().get(&group).cloned().unwrap_or_default())
-            .await
-            .map_err(unavailable)?;
+        let committed = offsets::committed(&self.node, group).await?;
         let to_offset = |(topic, partition): &(String, i32), o: &StoredOffset| GroupOffset {
             partition: TopicPartition::new(topic.clone(), *partition),
             committed: CommittedOffset {

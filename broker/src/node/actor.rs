@@ -197,6 +197,8 @@ impl NodeActor {
                 self.meta.start_transfer(target, Some(reply), &self.peers)
             }
             NodeMsg::Query(f) => f(self.meta.state()),
+            NodeMsg::LeaderRead(f) => f(self.meta.leader_read()),
+            NodeMsg::Forward(data) => self.meta.forward(data),
             NodeMsg::Shutdown(tx) => {
                 self.shutdown = Some(tx);
                 if self.meta.is_leader() && !self.meta.transferring() {
@@ -260,6 +262,23 @@ impl NodeActor {
         }
     }
 
+    /// Tells each group of the snapshots the transport dropped, so Raft
+    /// moves those followers out of the Snapshot state and sends again.
+    fn report_dropped_snapshots(&mut self) {
+        for (group, to) in self.peers.take_dropped_snapshots() {
+            tracing::debug!(
+                group,
+                to,
+                "snapshot dropped before sending; reported as failed"
+            );
+            self.on_peer_event(PeerEvent::SnapshotDelivered {
+                group,
+                to,
+                ok: false,
+            });
+        }
+    }
+
     fn on_soft_state_change(&mut self) {
         self.meta.log_role_change();
         self.publish_status();
@@ -302,6 +321,15 @@ impl NodeActor {
                 self.id,
                 &self.peers.incarnation(self.id),
             ),
+            state_digest: Some(self.state_digest()),
+        }
+    }
+
+    fn state_digest(&self) -> chronik_api::StateDigest {
+        let (applied_index, digest) = self.meta.digest();
+        chronik_api::StateDigest {
+            applied_index,
+            digest: format!("{digest:016x}"),
         }
     }
 

@@ -2,11 +2,15 @@
 //! configuration, and takes snapshots that let the log be compacted.
 
 use super::error::FatalError;
+use super::log_conf::LogConf;
 use crate::state_machine::{ApplyOutcome, CommandRejection, MetaStateMachine};
 use crate::storage::{RaftStore, WriteBatch};
 use protobuf::Message as _;
-use raft::eraftpb::{ConfChangeType, ConfChangeV2, Entry, EntryType, Snapshot, SnapshotMetadata};
+use raft::eraftpb::{
+    ConfChangeType, ConfChangeV2, ConfState, Entry, EntryType, Snapshot, SnapshotMetadata,
+};
 use raft::{RawNode, Storage};
+use std::cell::Cell;
 
 /// What one applied entry means to a waiting proposer.
 pub struct Applied {
@@ -27,13 +31,36 @@ pub struct Outcomes {
 pub struct Applier {
     state: MetaStateMachine,
     snapshot_interval: u64,
+    /// The configuration as of the last applied entry (not Raft's latest).
+    log_conf: LogConf,
+    /// The latest digest and the applied index it belongs to (every change
+    /// of the state advances the index, so the digest is hashed once per
+    /// index, not once per status).
+    digest: Cell<Option<(u64, u64)>>,
 }
 
 impl Applier {
-    pub fn new(state: MetaStateMachine, snapshot_interval: u64) -> Self {
+    /// `conf` is the configuration at `state`'s applied index (the
+    /// snapshot's it was restored from).
+    pub fn new(state: MetaStateMachine, snapshot_interval: u64, conf: &ConfState) -> Self {
         Self {
             state,
             snapshot_interval,
+            log_conf: LogConf::from_conf_state(conf),
+            digest: Cell::new(None),
+        }
+    }
+
+    /// The state's digest and the applied index it belongs to.
+    pub fn digest(&self) -> (u64, u64) {
+        let applied = self.state.applied();
+        match self.digest.get() {
+            Some((index, digest)) if index == applied => (index, digest),
+            _ => {
+                let digest = self.state.digest();
+                self.digest.set(Some((applied, digest)));
+                (applied, digest)
+            }
         }
     }
 
@@ -46,6 +73,8 @@ impl Applier {
         let mut state = MetaStateMachine::restore(snap.get_data())?;
         state.advance(snap.get_metadata().index);
         self.state = state;
+        self.digest.set(None);
+        self.log_conf = LogConf::from_conf_state(snap.get_metadata().get_conf_state());
         Ok(())
     }
 
@@ -57,12 +86,8 @@ impl Applier {
     ) -> Result<Outcomes, FatalError> {
         let mut out = Outcomes::default();
         let mut conf_batch = WriteBatch::default();
-        let voters = |raw: &RawNode<RaftStore>| {
-            let mut v = raw.raft.prs().conf().to_conf_state().voters;
-            v.sort_unstable();
-            v
-        };
-        self.state.set_voters(voters(raw));
+        // Log order, not Raft's latest configuration: see `log_conf`.
+        self.state.set_voters(self.log_conf.voters());
         for entry in entries {
             let index = entry.index;
             if index <= self.state.applied() {
@@ -82,8 +107,11 @@ impl Applier {
                 }
                 EntryType::EntryConfChange | EntryType::EntryConfChangeV2 => {
                     applied.conf_error = self.apply_conf_change(raw, &entry, &mut conf_batch)?;
+                    if applied.conf_error.is_none() {
+                        self.log_conf.apply(&decode_conf_change(&entry)?);
+                    }
                     out.membership_changed = true;
-                    self.state.set_voters(voters(raw));
+                    self.state.set_voters(self.log_conf.voters());
                     self.state.advance(index);
                 }
             }
@@ -140,10 +168,18 @@ impl Applier {
             return Ok(());
         }
         let term = raw.store().term(applied)?;
+        // While a restart replays entries, Raft's configuration already
+        // includes conf changes past `applied`: the snapshot records the
+        // configuration as of its own index (see `log_conf`).
+        let conf_state = if applied >= raw.store().conf_index() {
+            raw.raft.prs().conf().to_conf_state()
+        } else {
+            self.log_conf.to_conf_state()
+        };
         let meta = SnapshotMetadata {
             index: applied,
             term,
-            conf_state: Some(raw.raft.prs().conf().to_conf_state()).into(),
+            conf_state: Some(conf_state).into(),
             ..Default::default()
         };
         tracing::debug!(index = applied, "taking a snapshot of the metadata store");

@@ -4,6 +4,7 @@
 use super::error::{AppendError, NodeError};
 use super::membership::MembershipChange;
 use super::partition_group::AppendReply;
+use super::read_gate::{LeaderRead, ReadRefusal};
 use super::status::{BrokerStatus, Membership};
 use crate::state_machine::{MetaStateMachine, TopicInfo};
 use crate::transport::PeerEvent;
@@ -40,6 +41,14 @@ pub enum NodeMsg {
     },
     /// A read of the local metadata state.
     Query(Box<dyn FnOnce(&MetaStateMachine) + Send>),
+    /// A read only the metadata leader answers, once it applied an entry of
+    /// its term (see [`super::read_gate`]).
+    LeaderRead(LeaderRead),
+    /// A metadata command proposed from any member: Raft forwards it to
+    /// the leader; nobody waits for it (the caller watches the state). Not
+    /// for commands that create partitions (only the leader's own
+    /// proposals carry the voters).
+    Forward(Vec<u8>),
     /// Hand off leadership and stop; answered when stopped.
     Shutdown(oneshot::Sender<()>),
 }
@@ -126,6 +135,26 @@ impl NodeHandle {
         })))
         .await?;
         rx.await.map_err(|_| NodeError::ShuttingDown)
+    }
+
+    /// Runs `f` on the metadata state if this node leads and applied an
+    /// entry of its term; otherwise returns why not.
+    pub async fn leader_read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&MetaStateMachine) -> T + Send + 'static,
+    ) -> Result<Result<T, ReadRefusal>, NodeError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(NodeMsg::LeaderRead(Box::new(move |sm| {
+            let _ = tx.send(sm.map(f));
+        })))
+        .await?;
+        rx.await.map_err(|_| NodeError::ShuttingDown)
+    }
+
+    /// Proposes a metadata command from any member without waiting for it
+    /// (see [`NodeMsg::Forward`]).
+    pub async fn forward(&self, data: Vec<u8>) -> Result<(), NodeError> {
+        self.send(NodeMsg::Forward(data)).await
     }
 
     /// Proposes produced record batches to partition group

@@ -8,11 +8,12 @@ use super::error::{FatalError, NodeError};
 use super::membership::{MembershipChange, MembershipError, MembershipView, Plan};
 use super::peers::Peers;
 use super::proposals::{Pending, Waiter};
+use super::read_gate::{self, ReadRefusal};
 use super::rejoin::{self, PartitionRoles, RejoinStep, RejoinView};
 use super::status::{MemberRole, MemberStatus, Membership};
 use super::METADATA_GROUP;
 use crate::metrics::{Metrics, OutcomeLabel};
-use crate::state_machine::{commands, MetaStateMachine, Standing};
+use crate::state_machine::{commands, stamp_voters, MetaStateMachine, Standing};
 use crate::storage::{RaftStore, WriteBatch};
 use raft::eraftpb::{
     ConfChangeSingle, ConfChangeType, ConfChangeV2, ConfState, Entry, Message, MessageType,
@@ -63,9 +64,15 @@ impl MetaGroup {
         snapshot_interval: u64,
         metrics: Arc<Metrics>,
     ) -> Self {
+        let conf = raw
+            .store()
+            .latest_snapshot()
+            .get_metadata()
+            .get_conf_state()
+            .clone();
         Self {
             raw,
-            applier: Applier::new(state, snapshot_interval),
+            applier: Applier::new(state, snapshot_interval, &conf),
             pending: Pending::default(),
             transfer: None,
             metrics,
@@ -81,6 +88,11 @@ impl MetaGroup {
     /// The replicated metadata as applied here.
     pub fn state(&self) -> &MetaStateMachine {
         self.applier.state()
+    }
+
+    /// The metadata state's digest and the applied index it belongs to.
+    pub fn digest(&self) -> (u64, u64) {
+        self.applier.digest()
     }
 
     /// The group's current configuration.
@@ -178,6 +190,8 @@ impl MetaGroup {
             let _ = reply.send(Err(self.not_leader()));
             return;
         }
+        // New partition groups get the voters of now, in the entry itself.
+        let data = stamp_voters(&data, &self.conf_state().voters).unwrap_or(data);
         match self.raw.propose(Vec::new(), data) {
             Ok(()) => {
                 let index = self.raw.raft.raft_log.last_index();
@@ -189,6 +203,19 @@ impl MetaGroup {
                 self.count("dropped");
                 let _ = reply.send(Err(NodeError::Dropped));
             }
+        }
+    }
+
+    /// The state for a read only the leader answers (see `read_gate`).
+    pub fn leader_read(&self) -> Result<&MetaStateMachine, ReadRefusal> {
+        read_gate::check(&self.raw.raft, self.state().applied()).map(|()| self.state())
+    }
+
+    /// Proposes a command from any member, Raft forwarding it to the
+    /// leader; a proposal dropped (no leader yet) is the caller's to retry.
+    pub fn forward(&mut self, data: Vec<u8>) {
+        if let Err(e) = self.raw.propose(Vec::new(), data) {
+            tracing::debug!(error = %e, "forwarded proposal dropped");
         }
     }
 

@@ -34,6 +34,11 @@ impl Peers {
         self.transport.send(group, msgs);
     }
 
+    /// Snapshots the transport dropped before they left, as (group, peer).
+    pub fn take_dropped_snapshots(&mut self) -> Vec<(u64, u64)> {
+        self.transport.take_dropped_snapshots()
+    }
+
     /// Sets (or changes) the Raft URL of a peer.
     pub fn set_address(&mut self, id: u64, url: &str) {
         self.transport.set_address(id, url);

@@ -12,12 +12,14 @@
 
 mod peer;
 mod server;
+#[cfg(test)]
+mod tests;
 
 pub use server::RaftService;
 
 use crate::metrics::{Metrics, PeerLabel};
 use chronik_proto::raft::SenderInfo;
-use raft::eraftpb::Message;
+use raft::eraftpb::{Message, MessageType};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -92,6 +94,9 @@ struct PeerHandle {
 pub struct Transport<M> {
     shared: Shared<M>,
     peers: HashMap<u64, PeerHandle>,
+    /// Snapshots dropped here, as (group, peer): the Raft task reports each
+    /// to its group as failed (see [`Transport::take_dropped_snapshots`]).
+    dropped_snapshots: Vec<(u64, u64)>,
 }
 
 impl<M: Inbox> Transport<M> {
@@ -104,7 +109,19 @@ impl<M: Inbox> Transport<M> {
                 metrics,
             },
             peers: HashMap::new(),
+            dropped_snapshots: Vec::new(),
         }
+    }
+
+    /// Snapshots dropped since the last call, as (group, peer). Raft keeps
+    /// a follower whose snapshot is in flight in its Snapshot state until
+    /// it hears of the outcome; a snapshot that never left must be reported
+    /// as failed (`report_snapshot(.., Failure)`) so the leader sends
+    /// another, instead of waiting for the next leader change. They are
+    /// returned to the caller rather than sent to the mailbox: the Raft
+    /// task is the mailbox's only reader and must not wait for room in it.
+    pub fn take_dropped_snapshots(&mut self) -> Vec<(u64, u64)> {
+        std::mem::take(&mut self.dropped_snapshots)
     }
 
     /// Sets (or changes) the URL of a peer; a change restarts its stream.
@@ -139,12 +156,20 @@ impl<M: Inbox> Transport<M> {
         let mut overflowed: Option<u64> = None;
         for msg in msgs {
             let to = msg.to;
+            let snapshot = msg.get_msg_type() == MessageType::MsgSnapshot;
             let Some(peer) = self.peers.get(&to) else {
                 tracing::debug!(to, "no address for peer; message dropped");
                 self.shared.try_tell(PeerEvent::Unreachable(to));
+                if snapshot {
+                    self.dropped_snapshots.push((group, to));
+                }
                 continue;
             };
             if peer.queue.try_send((group, msg)).is_err() {
+                if snapshot {
+                    tracing::debug!(to, group, "peer queue full; snapshot dropped");
+                    self.dropped_snapshots.push((group, to));
+                }
                 self.shared
                     .metrics
                     .peer_dropped_messages

@@ -70,7 +70,7 @@ pub(super) async fn run<M: Inbox>(
         let deadline = tokio::time::Instant::now() + backoff;
         loop {
             match tokio::time::timeout_at(deadline, queue.recv()).await {
-                Ok(Some((g, m))) => report_if_snapshot(g, &m, &shared, false),
+                Ok(Some((g, m))) => report_if_snapshot(g, &m, &shared, false).await,
                 Ok(None) => return,
                 Err(_) => break,
             }
@@ -82,13 +82,17 @@ pub(super) async fn run<M: Inbox>(
     }
 }
 
-fn report_if_snapshot<M: Inbox>(group: u64, m: &Message, shared: &Shared<M>, ok: bool) {
+/// Reports a snapshot's outcome, waiting for room in the mailbox: a lost
+/// report would leave the follower in Raft's Snapshot state.
+async fn report_if_snapshot<M: Inbox>(group: u64, m: &Message, shared: &Shared<M>, ok: bool) {
     if m.get_msg_type() == MessageType::MsgSnapshot {
-        shared.try_tell(PeerEvent::SnapshotDelivered {
-            group,
-            to: m.to,
-            ok,
-        });
+        shared
+            .tell(PeerEvent::SnapshotDelivered {
+                group,
+                to: m.to,
+                ok,
+            })
+            .await;
     }
 }
 

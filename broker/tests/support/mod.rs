@@ -4,3 +4,7 @@
 //! `chronik_testkit::{python, kcat, netns}`.
 
 pub use chronik_testkit::cluster::*;
+
+// Not every test binary sends raw Kafka requests.
+#[allow(dead_code)]
+pub mod raw_kafka;

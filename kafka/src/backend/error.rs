@@ -103,6 +103,20 @@ pub enum BackendError {
         /// Partition index.
         partition: i32,
     },
+    /// This broker does not coordinate the group (`NOT_COORDINATOR`: the
+    /// client looks the coordinator up again).
+    #[error("not the coordinator of group {group:?}")]
+    NotCoordinator {
+        /// Group id.
+        group: String,
+    },
+    /// The coordinator is still loading the group's state
+    /// (`COORDINATOR_LOAD_IN_PROGRESS`: the client retries).
+    #[error("coordinator of group {group:?} is still loading")]
+    CoordinatorLoading {
+        /// Group id.
+        group: String,
+    },
     /// The backend cannot serve right now (no leader, shutting down...).
     #[error("backend unavailable: {reason}")]
     Unavailable {
@@ -127,6 +141,8 @@ impl BackendError {
             Self::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
             Self::UnknownProducerId { .. } => ResponseError::UnknownProducerId,
             Self::Timeout { .. } => ResponseError::RequestTimedOut,
+            Self::NotCoordinator { .. } => ResponseError::NotCoordinator,
+            Self::CoordinatorLoading { .. } => ResponseError::CoordinatorLoadInProgress,
             Self::Unavailable { .. } => ResponseError::LeaderNotAvailable,
         }
     }

@@ -8,6 +8,7 @@ use crate::storage::WriteBatch;
 impl NodeActor {
     /// One turn of the ready loop, in the order raft-rs documents.
     pub(super) fn on_ready(&mut self) -> Result<(), FatalError> {
+        self.report_dropped_snapshots();
         let mut meta_ready = self.meta.ready();
         let mut readies = self.partitions.readies();
         if meta_ready.is_none() && readies.is_empty() {

@@ -75,6 +75,13 @@ pub struct NodeArgs {
     /// Applied entries between two snapshots of the metadata store.
     #[arg(long, env = "CHRONIK_SNAPSHOT_INTERVAL", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub snapshot_interval: u64,
+    /// Most partitions one topic may have (CreateTopics, CreatePartitions and
+    /// POST /v1/topics beyond it are refused; at most 10000).
+    #[arg(long, env = "CHRONIK_MAX_PARTITIONS_PER_TOPIC", default_value_t = crate::topic_limits::DEFAULT_MAX_PARTITIONS_PER_TOPIC, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::topic_limits::HARD_MAX_PARTITIONS_PER_TOPIC)))]
+    pub max_partitions_per_topic: u32,
+    /// Most partitions of all topics together (at most 100000).
+    #[arg(long, env = "CHRONIK_MAX_PARTITIONS", default_value_t = crate::topic_limits::DEFAULT_MAX_PARTITIONS, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::topic_limits::HARD_MAX_PARTITIONS)))]
+    pub max_partitions: u32,
 }
 
 /// Flags of `chronik-broker dev`.
@@ -104,6 +111,8 @@ pub enum ConfigError {
     },
     #[error("--config {path} line {line}: expected key=value")]
     ConfigLine { path: PathBuf, line: usize },
+    #[error("--config: {0}")]
+    Timestamps(#[from] chronik_kafka::timestamps::InvalidTimestampConfig),
 }
 
 /// A validated node configuration.
@@ -122,6 +131,10 @@ pub struct NodeConfig {
     pub settings: std::collections::BTreeMap<String, String>,
     pub tick: Duration,
     pub snapshot_interval: u64,
+    /// Partition limits of topic creation.
+    pub topic_limits: crate::topic_limits::TopicLimits,
+    /// Produce timestamp bounds (`log.message.timestamp.*` in --config).
+    pub timestamp_defaults: chronik_kafka::timestamps::TimestampPolicy,
 }
 
 impl NodeArgs {
@@ -163,9 +176,16 @@ impl NodeArgs {
             data_dir: self.data_dir.clone(),
             advertised_host,
             self_url,
-            settings,
             tick: Duration::from_millis(self.tick_ms),
             snapshot_interval: self.snapshot_interval,
+            topic_limits: crate::topic_limits::TopicLimits {
+                max_partitions_per_topic: self.max_partitions_per_topic,
+                max_partitions: self.max_partitions,
+            },
+            timestamp_defaults: chronik_kafka::timestamps::TimestampPolicy::from_broker_settings(
+                &settings,
+            )?,
+            settings,
         })
     }
 }
@@ -271,6 +291,9 @@ mod tests {
     #[test]
     fn bad_flags_are_errors() {
         assert!(args(&["--tick-ms", "0"]).is_err());
+        assert!(args(&["--max-partitions-per-topic", "0"]).is_err());
+        assert!(args(&["--max-partitions-per-topic", "10001"]).is_err());
+        assert!(args(&["--max-partitions", "100001"]).is_err());
         assert!(args(&["--raft-addr", "nope"]).is_err());
         let cli = args(&["--node-id", "1", "--peers", "1@http://a:1,1@http://b:1"]).unwrap();
         assert!(matches!(

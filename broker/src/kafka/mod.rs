@@ -4,19 +4,23 @@
 //! and consumer group offsets live in the metadata group.
 
 mod error;
+mod limits;
 mod read;
 mod topics;
 
 use crate::node::NodeHandle;
 use crate::partition::{PartitionRegistry, PartitionShared};
 use crate::state_machine::{commands, encode_offset, StoredOffset};
+use crate::topic_limits::TopicLimits;
 use chronik_kafka::backend::{
     Acks, AppendOutcome, AppendRequest, BackendResult, ClusterView, CommittedOffset, GroupOffset,
     OffsetSpec, ProducerIdentity, ReadRequest, ReadResult, TimestampOffset, TopicInfo,
     TopicPartition, TopicSpec,
 };
+use chronik_kafka::timestamps::TimestampPolicy;
 use chronik_kafka::{Backend, BackendError};
 use error::{append_error, leader_i32, meta_error, unavailable};
+use limits::AdapterLimits;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -30,6 +34,7 @@ pub struct RaftBackend {
     registry: Arc<PartitionRegistry>,
     cluster_id: String,
     next_producer_id: AtomicI64,
+    limits: AdapterLimits,
 }
 
 impl RaftBackend {
@@ -46,7 +51,15 @@ impl RaftBackend {
             registry,
             cluster_id,
             next_producer_id: AtomicI64::new(node_part | low),
+            limits: AdapterLimits::new(TopicLimits::default(), TimestampPolicy::default()),
         }
+    }
+
+    /// The same backend enforcing `topics` on creations and `timestamps`
+    /// (the broker defaults, under each topic's overrides) on produce.
+    pub fn with_limits(mut self, topics: TopicLimits, timestamps: TimestampPolicy) -> Self {
+        self.limits = AdapterLimits::new(topics, timestamps);
+        self
     }
 
     fn led_partition(&self, tp: &TopicPartition) -> BackendResult<Arc<PartitionShared>> {
@@ -92,7 +105,14 @@ impl Backend for RaftBackend {
             .collect())
     }
 
+    async fn validate_topic(&self, spec: &TopicSpec) -> BackendResult<()> {
+        self.limits
+            .check_create(&self.node, &spec.name, spec.partitions)
+            .await
+    }
+
     async fn create_topic(&self, spec: TopicSpec) -> BackendResult<TopicInfo> {
+        self.validate_topic(&spec).await?;
         let partitions =
             u32::try_from(spec.partitions).map_err(|_| BackendError::InvalidPartitions {
                 topic: spec.name.clone(),
@@ -117,6 +137,9 @@ impl Backend for RaftBackend {
     }
 
     async fn create_partitions(&self, name: &str, total_count: i32) -> BackendResult<()> {
+        self.limits
+            .check_grow(&self.node, name, total_count)
+            .await?;
         let total = u32::try_from(total_count).map_err(|_| BackendError::InvalidPartitions {
             topic: name.to_string(),
             current: 0,
@@ -131,6 +154,9 @@ impl Backend for RaftBackend {
 
     async fn append(&self, request: AppendRequest) -> BackendResult<AppendOutcome> {
         let shared = self.led_partition(&request.partition)?;
+        self.limits
+            .check_timestamps(&self.node, &shared, &request.batches)
+            .await?;
         // acks=1 (and 0) is answered after the leader's fsync, before the
         // entry commits; offsets are assigned when it applies, so the answer
         // carries base offset -1 (see docs/kafka-raft.md).

@@ -43,6 +43,27 @@ fn create_code(bootstrap: &str, topic: &str, partitions: &str, validate_only: bo
         .unwrap_or_else(|| panic!("no error code in {out}"))
 }
 
+/// The `error_code=N` figure `limits.py grow` prints (CreatePartitions).
+fn grow_code(bootstrap: &str, topic: &str, total: &str, validate_only: bool) -> i16 {
+    let mut args = vec![
+        "grow",
+        "--bootstrap",
+        bootstrap,
+        "--topic",
+        topic,
+        "--partitions",
+        total,
+    ];
+    if validate_only {
+        args.push("--validate-only");
+    }
+    let out = limits(&args);
+    out.split_whitespace()
+        .find_map(|w| w.strip_prefix("error_code="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no error code in {out}"))
+}
+
 /// `POST /v1/topics` through node `via`: status code and body.
 async fn http_create(c: &TestCluster, via: u64, name: &str, partitions: u64) -> (u16, String) {
     let r = c
@@ -176,7 +197,16 @@ async fn limits_cluster_limit_and_topic_names_are_enforced_on_both_apis() {
         let (code, body) = http_create(&c, leader, name, 1).await;
         assert_eq!(code, 400, "{name:?}: {body}");
     }
+    // Growing a topic is checked alike (CreatePartitions): past the
+    // per-topic limit, then past the cluster's (6 + 5 more > 10).
+    assert_eq!(grow_code(&all, "five", "7", true), INVALID_PARTITIONS);
+    assert_eq!(grow_code(&all, "five", "7", false), INVALID_PARTITIONS);
     assert_eq!(create_code(&all, "ok.name_249-", "1", false), 0);
+    assert_eq!(grow_code(&all, "ok.name_249-", "6", true), POLICY_VIOLATION);
+    assert_eq!(
+        grow_code(&all, "ok.name_249-", "6", false),
+        POLICY_VIOLATION
+    );
     assert_cluster_serves(&c, "two").await;
 }
 

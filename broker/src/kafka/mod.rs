@@ -136,10 +136,12 @@ impl Backend for RaftBackend {
             .map_err(meta_error)
     }
 
+    async fn validate_partitions(&self, name: &str, total_count: i32) -> BackendResult<()> {
+        self.limits.check_grow(&self.node, name, total_count).await
+    }
+
     async fn create_partitions(&self, name: &str, total_count: i32) -> BackendResult<()> {
-        self.limits
-            .check_grow(&self.node, name, total_count)
-            .await?;
+        self.validate_partitions(name, total_count).await?;
         let total = u32::try_from(total_count).map_err(|_| BackendError::InvalidPartitions {
             topic: name.to_string(),
             current: 0,

@@ -12,6 +12,10 @@ use chronik_kafka::timestamps::TimestampPolicy;
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+/// Cached timestamp policies before the cache starts over: more than the
+/// cluster can hold partitions.
+const CACHE_LIMIT: usize = 2 * crate::topic_limits::HARD_MAX_PARTITIONS as usize;
+
 /// What the adapter enforces before anything reaches Raft.
 pub struct AdapterLimits {
     topics: TopicLimits,
@@ -121,10 +125,13 @@ impl AdapterLimits {
                 tracing::warn!(topic = %shared.topic, error = %e, "timestamp config ignored");
                 self.timestamp_defaults
             });
-        self.timestamps
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(group, policy);
+        let mut cache = self.timestamps.write().unwrap_or_else(|e| e.into_inner());
+        // Groups of deleted topics stay behind; starting over now and then
+        // keeps the cache bounded through endless create/delete cycles.
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(group, policy);
         Ok(policy)
     }
 }

@@ -88,6 +88,13 @@ pub struct NodeArgs {
     pub initial_cluster_state: crate::bootstrap::InitialClusterState,
     #[command(flatten)]
     pub limits: crate::limits::LimitArgs,
+    /// Most partitions one topic may have (CreateTopics, CreatePartitions and
+    /// POST /v1/topics beyond it are refused; at most 10000).
+    #[arg(long, env = "CHRONIK_MAX_PARTITIONS_PER_TOPIC", default_value_t = crate::topic_limits::DEFAULT_MAX_PARTITIONS_PER_TOPIC, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::topic_limits::HARD_MAX_PARTITIONS_PER_TOPIC)))]
+    pub max_partitions_per_topic: u32,
+    /// Most partitions of all topics together (at most 100000).
+    #[arg(long, env = "CHRONIK_MAX_PARTITIONS", default_value_t = crate::topic_limits::DEFAULT_MAX_PARTITIONS, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::topic_limits::HARD_MAX_PARTITIONS)))]
+    pub max_partitions: u32,
 }
 
 /// Flags of `chronik-broker dev`.
@@ -117,6 +124,8 @@ pub enum ConfigError {
     },
     #[error("--config {path} line {line}: expected key=value")]
     ConfigLine { path: PathBuf, line: usize },
+    #[error("--config: {0}")]
+    Timestamps(#[from] chronik_kafka::timestamps::InvalidTimestampConfig),
 }
 
 /// A validated node configuration.
@@ -139,6 +148,10 @@ pub struct NodeConfig {
     pub initial_cluster_state: crate::bootstrap::InitialClusterState,
     /// Bounds on what remote input can grow.
     pub limits: crate::limits::Limits,
+    /// Partition limits of topic creation.
+    pub topic_limits: crate::topic_limits::TopicLimits,
+    /// Produce timestamp bounds (`log.message.timestamp.*` in --config).
+    pub timestamp_defaults: chronik_kafka::timestamps::TimestampPolicy,
 }
 
 impl NodeArgs {
@@ -180,11 +193,18 @@ impl NodeArgs {
             data_dir: self.data_dir.clone(),
             advertised_host,
             self_url,
-            settings,
             tick: Duration::from_millis(self.tick_ms),
             snapshot_interval: self.snapshot_interval,
             initial_cluster_state: self.initial_cluster_state,
             limits: self.limits.limits(),
+            topic_limits: crate::topic_limits::TopicLimits {
+                max_partitions_per_topic: self.max_partitions_per_topic,
+                max_partitions: self.max_partitions,
+            },
+            timestamp_defaults: chronik_kafka::timestamps::TimestampPolicy::from_broker_settings(
+                &settings,
+            )?,
+            settings,
         })
     }
 }
@@ -290,6 +310,9 @@ mod tests {
     #[test]
     fn bad_flags_are_errors() {
         assert!(args(&["--tick-ms", "0"]).is_err());
+        assert!(args(&["--max-partitions-per-topic", "0"]).is_err());
+        assert!(args(&["--max-partitions-per-topic", "10001"]).is_err());
+        assert!(args(&["--max-partitions", "100001"]).is_err());
         assert!(args(&["--raft-addr", "nope"]).is_err());
         let cli = args(&["--node-id", "1", "--peers", "1@http://a:1,1@http://b:1"]).unwrap();
         assert!(matches!(

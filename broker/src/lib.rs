@@ -15,4 +15,5 @@ pub mod partition;
 pub mod server;
 pub mod state_machine;
 pub mod storage;
+pub mod topic_limits;
 pub mod transport;

@@ -182,13 +182,15 @@ impl Broker {
         let app = router(HttpState {
             node: handle.clone(),
             metrics,
+            topic_limits: cfg.topic_limits,
         });
         tokio::spawn(async move {
             if let Err(e) = axum::serve(http_listener, app).await {
                 tracing::error!(error = %e, "HTTP server stopped");
             }
         });
-        let backend = RaftBackend::new(handle.clone(), registry, meta.cluster_id.clone());
+        let backend = RaftBackend::new(handle.clone(), registry, meta.cluster_id.clone())
+            .with_limits(cfg.topic_limits, cfg.timestamp_defaults);
         let frontend = chronik_kafka::Handlers::new(
             Arc::new(backend),
             chronik_kafka::FrontendConfig {

@@ -81,6 +81,10 @@ pub enum CommandRejection {
     },
     #[error("the command is empty or of an unknown kind")]
     Empty,
+    /// Beyond [`crate::topic_limits::HARD_LIMITS`] (a log written before the
+    /// limits existed may hold such a command).
+    #[error("refused by the hard partition limits: {0}")]
+    PartitionLimit(crate::topic_limits::LimitError),
 }
 
 /// A log entry or snapshot that cannot be decoded: the node must stop.
@@ -191,6 +195,25 @@ impl MetaStateMachine {
             .collect()
     }
 
+    /// Checks a topic growing from `current` to `requested` partitions
+    /// against the compiled-in caps, which every replica and every replay
+    /// applies alike; the refusal is logged.
+    fn within_hard_limits(
+        &self,
+        index: u64,
+        name: &str,
+        current: u32,
+        requested: u32,
+    ) -> Result<(), CommandRejection> {
+        let total = self.topics.values().map(|t| u64::from(t.partitions)).sum();
+        crate::topic_limits::HARD_LIMITS
+            .check_partitions(name, current, i64::from(requested), total)
+            .map_err(|e| {
+                tracing::warn!(index, error = %e, "committed topic command refused");
+                CommandRejection::PartitionLimit(e)
+            })
+    }
+
     fn apply_command(&mut self, index: u64, cmd: meta::Command) -> ApplyOutcome {
         let rejected = |r| ApplyOutcome::Rejected(r);
         match cmd.cmd {
@@ -201,6 +224,9 @@ impl MetaStateMachine {
                 }
                 if self.topics.contains_key(&t.name) {
                     return rejected(CommandRejection::TopicExists(t.name));
+                }
+                if let Err(r) = self.within_hard_limits(index, &t.name, 0, t.partitions) {
+                    return rejected(r);
                 }
                 let partition_groups = self.new_partition_groups(t.partitions, &t.voters);
                 let info = TopicInfo {
@@ -223,6 +249,9 @@ impl MetaStateMachine {
                         current,
                         requested: c.total,
                     });
+                }
+                if let Err(r) = self.within_hard_limits(index, &c.name, current, c.total) {
+                    return rejected(r);
                 }
                 let groups = self.new_partition_groups(c.total - current, &c.voters);
                 if let Some(t) = self.topics.get_mut(&c.name) {

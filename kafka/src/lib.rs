@@ -5,8 +5,9 @@
 //! - [`handlers`]: one module per API, dispatched by [`handlers::Handlers`].
 //! - [`group`]: the consumer group membership state machine.
 //! - [`backend`]: the storage boundary ([`backend::Backend`]) and [`backend::MemoryBackend`].
-//! - [`batch`] / [`idempotence`]: record batch validation and producer sequence rules,
-//!   shared with backend implementations.
+//! - [`batch`] / [`idempotence`] / [`timestamps`]: record batch validation, producer
+//!   sequence rules and record timestamp bounds, shared with backend implementations.
+//! - [`topic_name`]: Kafka's topic name rule.
 //!
 //! See `docs/kafka.md` for the design.
 
@@ -20,6 +21,8 @@ pub mod group;
 pub mod handlers;
 pub mod idempotence;
 pub mod server;
+pub mod timestamps;
+pub mod topic_name;
 pub mod versions;
 
 #[cfg(test)]

@@ -178,11 +178,18 @@ fn kcat_still_works_after_garbage() {
 }
 
 fn valid_batch() -> Bytes {
+    batch_at_offsets(&[0])
+}
+
+/// A v2 batch with a correct CRC holding one record at each of `offsets`:
+/// its `last_offset_delta` is the last offset minus the first, whatever the
+/// record count.
+fn batch_at_offsets(offsets: &[i64]) -> Bytes {
     use kafka_protocol::indexmap::IndexMap;
     use kafka_protocol::records::{
         Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
     };
-    let record = Record {
+    let record = |offset: i64| Record {
         transactional: false,
         control: false,
         delete_horizon: false,
@@ -190,8 +197,10 @@ fn valid_batch() -> Bytes {
         producer_id: -1,
         producer_epoch: -1,
         timestamp_type: TimestampType::Creation,
-        offset: 0,
-        sequence: -1,
+        offset,
+        // The encoder starts a new batch where offset - sequence changes;
+        // base sequence stays -1 (no producer id).
+        sequence: offset as i32 - 1,
         timestamp: 1,
         key: Some(Bytes::from_static(b"k")),
         value: Some(Bytes::from_static(b"v")),
@@ -202,7 +211,8 @@ fn valid_batch() -> Bytes {
         version: 2,
         compression: Compression::None,
     };
-    RecordBatchEncoder::encode(&mut buf, [&record], &options)
+    let records: Vec<Record> = offsets.iter().map(|o| record(*o)).collect();
+    RecordBatchEncoder::encode(&mut buf, &records, &options)
         .unwrap_or_else(|e| panic!("encode batch: {e}"));
     buf.freeze()
 }
@@ -247,7 +257,10 @@ fn corrupt_batches_get_an_error_and_the_connection_stays_usable() {
                     .with_records(Some(records))])])
     };
     let mut codes = Vec::new();
-    for (correlation_id, records) in [(2, corrupt.freeze()), (3, valid_batch())] {
+    // Two records claiming 1000 offsets (last_offset_delta 999): the CRC is
+    // right, the offsets are not.
+    let gap = batch_at_offsets(&[0, 999]);
+    for (correlation_id, records) in [(2, corrupt.freeze()), (3, gap), (4, valid_batch())] {
         stream
             .write_all(&request(
                 ApiKey::Produce,
@@ -261,5 +274,9 @@ fn corrupt_batches_get_an_error_and_the_connection_stays_usable() {
         let r = ProduceResponse::decode(&mut resp, 7).unwrap_or_else(|e| panic!("{e}"));
         codes.push(r.responses[0].partition_responses[0].error_code);
     }
-    assert_eq!(codes, vec![2, 0], "CORRUPT_MESSAGE, then success");
+    assert_eq!(
+        codes,
+        vec![2, 87, 0],
+        "CORRUPT_MESSAGE, INVALID_RECORD, then success"
+    );
 }

@@ -20,8 +20,21 @@ pub(super) async fn create_topic(State(s): State<HttpState>, body: Bytes) -> Res
             ))
         }
     };
-    if req.name.is_empty() || req.name.len() > 249 {
-        return bad_request("topic names are 1 to 249 characters");
+    // Checked before proposing: a committed creation is applied by every
+    // replica, and one beyond the limits would open that many Raft groups.
+    let total = match s
+        .node
+        .query(|sm| sm.topics().values().map(|t| u64::from(t.partitions)).sum())
+        .await
+    {
+        Ok(total) => total,
+        Err(e) => return error_response(e),
+    };
+    if let Err(e) = s
+        .topic_limits
+        .check_create(&req.name, i64::from(req.partitions), total)
+    {
+        return bad_request(e);
     }
     match s
         .node

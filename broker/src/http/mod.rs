@@ -22,6 +22,8 @@ const LOOP_STALL_MS: u64 = 5_000;
 pub struct HttpState {
     pub node: NodeHandle,
     pub metrics: Arc<Metrics>,
+    /// Limits `POST /v1/topics` checks before proposing.
+    pub topic_limits: crate::topic_limits::TopicLimits,
 }
 
 /// All routes.

@@ -4,6 +4,7 @@
 
 use crate::node::{AppendError, NodeError};
 use crate::state_machine::CommandRejection;
+use crate::topic_limits::{LimitError, PER_TOPIC_FLAG};
 use chronik_kafka::backend::TopicPartition;
 use chronik_kafka::BackendError;
 
@@ -34,6 +35,7 @@ pub(super) fn meta_error(e: NodeError) -> BackendError {
             current: i32::try_from(current).unwrap_or(i32::MAX),
             requested: i32::try_from(requested).unwrap_or(i32::MAX),
         },
+        NodeError::Rejected(CommandRejection::PartitionLimit(e)) => limit_error(e),
         NodeError::NotLeader { .. } => BackendError::Unavailable {
             reason: "this broker does not lead the metadata group",
         },
@@ -42,6 +44,36 @@ pub(super) fn meta_error(e: NodeError) -> BackendError {
         },
         _ => BackendError::Unavailable {
             reason: "the metadata group refused the request",
+        },
+    }
+}
+
+/// Maps a topic limit refusal to Kafka's codes: `INVALID_TOPIC_EXCEPTION`
+/// for a name, `INVALID_PARTITIONS` for a count below one or over the
+/// per-topic limit, `POLICY_VIOLATION` for the cluster limit.
+pub(super) fn limit_error(e: LimitError) -> BackendError {
+    match e {
+        LimitError::InvalidName { name } => BackendError::InvalidTopic {
+            topic: name,
+            reason: "topic names are 1 to 249 characters of [a-zA-Z0-9._-], not \".\" or \"..\"",
+        },
+        LimitError::NoPartitions { topic, requested } => BackendError::InvalidPartitions {
+            topic,
+            current: 0,
+            requested: i32::try_from(requested).unwrap_or(i32::MIN),
+        },
+        LimitError::PerTopic {
+            topic,
+            requested,
+            limit,
+        } => BackendError::PartitionLimit {
+            topic,
+            requested,
+            limit: u64::from(limit),
+            setting: PER_TOPIC_FLAG,
+        },
+        e @ LimitError::PerCluster { .. } => BackendError::PolicyViolation {
+            message: e.to_string(),
         },
     }
 }
@@ -78,7 +110,25 @@ pub(super) fn append_error(tp: &TopicPartition, e: AppendError) -> BackendError 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::topic_limits::TopicLimits;
     use chronik_kafka::idempotence::SequenceError;
+
+    #[test]
+    fn limit_refusals_carry_kafkas_codes() {
+        let limits = TopicLimits::default();
+        let code = |r: Result<(), LimitError>| r.map_err(|e| limit_error(e).code());
+        assert_eq!(code(limits.check_create("a b", 1, 0)), Err(17));
+        assert_eq!(code(limits.check_create("t", 0, 0)), Err(37));
+        assert_eq!(code(limits.check_create("t", 2_000_000_000, 0)), Err(37));
+        assert_eq!(code(limits.check_create("t", 10, 9_995)), Err(44));
+        let committed =
+            NodeError::Rejected(CommandRejection::PartitionLimit(LimitError::PerTopic {
+                topic: "t".into(),
+                requested: 20_000,
+                limit: 10_000,
+            }));
+        assert_eq!(meta_error(committed).code(), 37);
+    }
 
     #[test]
     fn produce_failures_keep_their_kafka_errors() {

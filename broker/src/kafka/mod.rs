@@ -6,20 +6,24 @@
 mod error;
 mod offsets;
 mod producer_ids;
+mod limits;
 mod read;
 mod topics;
 
 use crate::node::NodeHandle;
 use crate::partition::{PartitionRegistry, PartitionShared};
 use crate::state_machine::{commands, encode_offset, StoredOffset};
+use crate::topic_limits::TopicLimits;
 use chronik_kafka::backend::{
     Acks, AppendOutcome, AppendRequest, BackendResult, ClusterView, CommittedOffset, GroupOffset,
     OffsetSpec, ProducerIdentity, ReadRequest, ReadResult, TimestampOffset, TopicInfo,
     TopicPartition, TopicSpec,
 };
+use chronik_kafka::timestamps::TimestampPolicy;
 use chronik_kafka::{Backend, BackendError};
 use error::{append_error, leader_i32, meta_error, unavailable};
 use producer_ids::ProducerIdPool;
+use limits::AdapterLimits;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -29,6 +33,7 @@ pub struct RaftBackend {
     registry: Arc<PartitionRegistry>,
     cluster_id: String,
     producer_ids: ProducerIdPool,
+    limits: AdapterLimits,
 }
 
 impl RaftBackend {
@@ -40,7 +45,15 @@ impl RaftBackend {
             registry,
             cluster_id,
             producer_ids,
+            limits: AdapterLimits::new(TopicLimits::default(), TimestampPolicy::default()),
         }
+    }
+
+    /// The same backend enforcing `topics` on creations and `timestamps`
+    /// (the broker defaults, under each topic's overrides) on produce.
+    pub fn with_limits(mut self, topics: TopicLimits, timestamps: TimestampPolicy) -> Self {
+        self.limits = AdapterLimits::new(topics, timestamps);
+        self
     }
 
     fn led_partition(&self, tp: &TopicPartition) -> BackendResult<Arc<PartitionShared>> {
@@ -86,7 +99,14 @@ impl Backend for RaftBackend {
             .collect())
     }
 
+    async fn validate_topic(&self, spec: &TopicSpec) -> BackendResult<()> {
+        self.limits
+            .check_create(&self.node, &spec.name, spec.partitions)
+            .await
+    }
+
     async fn create_topic(&self, spec: TopicSpec) -> BackendResult<TopicInfo> {
+        self.validate_topic(&spec).await?;
         let partitions =
             u32::try_from(spec.partitions).map_err(|_| BackendError::InvalidPartitions {
                 topic: spec.name.clone(),
@@ -110,7 +130,12 @@ impl Backend for RaftBackend {
             .map_err(meta_error)
     }
 
+    async fn validate_partitions(&self, name: &str, total_count: i32) -> BackendResult<()> {
+        self.limits.check_grow(&self.node, name, total_count).await
+    }
+
     async fn create_partitions(&self, name: &str, total_count: i32) -> BackendResult<()> {
+        self.validate_partitions(name, total_count).await?;
         let total = u32::try_from(total_count).map_err(|_| BackendError::InvalidPartitions {
             topic: name.to_string(),
             current: 0,
@@ -125,6 +150,9 @@ impl Backend for RaftBackend {
 
     async fn append(&self, request: AppendRequest) -> BackendResult<AppendOutcome> {
         let shared = self.led_partition(&request.partition)?;
+        self.limits
+            .check_timestamps(&self.node, &shared, &request.batches)
+            .await?;
         // acks=1 (and 0) is answered after the leader's fsync, before the
         // entry commits; offsets are assigned when it applies, so the answer
         // carries base offset -1 (see docs/kafka-raft.md).

@@ -6,6 +6,13 @@
 //! retention deletes entries from the front while the rest would still hold
 //! at least `retention.bytes`. The newest entry (the active tail) is never
 //! deleted. `-1` disables either limit.
+//!
+//! Only a topic whose `cleanup.policy` lists `delete` (the default) is
+//! subject to retention. A `compact` topic keeps everything: its records
+//! are meant to live until a newer record of the same key replaces them, and
+//! Chronik does not compact yet, so deleting by age would lose the latest
+//! value of every key. `compact,delete` applies the delete half, as Kafka
+//! does (records older than `retention.ms` go whether or not compacted).
 
 use super::{IndexEntry, PartitionIndex};
 use std::collections::BTreeMap;
@@ -14,6 +21,8 @@ use std::collections::BTreeMap;
 pub const RETENTION_MS: &str = "retention.ms";
 /// Topic config key of the size limit.
 pub const RETENTION_BYTES: &str = "retention.bytes";
+/// Topic config key listing the cleanup policies (`delete`, `compact`).
+pub const CLEANUP_POLICY: &str = "cleanup.policy";
 /// Kafka's default `retention.ms` (7 days).
 pub const DEFAULT_RETENTION_MS: i64 = 604_800_000;
 
@@ -66,8 +75,20 @@ fn limit(
 }
 
 impl RetentionPolicy {
+    /// No retention: every entry stays.
+    pub const KEEP_ALL: Self = Self {
+        ms: None,
+        bytes: None,
+    };
+
     /// The policy a topic's config overrides give, with Kafka's defaults.
     pub fn from_configs(configs: &BTreeMap<String, String>) -> Result<Self, InvalidRetention> {
+        let deletes = configs
+            .get(CLEANUP_POLICY)
+            .is_none_or(|p| p.split(',').any(|p| p.trim() == "delete"));
+        if !deletes {
+            return Ok(Self::KEEP_ALL);
+        }
         Ok(Self {
             ms: limit(configs, RETENTION_MS, DEFAULT_RETENTION_MS)?,
             bytes: limit(configs, RETENTION_BYTES, -1)?.map(|b| b.unsigned_abs()),
@@ -141,6 +162,29 @@ mod tests {
         );
         assert!(RetentionPolicy::from_configs(&configs(&[("retention.ms", "soon")])).is_err());
         assert!(RetentionPolicy::from_configs(&configs(&[("retention.bytes", "-2")])).is_err());
+    }
+
+    #[test]
+    fn compacted_topics_are_left_alone_unless_delete_is_listed_too() {
+        let limits = [("retention.ms", "1000"), ("retention.bytes", "100")];
+        let with = |policy: &str| {
+            let mut c = configs(&limits);
+            c.insert(CLEANUP_POLICY.into(), policy.into());
+            RetentionPolicy::from_configs(&c)
+        };
+        assert_eq!(with("compact"), Ok(RetentionPolicy::KEEP_ALL));
+        assert_eq!(with(""), Ok(RetentionPolicy::KEEP_ALL));
+        let deleting = RetentionPolicy {
+            ms: Some(1000),
+            bytes: Some(100),
+        };
+        assert_eq!(with("delete"), Ok(deleting));
+        assert_eq!(with("compact, delete"), Ok(deleting));
+        assert_eq!(
+            RetentionPolicy::from_configs(&configs(&limits)),
+            Ok(deleting)
+        );
+        assert_eq!(RetentionPolicy::KEEP_ALL.cut(&index(5), i64::MAX), None);
     }
 
     #[test]

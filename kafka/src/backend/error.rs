@@ -35,6 +35,50 @@ pub enum BackendError {
         /// Requested count.
         requested: i32,
     },
+    /// A partition count over a configured limit (`INVALID_PARTITIONS`).
+    #[error(
+        "topic {topic}: {requested} partitions exceed the limit of {limit} per topic ({setting})"
+    )]
+    PartitionLimit {
+        /// Topic name.
+        topic: String,
+        /// Partitions the topic would have.
+        requested: i64,
+        /// The limit.
+        limit: u64,
+        /// The setting that sets the limit.
+        setting: &'static str,
+    },
+    /// A request the cluster's policy refuses (`POLICY_VIOLATION`), e.g. more
+    /// partitions in the cluster than it allows.
+    #[error("policy violation: {message}")]
+    PolicyViolation {
+        /// What the policy refused and which setting says so.
+        message: String,
+    },
+    /// A topic name Kafka's rules refuse (`INVALID_TOPIC_EXCEPTION`).
+    #[error("invalid topic name {topic:?}: {reason}")]
+    InvalidTopic {
+        /// The name.
+        topic: String,
+        /// The rule it breaks.
+        reason: &'static str,
+    },
+    /// A record timestamp outside the window the topic accepts
+    /// (`INVALID_TIMESTAMP`).
+    #[error("timestamp {timestamp} is more than {limit_ms} ms {direction} the broker's clock ({now}); see {setting}")]
+    InvalidTimestamp {
+        /// The batch's offending timestamp.
+        timestamp: i64,
+        /// The broker's clock when checked.
+        now: i64,
+        /// The limit in milliseconds.
+        limit_ms: i64,
+        /// `"ahead of"` or `"behind"`.
+        direction: &'static str,
+        /// The topic config that sets the limit.
+        setting: &'static str,
+    },
     /// A replication factor the cluster cannot satisfy.
     #[error("replication factor {requested} exceeds {available} available brokers")]
     InvalidReplicationFactor {
@@ -133,7 +177,12 @@ impl BackendError {
                 ResponseError::UnknownTopicOrPartition
             }
             Self::TopicAlreadyExists { .. } => ResponseError::TopicAlreadyExists,
-            Self::InvalidPartitions { .. } => ResponseError::InvalidPartitions,
+            Self::InvalidPartitions { .. } | Self::PartitionLimit { .. } => {
+                ResponseError::InvalidPartitions
+            }
+            Self::PolicyViolation { .. } => ResponseError::PolicyViolation,
+            Self::InvalidTopic { .. } => ResponseError::InvalidTopicException,
+            Self::InvalidTimestamp { .. } => ResponseError::InvalidTimestamp,
             Self::InvalidReplicationFactor { .. } => ResponseError::InvalidReplicationFactor,
             Self::NotLeader { .. } => ResponseError::NotLeaderOrFollower,
             Self::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,

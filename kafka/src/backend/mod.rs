@@ -52,6 +52,26 @@ pub trait Backend: Send + Sync + 'static {
         spec: TopicSpec,
     ) -> impl Future<Output = BackendResult<TopicInfo>> + Send;
 
+    /// Checks what [`Backend::create_topic`] would check (limits, policy)
+    /// without creating anything: CreateTopics with `validate_only`. The
+    /// front end has already checked the name and the counts' signs.
+    fn validate_topic(&self, spec: &TopicSpec) -> impl Future<Output = BackendResult<()>> + Send {
+        let _ = spec;
+        std::future::ready(Ok(()))
+    }
+
+    /// Checks what [`Backend::create_partitions`] would check (limits)
+    /// without growing anything: CreatePartitions with `validate_only`, after
+    /// the front end found the topic and a larger count.
+    fn validate_partitions(
+        &self,
+        name: &str,
+        total_count: i32,
+    ) -> impl Future<Output = BackendResult<()>> + Send {
+        let _ = (name, total_count);
+        std::future::ready(Ok(()))
+    }
+
     /// Deletes a topic with its data.
     fn delete_topic(&self, name: &str) -> impl Future<Output = BackendResult<()>> + Send;
 

@@ -35,7 +35,11 @@ pub(crate) async fn handle<B: Backend>(
                         };
                         Err((e.response_error(), e.to_string()))
                     }
-                    Some(_) => Ok(()),
+                    Some(_) => handlers
+                        .backend
+                        .validate_partitions(topic.name.as_str(), topic.count)
+                        .await
+                        .map_err(|e| (e.response_error(), e.to_string())),
                 },
                 Err(e) => Err((e.response_error(), e.to_string())),
             }

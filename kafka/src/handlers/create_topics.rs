@@ -11,20 +11,7 @@ use kafka_protocol::ResponseError;
 
 use super::{sb, Handlers, RequestContext};
 use crate::backend::{Backend, TopicSpec};
-
-/// Longest legal topic name.
-const MAX_TOPIC_NAME: usize = 249;
-
-/// Kafka's topic name rule: 1–249 of `[a-zA-Z0-9._-]`, not `.` or `..`.
-pub(crate) fn valid_topic_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= MAX_TOPIC_NAME
-        && name != "."
-        && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
-}
+use crate::topic_name::valid_topic_name;
 
 fn result(name: &CreatableTopic, error: ResponseError, message: String) -> CreatableTopicResult {
     CreatableTopicResult::default()
@@ -151,6 +138,15 @@ pub(crate) async fn handle<B: Backend>(
             }
         };
         if request.validate_only {
+            // The backend's own checks (partition limits) run too, so a
+            // dry run answers what the creation would.
+            if let Err(e) = handlers.backend.validate_topic(&spec).await {
+                results.push(fit(
+                    ctx.api_version,
+                    result(topic, e.response_error(), e.to_string()),
+                ));
+                continue;
+            }
             let entry = CreatableTopicResult::default().with_name(topic.name.clone());
             results.push(if detailed {
                 entry

@@ -1,5 +1,6 @@
-//! Produce (v3–v11): acks 0, 1 and all. Batches are validated (framing, CRC) here and
-//! appended through the backend; partitions of one request are appended concurrently.
+//! Produce (v3–v11): acks 0, 1 and all. Batches are validated (framing, CRC, record
+//! count against offsets) here and appended through the backend; partitions of one
+//! request are appended concurrently.
 
 use std::time::Duration;
 
@@ -47,9 +48,9 @@ fn error_response(
 
 fn batch_error_code(e: &BatchError) -> ResponseError {
     match e {
-        BatchError::Transactional { .. } | BatchError::InvalidOffsetDelta { .. } => {
-            ResponseError::InvalidRecord
-        }
+        BatchError::Transactional { .. }
+        | BatchError::InvalidOffsetDelta { .. }
+        | BatchError::RecordCountMismatch { .. } => ResponseError::InvalidRecord,
         BatchError::UnsupportedMagic { .. } => ResponseError::UnsupportedForMessageFormat,
         _ => ResponseError::CorruptMessage,
     }
@@ -85,7 +86,7 @@ async fn produce_partition<B: Backend>(
             "null record set".to_owned(),
         );
     };
-    let batches = match batch::validate(&records) {
+    let batches = match batch::validate_produced(&records) {
         Ok(b) => b,
         Err(e) => return error_response(version, index, batch_error_code(&e), e.to_string()),
     };

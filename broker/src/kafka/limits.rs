@@ -1,0 +1,137 @@
+//! The checks the Kafka adapter makes before proposing: topic creations and
+//! growth against [`TopicLimits`], and produced timestamps against each
+//! topic's [`TimestampPolicy`] (topic configs over the broker defaults).
+
+use super::error::{limit_error, unavailable};
+use crate::node::NodeHandle;
+use crate::partition::PartitionShared;
+use crate::topic_limits::{check_name, TopicLimits};
+use chronik_kafka::backend::BackendResult;
+use chronik_kafka::batch::BatchSummary;
+use chronik_kafka::timestamps::TimestampPolicy;
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+/// Cached timestamp policies before the cache starts over: more than the
+/// cluster can hold partitions.
+const CACHE_LIMIT: usize = 2 * crate::topic_limits::HARD_MAX_PARTITIONS as usize;
+
+/// What the adapter enforces before anything reaches Raft.
+pub struct AdapterLimits {
+    topics: TopicLimits,
+    timestamp_defaults: TimestampPolicy,
+    /// Each partition group's timestamp policy. Group ids are never reused
+    /// and topic configs do not change after creation, so an entry never
+    /// goes stale.
+    timestamps: RwLock<HashMap<u64, TimestampPolicy>>,
+}
+
+impl AdapterLimits {
+    /// Limits with the given topic limits and broker timestamp defaults.
+    pub fn new(topics: TopicLimits, timestamp_defaults: TimestampPolicy) -> Self {
+        Self {
+            topics,
+            timestamp_defaults,
+            timestamps: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Checks a topic creation: name, count, per-topic and cluster limits.
+    pub async fn check_create(
+        &self,
+        node: &NodeHandle,
+        name: &str,
+        partitions: i32,
+    ) -> BackendResult<()> {
+        check_name(name).map_err(limit_error)?;
+        let total = node
+            .query(|sm| sm.topics().values().map(|t| u64::from(t.partitions)).sum())
+            .await
+            .map_err(unavailable)?;
+        self.topics
+            .check_partitions(name, 0, i64::from(partitions), total)
+            .map_err(limit_error)
+    }
+
+    /// Checks growing `name` to `total` partitions (an unknown topic passes:
+    /// the proposal reports it).
+    pub async fn check_grow(&self, node: &NodeHandle, name: &str, total: i32) -> BackendResult<()> {
+        let topic = name.to_string();
+        let (current, cluster) = node
+            .query(move |sm| {
+                let current = sm.topics().get(&topic).map(|t| t.partitions);
+                let cluster: u64 = sm.topics().values().map(|t| u64::from(t.partitions)).sum();
+                (current, cluster)
+            })
+            .await
+            .map_err(unavailable)?;
+        let Some(current) = current else {
+            return Ok(());
+        };
+        if i64::from(total) <= i64::from(current) {
+            // Not growing: the state machine refuses it with its own error.
+            return Ok(());
+        }
+        self.topics
+            .check_partitions(name, current, i64::from(total), cluster)
+            .map_err(limit_error)
+    }
+
+    /// Refuses batches stamped outside the partition's topic's window.
+    pub async fn check_timestamps(
+        &self,
+        node: &NodeHandle,
+        shared: &PartitionShared,
+        batches: &[BatchSummary],
+    ) -> BackendResult<()> {
+        let policy = self.timestamp_policy(node, shared).await?;
+        let now = i64::try_from(crate::node::now_ms()).unwrap_or(i64::MAX);
+        policy.check(batches, now)
+    }
+
+    async fn timestamp_policy(
+        &self,
+        node: &NodeHandle,
+        shared: &PartitionShared,
+    ) -> BackendResult<TimestampPolicy> {
+        let group = shared.raft_group_id;
+        let cached = self
+            .timestamps
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&group)
+            .copied();
+        if let Some(policy) = cached {
+            return Ok(policy);
+        }
+        let topic = shared.topic.clone();
+        let config = node
+            .query(move |sm| {
+                sm.topics()
+                    .get(&topic)
+                    .filter(|t| t.partition_groups.iter().any(|g| g.group_id == group))
+                    .map(|t| t.config.clone())
+            })
+            .await
+            .map_err(unavailable)?;
+        let Some(config) = config else {
+            // The topic is being deleted: the append fails on its own.
+            return Ok(self.timestamp_defaults);
+        };
+        let policy = self
+            .timestamp_defaults
+            .for_topic(&config)
+            .unwrap_or_else(|e| {
+                tracing::warn!(topic = %shared.topic, error = %e, "timestamp config ignored");
+                self.timestamp_defaults
+            });
+        let mut cache = self.timestamps.write().unwrap_or_else(|e| e.into_inner());
+        // Groups of deleted topics stay behind; starting over now and then
+        // keeps the cache bounded through endless create/delete cycles.
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(group, policy);
+        Ok(policy)
+    }
+}

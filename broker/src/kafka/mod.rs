@@ -4,9 +4,9 @@
 //! and consumer group offsets live in the metadata group.
 
 mod error;
+mod limits;
 mod offsets;
 mod producer_ids;
-mod limits;
 mod read;
 mod topics;
 
@@ -22,8 +22,8 @@ use chronik_kafka::backend::{
 use chronik_kafka::timestamps::TimestampPolicy;
 use chronik_kafka::{Backend, BackendError};
 use error::{append_error, leader_i32, meta_error, unavailable};
-use producer_ids::ProducerIdPool;
 use limits::AdapterLimits;
+use producer_ids::ProducerIdPool;
 use std::sync::Arc;
 use tokio::sync::watch;
 

@@ -21,7 +21,7 @@ pub use error::{ErrorBody, NotLeaderBody};
 pub use identity::{NodeId, Peer, PeerError, PodAddresses};
 pub use membership::{AddMemberRequest, Membership, TransferLeaderRequest};
 pub use status::{
-    BrokerStatus, GroupsSummary, MemberRole, MemberStatus, PeerRefusal, RaftRole, RejoinState,
-    StateDigest,
+    BrokerStatus, GroupsSummary, MemberRole, MemberStatus, PeerRefusal, RaftRole, Recovery,
+    RejoinState, StartPhase, StateDigest,
 };
 pub use topics::{CreateTopicAnswer, CreateTopicRequest};

@@ -99,6 +99,10 @@ pub struct GroupsSummary {
     /// behind the commit index by more than a small slack. A broker restarted
     /// while another voter is behind can take a partition below quorum.
     pub lagging: BTreeMap<u64, usize>,
+    /// Local replicas that have not applied every entry they know committed
+    /// (replaying their log after a restart, or catching up from the
+    /// leader); they serve no reads meanwhile.
+    pub replaying: usize,
 }
 
 /// A peer refused this broker's Raft traffic (e.g. because it was removed).
@@ -169,6 +173,38 @@ pub struct BrokerStatus {
     /// The metadata state's digest at the index it was applied to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_digest: Option<StateDigest>,
+    /// Set while the broker starts: its storage is being recovered and the
+    /// Raft loop does not run yet (absent once it runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<Recovery>,
+}
+
+/// Where a starting broker stands before its Raft loop runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartPhase {
+    /// The process runs; storage is not opened yet.
+    Starting,
+    /// The Raft log is being opened and checked.
+    Recovering,
+}
+
+/// Progress of a starting broker's storage recovery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recovery {
+    pub phase: StartPhase,
+    /// What it is doing, for people (e.g. "checking the log of group 3").
+    #[serde(default)]
+    pub step: String,
+    /// Milliseconds since the Unix epoch of its latest progress; a value
+    /// that stops moving means recovery is stuck (`/livez` fails).
+    #[serde(default)]
+    pub progress_ms: u64,
+    /// Log bytes checked so far and in all (0 while unknown).
+    #[serde(default)]
+    pub checked_bytes: u64,
+    #[serde(default)]
+    pub total_bytes: u64,
 }
 
 impl BrokerStatus {
@@ -191,6 +227,22 @@ impl BrokerStatus {
             rejoining: None,
             loop_heartbeat_ms: now_ms,
             state_digest: None,
+            recovery: None,
+        }
+    }
+
+    /// The status of a broker process that has not recovered its storage
+    /// yet (phase `starting`).
+    pub fn starting(node_id: u64, cluster_id: &str, incarnation: &str, now_ms: u64) -> Self {
+        Self {
+            recovery: Some(Recovery {
+                phase: StartPhase::Starting,
+                step: "starting".to_string(),
+                progress_ms: now_ms,
+                checked_bytes: 0,
+                total_bytes: 0,
+            }),
+            ..Self::initial(node_id, cluster_id, incarnation, now_ms)
         }
     }
 
@@ -225,6 +277,9 @@ impl BrokerStatus {
     /// `None` when ready to serve; otherwise the one-line reason it is not
     /// (what `/readyz` answers with 503).
     pub fn not_ready_reason(&self) -> Option<String> {
+        if let Some(r) = &self.recovery {
+            return Some(format!("recovering storage: {}", r.step));
+        }
         if let Some(index) = self
             .removed
             .get(&self.node_id)
@@ -257,6 +312,12 @@ impl BrokerStatus {
                 self.applied_index, self.commit_index
             ));
         }
+        if self.groups.replaying > 0 {
+            return Some(format!(
+                "catching up: {} partition groups are applying their log",
+                self.groups.replaying
+            ));
+        }
         None
     }
 }
@@ -283,6 +344,21 @@ mod tests {
             s.not_ready_reason().as_deref(),
             Some("node 2 is not a member of the cluster yet")
         );
+    }
+
+    #[test]
+    fn a_starting_broker_is_not_ready_until_storage_is_recovered() {
+        let mut s = BrokerStatus::starting(1, "c", "i", 5);
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.contains(r#""phase":"starting""#), "{json}");
+        assert_eq!(
+            s.not_ready_reason().as_deref(),
+            Some("recovering storage: starting")
+        );
+        s.recovery = None;
+        s.groups.replaying = 2;
+        assert!(!serde_json::to_string(&s).unwrap().contains("recovery"));
+        assert!(s.not_ready_reason().is_some());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod node;
 pub mod offset_retention;
 pub mod partition;
 pub mod server;
+pub mod startup;
 pub mod state_machine;
 pub mod storage;
 pub mod topic_limits;

@@ -6,11 +6,12 @@ use crate::http::{router, HttpState};
 use crate::kafka::RaftBackend;
 use crate::metrics::Metrics;
 use crate::node::{
-    mailbox, Advertised, BrokerStatus, FatalError, NodeActor, NodeHandle, NodeParts, METADATA_GROUP,
+    mailbox, Advertised, BrokerStatus, FatalError, NodeActor, NodeHandle, NodeParts,
 };
 use crate::partition::PartitionRegistry;
+use crate::startup::{Recovered, RecoveryError};
 use crate::state_machine::MetaStateMachine;
-use crate::storage::{LogEngine, MetaError, MetaFile, RaftStore, StorageError};
+use crate::storage::{MetaError, MetaFile, StorageError};
 use crate::transport::{RaftService, Transport};
 use chronik_proto::raft::SenderInfo;
 use raft::eraftpb::ConfState;
@@ -46,6 +47,8 @@ pub enum BrokerError {
     Fatal(#[from] FatalError),
     #[error("gRPC server failed: {0}")]
     Grpc(#[from] tonic::transport::Error),
+    #[error(transparent)]
+    Recovery(#[from] RecoveryError),
 }
 
 /// A running broker.
@@ -64,12 +67,39 @@ impl Broker {
     pub async fn start(cfg: NodeConfig) -> Result<Self, BrokerError> {
         let (meta, fresh) = MetaFile::open_or_create(&cfg.data_dir, &cfg.cluster_id, cfg.node_id)?;
         tracing::info!(node_id = cfg.node_id, cluster_id = %meta.cluster_id, incarnation = %meta.incarnation, fresh, "data directory opened");
-        let engine = Arc::new(LogEngine::open(&cfg.data_dir.join("raft"))?);
+        // Health, metrics and status answer before storage recovery, which
+        // reads the whole log (see `startup`); the Kafka and Raft listeners
+        // open once it is done.
+        let metrics = Metrics::new();
+        let (senders, rx) = mailbox();
+        let (status_tx, status_rx) = watch::channel(BrokerStatus::starting(
+            cfg.node_id,
+            &meta.cluster_id,
+            &meta.incarnation,
+            crate::node::now_ms(),
+        ));
+        let handle = NodeHandle::new(senders.clients, status_rx.clone());
+        let http_listener = bind("http", cfg.http_addr).await?;
+        let http_addr = local_addr("http", cfg.http_addr, &http_listener)?;
+        let app = router(HttpState {
+            node: handle.clone(),
+            metrics: metrics.clone(),
+            topic_limits: cfg.topic_limits,
+        });
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(http_listener, app).await {
+                tracing::error!(error = %e, "HTTP server stopped");
+            }
+        });
+        tracing::info!(%http_addr, "HTTP server started; recovering storage");
+        let Recovered {
+            engine,
+            meta_store: mut store,
+        } = crate::startup::recover(&cfg.data_dir.join("raft"), &status_tx).await?;
         let registry = Arc::new(
             PartitionRegistry::new(cfg.node_id, engine.clone())
                 .with_producer_expiration_ms(cfg.limits.producer_id_expiration_ms),
         );
-        let mut store = RaftStore::open(engine, METADATA_GROUP)?;
         let initial_members: Vec<(u64, String)> = cfg
             .initial_peers
             .iter()
@@ -111,14 +141,6 @@ impl Broker {
         raft_cfg.validate()?;
         let raw = RawNode::new(&raft_cfg, store, &crate::logging::raft_logger())?;
 
-        let metrics = Metrics::new();
-        let (senders, rx) = mailbox();
-        let (status_tx, status_rx) = watch::channel(BrokerStatus::initial(
-            cfg.node_id,
-            &meta.cluster_id,
-            &meta.incarnation,
-            crate::node::now_ms(),
-        ));
         let sender = SenderInfo {
             cluster_id: meta.cluster_id.clone(),
             node_id: cfg.node_id,
@@ -133,8 +155,6 @@ impl Broker {
         }
         let kafka_listener = bind("kafka", cfg.kafka_addr).await?;
         let kafka_addr = local_addr("kafka", cfg.kafka_addr, &kafka_listener)?;
-        let http_listener = bind("http", cfg.http_addr).await?;
-        let http_addr = local_addr("http", cfg.http_addr, &http_listener)?;
         let advertised = Advertised {
             kafka_addr: format!("{}:{}", cfg.advertised_host, kafka_addr.port()),
             http_url: format!("http://{}:{}", cfg.advertised_host, http_addr.port()),
@@ -156,7 +176,6 @@ impl Broker {
             status_tx,
         );
         let node_task = tokio::spawn(actor.run(rx));
-        let handle = NodeHandle::new(senders.clients, status_rx.clone());
 
         let raft_listener = bind("raft", cfg.raft_addr).await?;
         let raft_addr = local_addr("raft", cfg.raft_addr, &raft_listener)?;
@@ -179,16 +198,6 @@ impl Broker {
             }
         });
 
-        let app = router(HttpState {
-            node: handle.clone(),
-            metrics,
-            topic_limits: cfg.topic_limits,
-        });
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(http_listener, app).await {
-                tracing::error!(error = %e, "HTTP server stopped");
-            }
-        });
         let backend = RaftBackend::new(handle.clone(), registry, meta.cluster_id.clone())
             .with_limits(cfg.topic_limits, cfg.timestamp_defaults);
         let frontend = chronik_kafka::Handlers::new(

@@ -16,6 +16,9 @@ use std::sync::Arc;
 
 /// The Raft loop publishes its status every tick; older than this means stuck.
 const LOOP_STALL_MS: u64 = 5_000;
+/// Storage recovery reports progress at least per 8 MiB checked; no
+/// progress for this long means stuck.
+const RECOVERY_STALL_MS: u64 = 30_000;
 
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
@@ -42,19 +45,53 @@ pub fn router(state: HttpState) -> Router {
             get(metadata::list_topics).post(metadata::create_topic),
         )
         .route("/v1/kv/{key}", put(metadata::put_kv).get(metadata::get_kv))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            refuse_while_recovering,
+        ))
         .with_state(state)
 }
 
 async fn livez(State(s): State<HttpState>) -> Response {
-    let age = crate::node::now_ms().saturating_sub(s.node.status().loop_heartbeat_ms);
-    if age > LOOP_STALL_MS {
+    let status = s.node.status();
+    // While storage recovers the Raft loop does not run yet: the recovery's
+    // own progress tells a long recovery from a stuck one.
+    let (what, beat, limit) = match &status.recovery {
+        Some(r) => ("storage recovery", r.progress_ms, RECOVERY_STALL_MS),
+        None => ("raft loop", status.loop_heartbeat_ms, LOOP_STALL_MS),
+    };
+    let age = crate::node::now_ms().saturating_sub(beat);
+    if age > limit {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("raft loop stalled for {age} ms\n"),
+            format!("{what} stalled for {age} ms\n"),
         )
             .into_response();
     }
     (StatusCode::OK, "ok\n").into_response()
+}
+
+/// Answers 503 to everything but health, metrics and status while storage
+/// recovers: the Raft loop does not run yet, so nothing else can be served.
+async fn refuse_while_recovering(
+    State(s): State<HttpState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(r) = s.node.status().recovery {
+        let health = matches!(
+            request.uri().path(),
+            "/livez" | "/readyz" | "/metrics" | "/v1/status"
+        );
+        if !health {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("recovering storage: {}\n", r.step),
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 async fn readyz(State(s): State<HttpState>) -> Response {

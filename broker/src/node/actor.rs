@@ -313,6 +313,7 @@ impl NodeActor {
                 .unwrap_or_default(),
             members: self.meta.membership(&self.peers).members,
             loop_heartbeat_ms: now_ms(),
+            recovery: None,
             groups: self.partitions.summary(&conf),
             removed: state.removed().clone(),
             refused: self.peers.refusal(),

@@ -188,10 +188,24 @@ impl PartitionGroup {
         }
     }
 
-    /// Publishes leadership to the read path.
+    /// Whether every entry known committed here is applied, i.e. the
+    /// partition index is complete up to the commit index.
+    pub fn caught_up(&self) -> bool {
+        self.applied >= self.raw.raft.raft_log.committed
+    }
+
+    /// Publishes leadership to the read path. A leader whose index is still
+    /// being rebuilt (replaying its log after a restart) is published as
+    /// "no leader": it would answer a short high watermark or miss records,
+    /// so clients retry until it has applied everything committed.
     pub fn publish_leader(&self) {
-        self.shared
-            .set_leader(self.raw.raft.leader_id, self.raw.raft.term);
+        let raft = &self.raw.raft;
+        let leader = if raft.leader_id == raft.id && !self.caught_up() {
+            raft::INVALID_ID
+        } else {
+            raft.leader_id
+        };
+        self.shared.set_leader(leader, raft.term);
     }
 
     /// Fails every waiting produce (leadership lost for good or shutdown).

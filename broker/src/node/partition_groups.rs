@@ -231,6 +231,9 @@ impl PartitionGroups {
             if raft.leader_id == raft::INVALID_ID {
                 summary.leaderless += 1;
             }
+            if !g.caught_up() {
+                summary.replaying += 1;
+            }
             let conf = raft.prs().conf().to_conf_state();
             if !super::reconcile::same_members(&conf, meta) {
                 summary.unconverged += 1;

@@ -147,6 +147,11 @@ impl LogEngine {
         self.write(&mut batch, true)
     }
 
+    /// Every group with something stored.
+    pub fn groups(&self) -> Vec<u64> {
+        self.inner.raft_groups()
+    }
+
     pub(super) fn first_index(&self, group: u64) -> Option<u64> {
         self.inner.first_index(group)
     }

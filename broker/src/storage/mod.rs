@@ -9,9 +9,11 @@
 
 mod engine;
 mod meta;
+mod verify;
 
 pub use engine::{LogEngine, StorageError};
 pub use meta::{DataDirMeta, MetaError, MetaFile};
+pub use verify::{verify_log, VerifyProgress};
 
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
 use raft::{GetEntriesContext, RaftState, Storage};
@@ -50,6 +52,7 @@ pub struct RaftStore {
 
 impl RaftStore {
     /// Loads the state of `group` from the engine (empty if never written).
+    /// Its entries are not read: [`verify_log`] checks them.
     pub fn open(engine: Arc<LogEngine>, group: u64) -> Result<Self, StorageError> {
         let hard_state = engine
             .get_message::<HardState>(group, KEY_HARD_STATE)?
@@ -70,36 +73,7 @@ impl RaftStore {
             snapshot,
             snapshot_wanted: std::cell::Cell::new(false),
         };
-        store.verify()?;
         Ok(store)
-    }
-
-    /// Reads the whole log once so that corruption before the tail (whose
-    /// checksums raft-engine checks when entries are read) stops the node at
-    /// start with a clear error instead of surfacing deep inside Raft.
-    fn verify(&self) -> Result<(), StorageError> {
-        let (Some(first), Some(last)) = (
-            self.engine.first_index(self.group),
-            self.engine.last_index(self.group),
-        ) else {
-            return Ok(());
-        };
-        let mut low = first;
-        let mut buf = Vec::new();
-        while low <= last {
-            let high = (low + 1024).min(last + 1);
-            buf.clear();
-            self.engine
-                .fetch_entries(self.group, low, high, None, &mut buf)
-                .map_err(|e| StorageError::Corrupt {
-                    group: self.group,
-                    low,
-                    high,
-                    source: Box::new(e),
-                })?;
-            low = high;
-        }
-        Ok(())
     }
 
     /// True when nothing was ever persisted for this group.

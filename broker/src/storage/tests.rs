@@ -11,8 +11,11 @@ fn entry(index: u64, term: u64, size: usize) -> Entry {
     }
 }
 
+/// Opens the store as a starting broker does: the engine, the check of
+/// every stored entry, then the group.
 fn open(dir: &Path, file_size: Option<u64>) -> Result<RaftStore, StorageError> {
     let engine = Arc::new(LogEngine::open_with_file_size(dir, file_size)?);
+    verify_log(&engine, &VerifyProgress::default())?;
     RaftStore::open(engine, 0)
 }
 

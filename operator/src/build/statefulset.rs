@@ -275,6 +275,11 @@ fn broker_container(cluster: &ValidatedCluster) -> Container {
             container_port("raft", ports.raft),
             container_port("http", ports.http),
         ]),
+        // The broker answers /livez within milliseconds of its start and
+        // fails it only when its loop or storage recovery stops making
+        // progress, however long recovery of a large disk takes; /readyz
+        // waits for recovery and replay (docs/broker.md, "Starting with a
+        // large data directory").
         readiness_probe: Some(http_probe("/readyz", 5, 3)),
         liveness_probe: Some(http_probe("/livez", 10, 6)),
         startup_probe: Some(http_probe("/livez", 2, 60)),

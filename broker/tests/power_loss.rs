@@ -2,8 +2,8 @@
 //! test filesystem that keeps unsynced writes in process memory (and may
 //! leak a torn prefix of one to disk), so `kill -9` loses exactly what a
 //! power cut would. Under idempotent `acks=all` load, random brokers (the
-//! metadata leader now and then) are crashed at random moments and
-//! restarted; every acknowledged record must be read back exactly once and
+//! metadata leader now and then) or the whole cluster at once (at least the
+//! last time) lose power at random moments and are restarted; every acknowledged record must be read back exactly once and
 //! in order, and every broker must start again from what survived.
 //!
 //! `POWER_LOSS_SEED` replays a run (the seed is printed).
@@ -110,19 +110,32 @@ async fn acknowledged_records_survive_power_loss_of_any_broker() {
     });
     let (_, output) = read_line_with(&mut load, "LOADING");
 
-    let mut crashed = Vec::new();
-    for _ in 0..CRASHES {
+    let mut crashed: Vec<Vec<u64>> = Vec::new();
+    for round in 0..CRASHES {
         tokio::time::sleep(Duration::from_millis(500 + rng.below(3_000))).await;
-        let victim = match c.leader(&ids).await {
-            Some(leader) if rng.below(3) == 0 => leader,
-            _ => ids[rng.below(3) as usize],
+        // A power cut of the whole cluster (at least once: only it proves
+        // what a majority fsynced, since one node's loss is repaired from
+        // its peers' memory), or of one broker, the leader now and then.
+        let victims = if round == CRASHES - 1 || rng.below(4) == 0 {
+            ids.to_vec()
+        } else {
+            match c.leader(&ids).await {
+                Some(leader) if rng.below(3) == 0 => vec![leader],
+                _ => vec![ids[rng.below(3) as usize]],
+            }
         };
-        c.kill9(victim);
-        crashed.push(victim);
-        println!("seed {seed}: power loss of node {victim}");
+        for &id in &victims {
+            c.kill9(id);
+        }
+        println!("seed {seed}: power loss of nodes {victims:?}");
         tokio::time::sleep(Duration::from_millis(rng.below(1_500))).await;
-        c.spawn(victim);
-        wait_started(&c, victim, seed).await;
+        for &id in &victims {
+            c.spawn(id);
+        }
+        for &id in &victims {
+            wait_started(&c, id, seed).await;
+        }
+        crashed.push(victims);
     }
     // Some load after the last restart, then the client flushes and checks.
     tokio::time::sleep(Duration::from_secs(2)).await;

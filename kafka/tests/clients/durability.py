@@ -114,12 +114,25 @@ def load(args):
     print("LOADING", flush=True)
     seq = 0
     deadline = time.time() + 600
+    from confluent_kafka import KafkaException
+
     while not os.path.exists(args.stop_file) and time.time() < deadline:
-        send(p, args.topic, seq, acked, errors)
+        try:
+            send(p, args.topic, seq, acked, errors)
+        except KafkaException as e:
+            # A fatal producer error (e.g. OUT_OF_ORDER_SEQUENCE after the
+            # broker lost acknowledged records): stop, and check what was
+            # acknowledged so the loss itself is reported.
+            errors.append(str(e))
+            break
         seq += 1
         if seq % 100 == 0:
             time.sleep(0.01)
-    remaining = p.flush(90)
+    try:
+        remaining = p.flush(90)
+    except KafkaException as e:
+        errors.append(str(e))
+        remaining = len(p)
     print(f"sent {seq}, acknowledged {len(acked)}, unacknowledged {remaining}, "
           f"errors {len(errors)}: {errors[:3]}", flush=True)
     if not acked:

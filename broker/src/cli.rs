@@ -95,6 +95,12 @@ pub struct NodeArgs {
     /// Most partitions of all topics together (at most 100000).
     #[arg(long, env = "CHRONIK_MAX_PARTITIONS", default_value_t = crate::topic_limits::DEFAULT_MAX_PARTITIONS, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::topic_limits::HARD_MAX_PARTITIONS)))]
     pub max_partitions: u32,
+    /// TEST ONLY, never in production: run the Raft log on a filesystem that
+    /// loses every write not covered by a completed fsync when the process
+    /// dies, as a power loss would. Refused unless CHRONIK_ENABLE_TEST_FS=1;
+    /// CHRONIK_TEST_FS_SEED seeds the torn writes.
+    #[arg(long, env = "CHRONIK_TEST_FS", value_enum, hide = true)]
+    pub test_fs: Option<crate::storage::TestFs>,
 }
 
 /// Flags of `chronik-broker dev`.
@@ -126,6 +132,8 @@ pub enum ConfigError {
     ConfigLine { path: PathBuf, line: usize },
     #[error("--config: {0}")]
     Timestamps(#[from] chronik_kafka::timestamps::InvalidTimestampConfig),
+    #[error("--test-fs is for tests only (it loses data on a crash); set CHRONIK_ENABLE_TEST_FS=1 to use it")]
+    TestFsNotEnabled,
 }
 
 /// A validated node configuration.
@@ -183,6 +191,9 @@ impl NodeArgs {
             Some(path) => read_settings(path)?,
             None => Default::default(),
         };
+        if let Some(mode) = self.test_fs {
+            select_test_fs(mode)?;
+        }
         Ok(NodeConfig {
             node_id,
             cluster_id,
@@ -207,6 +218,23 @@ impl NodeArgs {
             settings,
         })
     }
+}
+
+/// Puts this process's Raft log on the test filesystem, if explicitly enabled.
+fn select_test_fs(mode: crate::storage::TestFs) -> Result<(), ConfigError> {
+    if std::env::var("CHRONIK_ENABLE_TEST_FS").as_deref() != Ok("1") {
+        return Err(ConfigError::TestFsNotEnabled);
+    }
+    let seed = std::env::var("CHRONIK_TEST_FS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+    crate::storage::select_test_fs(mode, seed);
+    Ok(())
 }
 
 fn url_host(url: &str) -> Option<String> {
@@ -318,6 +346,15 @@ mod tests {
         assert!(matches!(
             cli.node.validate(),
             Err(ConfigError::Peers(PeerError::DuplicateId(1)))
+        ));
+    }
+
+    #[test]
+    fn the_test_filesystem_is_refused_unless_enabled() {
+        let cli = args(&["--node-id", "1", "--test-fs", "drop-unsynced"]).unwrap();
+        assert!(matches!(
+            cli.node.validate(),
+            Err(ConfigError::TestFsNotEnabled)
         ));
     }
 }

@@ -1,7 +1,29 @@
 //! Thin wrapper over `raft_engine::Engine` with our error type.
+//!
+//! The engine runs on the real filesystem, or, in power-loss tests only, on
+//! [`UnsyncedDropFs`] (selected once per process with [`select_test_fs`]).
 
+use super::unsynced_fs::{TestFs, UnsyncedDropFs};
 use raft::eraftpb::Entry;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+/// The test filesystem every engine of this process opens on, if any.
+static TEST_FS: OnceLock<(TestFs, u64)> = OnceLock::new();
+
+/// Makes every [`LogEngine`] opened afterwards in this process run on the
+/// test filesystem `mode` (torn writes chosen from `seed`). Test-only: the
+/// broker refuses `--test-fs` unless `CHRONIK_ENABLE_TEST_FS=1`. The first
+/// selection wins.
+pub fn select_test_fs(mode: TestFs, seed: u64) {
+    if TEST_FS.set((mode, seed)).is_ok() {
+        tracing::warn!(
+            ?mode,
+            seed,
+            "TEST ONLY: Raft log on a filesystem that drops unsynced writes at a crash"
+        );
+    }
+}
 
 /// Failures of the durable Raft store.
 #[derive(Debug, thiserror::Error)]
@@ -47,9 +69,25 @@ impl raft_engine::MessageExt for EntryExt {
     }
 }
 
+/// The engine on the filesystem it was opened with.
+enum Inner {
+    Disk(raft_engine::Engine),
+    DropUnsynced(raft_engine::Engine<UnsyncedDropFs>),
+}
+
+/// Runs `$body` with `$e` bound to the engine, whatever its filesystem.
+macro_rules! on_engine {
+    ($self:expr, $e:ident => $body:expr) => {
+        match &$self.inner {
+            Inner::Disk($e) => $body,
+            Inner::DropUnsynced($e) => $body,
+        }
+    };
+}
+
 /// The log store shared by every Raft group of a broker.
 pub struct LogEngine {
-    inner: raft_engine::Engine,
+    inner: Inner,
 }
 
 impl LogEngine {
@@ -71,10 +109,20 @@ impl LogEngine {
         if let Some(size) = target_file_size {
             cfg.target_file_size = raft_engine::ReadableSize(size);
         }
-        let inner = raft_engine::Engine::open(cfg).map_err(|source| StorageError::Open {
+        let open_error = |source| StorageError::Open {
             path: dir.to_path_buf(),
             source,
-        })?;
+        };
+        let inner = match TEST_FS.get() {
+            None => Inner::Disk(raft_engine::Engine::open(cfg).map_err(open_error)?),
+            Some(&(mode, seed)) => Inner::DropUnsynced(
+                raft_engine::Engine::open_with_file_system(
+                    cfg,
+                    Arc::new(UnsyncedDropFs::new(mode, seed)),
+                )
+                .map_err(open_error)?,
+            ),
+        };
         Ok(Self { inner })
     }
 
@@ -86,8 +134,7 @@ impl LogEngine {
         if batch.is_empty() {
             return Ok(());
         }
-        self.inner
-            .write(batch, sync)
+        on_engine!(self, e => e.write(batch, sync))
             .map(|_| ())
             .map_err(StorageError::Engine)
     }
@@ -97,7 +144,7 @@ impl LogEngine {
         group: u64,
         key: &[u8],
     ) -> Result<Option<M>, StorageError> {
-        match self.inner.get(group, key) {
+        match on_engine!(self, e => e.get(group, key)) {
             None => Ok(None),
             Some(bytes) => {
                 let mut m = M::new();
@@ -113,7 +160,7 @@ impl LogEngine {
     }
 
     pub(super) fn get_u64(&self, group: u64, key: &[u8]) -> Option<u64> {
-        let bytes = self.inner.get(group, key)?;
+        let bytes = on_engine!(self, e => e.get(group, key))?;
         let arr: [u8; 8] = bytes.as_slice().try_into().ok()?;
         Some(u64::from_le_bytes(arr))
     }
@@ -121,9 +168,7 @@ impl LogEngine {
     /// The entry at `index` of `group`, if stored (thread-safe; used by the
     /// Kafka read path).
     pub fn entry(&self, group: u64, index: u64) -> Result<Option<Entry>, StorageError> {
-        self.inner
-            .get_entry::<EntryExt>(group, index)
-            .map_err(StorageError::Engine)
+        on_engine!(self, e => e.get_entry::<EntryExt>(group, index)).map_err(StorageError::Engine)
     }
 
     pub(super) fn fetch_entries(
@@ -134,8 +179,7 @@ impl LogEngine {
         max_size: Option<usize>,
         out: &mut Vec<Entry>,
     ) -> Result<(), StorageError> {
-        self.inner
-            .fetch_entries_to::<EntryExt>(group, low, high, max_size, out)
+        on_engine!(self, e => e.fetch_entries_to::<EntryExt>(group, low, high, max_size, out))
             .map(|_| ())
             .map_err(StorageError::Engine)
     }
@@ -153,17 +197,17 @@ impl LogEngine {
     }
 
     pub(super) fn first_index(&self, group: u64) -> Option<u64> {
-        self.inner.first_index(group)
+        on_engine!(self, e => e.first_index(group))
     }
 
     pub(super) fn last_index(&self, group: u64) -> Option<u64> {
-        self.inner.last_index(group)
+        on_engine!(self, e => e.last_index(group))
     }
 
     pub(super) fn compact_to(&self, group: u64, index: u64) {
-        self.inner.compact_to(group, index);
+        on_engine!(self, e => e.compact_to(group, index));
         // Reclaims log files whose every entry is now compacted away.
-        if let Err(e) = self.inner.purge_expired_files() {
+        if let Err(e) = on_engine!(self, e => e.purge_expired_files()) {
             tracing::warn!(error = %e, "purging compacted Raft log files failed");
         }
     }

@@ -66,6 +66,14 @@ pub enum MetaError {
     MissingMeta { path: PathBuf },
 }
 
+/// The Raft log's directory inside a data directory.
+const RAFT_DIR: &str = "raft";
+
+/// Makes a directory's entries (creations, renames) durable.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
 /// Opens or creates `meta.json` in a data directory.
 pub struct MetaFile;
 
@@ -95,7 +103,7 @@ impl MetaFile {
                 Ok((meta, false))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let raft_dir = dir.join("raft");
+                let raft_dir = dir.join(RAFT_DIR);
                 let has_log = std::fs::read_dir(&raft_dir)
                     .map(|mut d| d.next().is_some())
                     .unwrap_or(false);
@@ -147,6 +155,10 @@ impl MetaFile {
     }
 
     /// Atomically replaces `meta.json` (write, fsync, rename, fsync dir).
+    /// The `raft/` directory is created first and made durable by the same
+    /// directory fsync (and the data directory by one of its parent), so a
+    /// power loss cannot keep the identity yet lose the log directory's
+    /// entry, which would pass for a member with an empty log.
     fn write(dir: &Path, meta: &DataDirMeta) -> Result<(), MetaError> {
         let io = |source| MetaError::Io {
             path: dir.to_path_buf(),
@@ -160,10 +172,12 @@ impl MetaFile {
         let mut f = std::fs::File::create(&tmp).map_err(io)?;
         f.write_all(&bytes).map_err(io)?;
         f.sync_all().map_err(io)?;
+        std::fs::create_dir_all(dir.join(RAFT_DIR)).map_err(io)?;
         std::fs::rename(&tmp, dir.join(META_FILE)).map_err(io)?;
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io)?;
+        sync_dir(dir).map_err(io)?;
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent).map_err(io)?;
+        }
         Ok(())
     }
 }
@@ -180,6 +194,10 @@ mod tests {
         let (m2, fresh) = MetaFile::open_or_create(dir.path(), "c1", 2).unwrap();
         assert!(!fresh);
         assert_eq!(m1, m2);
+        // The log directory exists (made durable with the identity) and,
+        // while empty, does not count as a log.
+        assert!(dir.path().join(RAFT_DIR).is_dir());
+        assert!(!dir.path().join(format!("{META_FILE}.tmp")).exists());
     }
 
     #[test]

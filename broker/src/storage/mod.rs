@@ -10,10 +10,12 @@
 mod engine;
 mod meta;
 mod verify;
+mod unsynced_fs;
 
-pub use engine::{LogEngine, StorageError};
+pub use engine::{select_test_fs, LogEngine, StorageError};
 pub use meta::{DataDirMeta, MetaError, MetaFile};
 pub use verify::{verify_log, VerifyProgress};
+pub use unsynced_fs::{TestFs, UnsyncedDropFs};
 
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
 use raft::{GetEntriesContext, RaftState, Storage};

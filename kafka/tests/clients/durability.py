@@ -8,8 +8,12 @@ Modes:
   failover  produce idempotently with retries for --seconds, printing
             "LEADER <node id>" of partition 0 first (the test kills it), then
             check that every acknowledged record is stored exactly once.
+  load      as failover, but prints "LOADING" once the topic exists and
+            produces until --stop-file exists (the test crashes brokers
+            meanwhile), then checks every acknowledged record exactly once.
 """
 import argparse
+import os
 import sys
 import time
 
@@ -103,15 +107,52 @@ def check_exactly_once(records, wanted):
         fail(f"{len(missing)} acknowledged records missing, e.g. {missing[:5]}")
 
 
+def load(args):
+    if not args.existing_topic:
+        create_topic(args.bootstrap.split(",")[0], args.topic, args.partitions)
+    p, acked, errors = producer(args.bootstrap), [], []
+    print("LOADING", flush=True)
+    seq = 0
+    deadline = time.time() + 600
+    from confluent_kafka import KafkaException
+
+    while not os.path.exists(args.stop_file) and time.time() < deadline:
+        try:
+            send(p, args.topic, seq, acked, errors)
+        except KafkaException as e:
+            # A fatal producer error (e.g. OUT_OF_ORDER_SEQUENCE after the
+            # broker lost acknowledged records): stop, and check what was
+            # acknowledged so the loss itself is reported.
+            errors.append(str(e))
+            break
+        seq += 1
+        if seq % 100 == 0:
+            time.sleep(0.01)
+    try:
+        remaining = p.flush(90)
+    except KafkaException as e:
+        errors.append(str(e))
+        remaining = len(p)
+    print(f"sent {seq}, acknowledged {len(acked)}, unacknowledged {remaining}, "
+          f"errors {len(errors)}: {errors[:3]}", flush=True)
+    if not acked:
+        fail("nothing was acknowledged")
+    records = consume_all(args.bootstrap, args.topic, args.partitions, len(acked), 120)
+    check_exactly_once(records, acked)
+    print(f"OK {len(acked)} acknowledged records read back exactly once "
+          f"({len(records)} stored)")
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["produce", "verify", "failover"])
+    parser.add_argument("mode", choices=["produce", "verify", "failover", "load"])
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--topic", required=True)
     parser.add_argument("--count", type=int, default=10000)
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--acks", default="all", choices=["all", "1", "0"])
+    parser.add_argument("--stop-file", help="load: produce until this file exists")
     parser.add_argument("--existing-topic", action="store_true",
                         help="produce to a topic created beforehand")
     args = parser.parse_args()
@@ -132,6 +173,8 @@ def main():
             fail(f"consumed {len(records)} of {args.count}")
         check_exactly_once(records, range(args.count))
         print(f"OK verified {args.count}")
+    elif args.mode == "load":
+        load(args)
     else:
         create_topic(args.bootstrap.split(",")[0], args.topic, args.partitions)
         print(f"LEADER {leader_of(args.bootstrap, args.topic, 0)}", flush=True)

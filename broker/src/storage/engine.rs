@@ -193,7 +193,7 @@ impl LogEngine {
 
     /// Every group with something stored.
     pub fn groups(&self) -> Vec<u64> {
-        self.inner.raft_groups()
+        on_engine!(self, e => e.raft_groups())
     }
 
     pub(super) fn first_index(&self, group: u64) -> Option<u64> {

@@ -9,13 +9,13 @@
 
 mod engine;
 mod meta;
-mod verify;
 mod unsynced_fs;
+mod verify;
 
 pub use engine::{select_test_fs, LogEngine, StorageError};
 pub use meta::{DataDirMeta, MetaError, MetaFile};
-pub use verify::{verify_log, VerifyProgress};
 pub use unsynced_fs::{TestFs, UnsyncedDropFs};
+pub use verify::{verify_log, VerifyProgress};
 
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
 use raft::{GetEntriesContext, RaftState, Storage};

@@ -9,6 +9,7 @@
 pub mod checker;
 pub mod clients;
 pub mod history;
+pub mod inject;
 pub mod schedule;
 
 pub use checker::{check, Verdict};

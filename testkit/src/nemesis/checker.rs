@@ -149,13 +149,11 @@ fn check_groups(history: &History, log: &BTreeMap<(i32, i64), String>, v: &mut V
                 partition,
                 offset,
                 key,
-            } => {
-                if log.get(&(*partition, *offset)) != Some(key) {
-                    v.dirty_reads.push(format!(
-                        "group {group} consumed {key} at {partition}/{offset}; the log holds {:?}",
-                        log.get(&(*partition, *offset))
-                    ));
-                }
+            } if log.get(&(*partition, *offset)) != Some(key) => {
+                v.dirty_reads.push(format!(
+                    "group {group} consumed {key} at {partition}/{offset}; the log holds {:?}",
+                    log.get(&(*partition, *offset))
+                ));
             }
             Event::Committed {
                 group,

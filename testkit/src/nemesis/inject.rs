@@ -1,7 +1,8 @@
 //! Injects a [`Schedule`]'s faults into a [`TestCluster`] (and its network
 //! namespaces, when it runs in a [`Lab`]), one at a time: each fault is
-//! undone before the next, and the next waits (bounded) until every broker
-//! is ready again, so a majority can always come back. Every fault is
+//! undone before the next, and the next waits (bounded) until the cluster is
+//! whole again (every broker ready and a voter, every partition group led),
+//! so a majority can always come back. Every fault is
 //! logged with its time and outcome.
 
 use std::time::{Duration, Instant};
@@ -61,7 +62,7 @@ impl<'a> Nemesis<'a> {
             tokio::time::sleep(step.wait).await;
             let at = self.started.elapsed();
             let outcome = self.inject(&step.fault).await;
-            let settle = self.wait_all_ready(60 * SEC).await;
+            let settle = self.wait_whole(90 * SEC).await;
             let outcome = match settle {
                 Ok(()) => outcome,
                 Err(e) => format!("{outcome}; {e}"),
@@ -108,7 +109,7 @@ impl<'a> Nemesis<'a> {
             Fault::TransferLeader { node } => match self.leader().await {
                 Some(leader) => {
                     let body =
-                        serde_json::to_value(&TransferLeaderRequest { target_id: *node }).ok();
+                        serde_json::to_value(TransferLeaderRequest { target_id: *node }).ok();
                     let r = self.post(leader, "/v1/leader/transfer", body).await;
                     format!("leader {leader}: {r}")
                 }
@@ -138,7 +139,7 @@ impl<'a> Nemesis<'a> {
                 .post(
                     node,
                     "/v1/leader/transfer",
-                    serde_json::to_value(&TransferLeaderRequest::default()).ok(),
+                    serde_json::to_value(TransferLeaderRequest::default()).ok(),
                 )
                 .await;
             steps.push(format!("moved leadership away: {r}"));
@@ -162,7 +163,7 @@ impl<'a> Nemesis<'a> {
         let url = self.cluster.specs[&node].raft_url();
         let added = self
             .retry(30 * SEC, move |n, leader| {
-                let body = serde_json::to_value(&AddMemberRequest {
+                let body = serde_json::to_value(AddMemberRequest {
                     id: node,
                     url: url.clone(),
                 })
@@ -309,6 +310,21 @@ impl<'a> Nemesis<'a> {
             ));
         }
         Ok(())
+    }
+
+    /// Waits (bounded) until [`Self::whole`]: the next fault then finds
+    /// every broker a voter again, so a majority can always come back.
+    pub async fn wait_whole(&self, within: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + within;
+        loop {
+            match self.whole().await {
+                Ok(()) => return Ok(()),
+                Err(e) if Instant::now() > deadline => {
+                    return Err(format!("not whole after {within:?}: {e}"))
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        }
     }
 
     /// The heal phase: every paused broker resumed, every link up, every

@@ -105,7 +105,14 @@ async fn wait_healed(nemesis: &Nemesis<'_>) -> Duration {
                 }
                 last = format!("probe failed: {out}");
             }
-            Err(e) => last = e,
+            Err(e) => {
+                // A learner left by a remove/add fault is promoted as an
+                // operator would; nothing else is helped.
+                if e.contains("not a voter") {
+                    nemesis.promote_learners().await;
+                }
+                last = e;
+            }
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

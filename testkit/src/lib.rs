@@ -11,6 +11,7 @@
 //!   confluent-kafka) and the client scripts of `kafka/tests/clients`.
 //! - [`kcat`]: kcat (librdkafka) as a second, independent Kafka client.
 //! - [`netns`]: hosts in network namespaces, for real partitions.
+//! - [`nemesis`]: a seeded fault schedule and the checker of its history.
 //! - `kubectl` (feature `kubectl`): the real kubectl bound to one kubeconfig.
 //! - `localkube` (feature `localkube`): the API emulator in-process with
 //!   kubectl, helm and a kube-rs client.
@@ -24,6 +25,7 @@ pub mod kcat;
 pub mod kubectl;
 #[cfg(feature = "localkube")]
 pub mod localkube;
+pub mod nemesis;
 pub mod netns;
 pub mod ports;
 pub mod python;

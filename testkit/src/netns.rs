@@ -31,6 +31,22 @@ pub fn unavailable() -> Option<String> {
     }
 }
 
+/// Whether a test may use namespaces: `true` when they can be created.
+/// Otherwise, under CI (`CI=true`, where the tests run as root) the test
+/// fails, naming the reason; elsewhere it prints why `what` is skipped and
+/// gets `false`.
+pub fn required_under_ci(what: &str) -> bool {
+    let Some(why) = unavailable() else {
+        return true;
+    };
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{what} needs network namespaces, and CI must run it: {why}"
+    );
+    eprintln!("SKIPPED: {what} needs network namespaces: {why}");
+    false
+}
+
 /// A bridge with one namespace per host.
 pub struct Lab {
     tag: String,

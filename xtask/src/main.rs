@@ -1,7 +1,9 @@
 //! Developer commands: `cargo xtask test`, `cargo xtask demo`, `cargo xtask bench`,
-//! `cargo xtask tools`, `cargo xtask images`, `cargo xtask cluster`, `cargo xtask e2e`.
+//! `cargo xtask tools`, `cargo xtask images`, `cargo xtask cluster`, `cargo xtask e2e`,
+//! `cargo xtask chaos`.
 
 mod bench;
+mod chaos;
 mod cluster;
 mod demo;
 mod deps;
@@ -34,6 +36,8 @@ enum Cmd {
     Cluster(cluster::ClusterCmd),
     /// The end-to-end scenarios on the local cluster or on any kubeconfig.
     E2e(e2e::E2eArgs),
+    /// The nemesis fault test for longer (`--minutes N`, `--seed S`).
+    Chaos(chaos::ChaosArgs),
     /// Benchmarks against a peer system measured in the same run.
     Bench(bench::BenchArgs),
     /// Install the system packages, the Python environment (target/python), helm and kubectl the tests use.
@@ -57,6 +61,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Demo(a) => demo::run(a),
         Cmd::Cluster(c) => cluster::run(c),
         Cmd::E2e(a) => e2e::run(a),
+        Cmd::Chaos(a) => chaos::run(a),
         Cmd::Bench(a) => bench::run(a),
         Cmd::Deps => deps::ensure_all(),
         Cmd::Tools => tools::install_tools().map(|_| ()),

@@ -26,19 +26,6 @@ fn spawn_with_state(c: &mut TestCluster, ids: &[u64], state: &str) {
     c.extra_args = before;
 }
 
-async fn readyz(c: &TestCluster, id: u64) -> (u16, String) {
-    let Ok(r) = c
-        .client
-        .get(format!("{}/readyz", c.specs[&id].http()))
-        .send()
-        .await
-    else {
-        return (0, String::new());
-    };
-    let code = r.status().as_u16();
-    (code, r.text().await.unwrap_or_default())
-}
-
 /// Waits until every node of `ids` answers `/v1/status`.
 async fn wait_answering(c: &TestCluster, ids: &[u64], timeout: Duration) {
     let deadline = Instant::now() + timeout;
@@ -76,7 +63,7 @@ async fn assert_waiting(c: &TestCluster, ids: &[u64]) {
                 continue;
             }
             running.insert(*id);
-            let (code, reason) = readyz(c, *id).await;
+            let (code, reason) = c.readyz(*id).await;
             assert_eq!(code, 503, "node {id} /readyz: {reason}");
             assert!(
                 reason.contains("not a member"),

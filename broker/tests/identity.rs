@@ -51,19 +51,6 @@ async fn a_wiped_follower_rejoins_with_a_new_visible_incarnation() {
     }
 }
 
-async fn readyz(c: &TestCluster, id: u64) -> (u16, String) {
-    let Ok(r) = c
-        .client
-        .get(format!("{}/readyz", c.specs[&id].http()))
-        .send()
-        .await
-    else {
-        return (0, String::new());
-    };
-    let code = r.status().as_u16();
-    (code, r.text().await.unwrap_or_default())
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_removed_member_with_its_old_disk_is_refused_until_added_again() {
     let mut c = TestCluster::start(3);
@@ -92,7 +79,7 @@ async fn a_removed_member_with_its_old_disk_is_refused_until_added_again() {
     c.spawn(gone);
     let deadline = Instant::now() + 15 * SEC;
     let reason = loop {
-        let (code, body) = readyz(&c, gone).await;
+        let (code, body) = c.readyz(gone).await;
         if code == 503 && body.contains("removed from the cluster") {
             break body;
         }
@@ -115,7 +102,7 @@ async fn a_removed_member_with_its_old_disk_is_refused_until_added_again() {
     assert_eq!(c.get(gone, "while-refused").await.as_deref(), Some("v"));
     let deadline = Instant::now() + 20 * SEC;
     loop {
-        let (code, body) = readyz(&c, gone).await;
+        let (code, body) = c.readyz(gone).await;
         if code == 200 {
             break;
         }

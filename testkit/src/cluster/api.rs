@@ -18,8 +18,18 @@ impl TestCluster {
 
     /// Whether node `id`'s `/readyz` answers 2xx.
     pub async fn ready(&self, id: u64) -> bool {
+        (200..300).contains(&self.readyz(id).await.0)
+    }
+
+    /// `/readyz` of node `id`: the status code and the reason (0 and an
+    /// empty reason when it does not answer).
+    pub async fn readyz(&self, id: u64) -> (u16, String) {
         let url = format!("{}/readyz", self.specs[&id].http());
-        matches!(self.client.get(url).send().await, Ok(r) if r.status().is_success())
+        let Ok(r) = self.client.get(url).send().await else {
+            return (0, String::new());
+        };
+        let code = r.status().as_u16();
+        (code, r.text().await.unwrap_or_default())
     }
 
     /// The first node of `among` that answers as the leader.

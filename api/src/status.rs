@@ -177,6 +177,11 @@ pub struct BrokerStatus {
     /// Raft loop does not run yet (absent once it runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery: Option<Recovery>,
+    /// Members of the metadata group whose Kafka address is not recorded yet
+    /// (a broker registers its addresses once a leader is known). Kafka
+    /// Metadata cannot name them until they do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unregistered: Vec<u64>,
 }
 
 /// Where a starting broker stands before its Raft loop runs.
@@ -228,6 +233,7 @@ impl BrokerStatus {
             loop_heartbeat_ms: now_ms,
             state_digest: None,
             recovery: None,
+            unregistered: Vec::new(),
         }
     }
 
@@ -274,6 +280,20 @@ impl BrokerStatus {
         }
     }
 
+    /// Whether the two ids [`Self::registration_pending`] checks are both
+    /// known and registered.
+    pub fn registered(&self) -> bool {
+        self.leader_id != 0 && self.registration_pending().is_none()
+    }
+
+    /// This broker or the leader (the Kafka controller) when its Kafka
+    /// address is not recorded yet: a Metadata answer would leave it out.
+    pub fn registration_pending(&self) -> Option<u64> {
+        [self.node_id, self.leader_id]
+            .into_iter()
+            .find(|id| *id != 0 && self.unregistered.contains(id))
+    }
+
     /// `None` when ready to serve; otherwise the one-line reason it is not
     /// (what `/readyz` answers with 503).
     pub fn not_ready_reason(&self) -> Option<String> {
@@ -305,6 +325,11 @@ impl BrokerStatus {
         }
         if self.leader_id == 0 {
             return Some("no leader known".to_string());
+        }
+        if let Some(missing) = self.registration_pending() {
+            return Some(format!(
+                "waiting for broker {missing} to register its Kafka address"
+            ));
         }
         if self.applied_index < self.commit_index {
             return Some(format!(

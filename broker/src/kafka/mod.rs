@@ -27,6 +27,9 @@ use producer_ids::ProducerIdPool;
 use std::sync::Arc;
 use tokio::sync::watch;
 
+/// How long Metadata waits for this broker and the controller to register.
+const REGISTRATION_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// [`Backend`] over this broker's Raft groups.
 pub struct RaftBackend {
     node: NodeHandle,
@@ -78,7 +81,19 @@ impl Backend for RaftBackend {
         i32::try_from(self.registry.node_id()).unwrap_or(-1)
     }
 
+    /// Waits (at most [`REGISTRATION_WAIT`]) until this broker and the
+    /// controller have registered their addresses, so that the answer names
+    /// both: librdkafka's admin client asks once for the brokers and the
+    /// controller and does not ask again soon when either is missing.
     async fn cluster(&self) -> BackendResult<ClusterView> {
+        let mut status = self.node.watch_status();
+        let registered = status.wait_for(|s| s.registered());
+        if tokio::time::timeout(REGISTRATION_WAIT, registered)
+            .await
+            .is_err()
+        {
+            tracing::debug!("answering Metadata before this broker and the controller registered");
+        }
         let brokers = self
             .node
             .query(|sm| sm.brokers().clone())

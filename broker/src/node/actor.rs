@@ -323,6 +323,13 @@ impl NodeActor {
                 &self.peers.incarnation(self.id),
             ),
             state_digest: Some(self.state_digest()),
+            unregistered: conf
+                .voters
+                .iter()
+                .chain(conf.learners.iter())
+                .copied()
+                .filter(|id| !state.brokers().contains_key(id))
+                .collect(),
         }
     }
 

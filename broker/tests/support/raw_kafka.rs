@@ -1,6 +1,7 @@
 //! Raw Kafka requests for tests that must control exactly when a request
 //! is sent (no client-side retries or metadata refreshes in between):
-//! OffsetCommit v2 and OffsetFetch v1 of one partition.
+//! OffsetCommit v2 and OffsetFetch v1 of one partition, and Metadata v1 for
+//! the brokers only.
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -69,4 +70,33 @@ pub async fn fetch(conn: &mut TcpStream, group: &str, topic: &str) -> (i16, i64)
     let meta_len = i16_at(&r, at + 8);
     let error = i16_at(&r, at + 10 + usize::try_from(meta_len.max(0)).unwrap_or(0));
     (error, offset)
+}
+
+/// What a Metadata answer for no topics says about the cluster.
+#[derive(Debug)]
+pub struct BrokersOnly {
+    pub brokers: Vec<i32>,
+    pub controller: i32,
+}
+
+/// Metadata v1 with an empty topic list ("brokers only", as librdkafka's
+/// admin client opens).
+pub async fn metadata_brokers_only(conn: &mut TcpStream) -> BrokersOnly {
+    let r = call(conn, 3, 1, &0i32.to_be_bytes()).await;
+    let count = i32::from_be_bytes(r[0..4].try_into().expect("count"));
+    let mut at = 4;
+    let mut brokers = Vec::new();
+    for _ in 0..count {
+        brokers.push(i32::from_be_bytes(r[at..at + 4].try_into().expect("id")));
+        let host = usize::try_from(i16_at(&r, at + 4)).expect("host");
+        at += 4 + 2 + host + 4;
+        // rack: nullable string
+        let rack = i16_at(&r, at);
+        at += 2 + usize::try_from(rack.max(0)).unwrap_or(0);
+    }
+    let controller = i32::from_be_bytes(r[at..at + 4].try_into().expect("controller"));
+    BrokersOnly {
+        brokers,
+        controller,
+    }
 }

@@ -10,10 +10,12 @@
 //! - [`topics`]: the topic requests of the HTTP API.
 //! - [`error`]: error bodies, including the `421 Misdirected Request` answer.
 //! - [`identity`]: node id ↔ pod ordinal, the `--peers` format, peer URLs.
+//! - [`security`]: certificate identities, principals, SCRAM credentials, ACLs.
 
 pub mod error;
 pub mod identity;
 pub mod membership;
+pub mod security;
 pub mod status;
 pub mod topics;
 

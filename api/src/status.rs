@@ -182,6 +182,9 @@ pub struct BrokerStatus {
     /// Metadata cannot name them until they do.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unregistered: Vec<u64>,
+    /// Whether peer traffic (Raft and the admin API) uses mutual TLS.
+    #[serde(default)]
+    pub peer_security: crate::security::PeerSecurity,
 }
 
 /// Where a starting broker stands before its Raft loop runs.
@@ -234,6 +237,7 @@ impl BrokerStatus {
             state_digest: None,
             recovery: None,
             unregistered: Vec::new(),
+            peer_security: crate::security::PeerSecurity::Plaintext,
         }
     }
 

@@ -29,5 +29,5 @@ pub mod versions;
 mod test_support;
 
 pub use backend::{Backend, BackendError, MemoryBackend, MemoryBackendConfig};
-pub use handlers::{FrontendConfig, Handlers};
+pub use handlers::{FrontendConfig, Handlers, Principal, Session};
 pub use server::{serve, ServerConfig};

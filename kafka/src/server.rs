@@ -117,7 +117,7 @@ async fn serve_connection<B: Backend>(
 ) -> Result<(), ConnectionError> {
     let _ = socket.set_nodelay(true);
     let mut connection = Connection::new(socket, config.max_request_bytes);
-    let host = peer.ip().to_string();
+    let session = crate::handlers::Session::anonymous(&peer.ip().to_string(), "plain");
     loop {
         let Ok(read) = tokio::time::timeout(config.idle_timeout, connection.read_frame()).await
         else {
@@ -127,7 +127,7 @@ async fn serve_connection<B: Backend>(
         let Some(frame) = read? else {
             return Ok(());
         };
-        match handlers.handle_frame(frame, &host).await {
+        match handlers.handle_frame(frame, &session).await {
             Ok(Some(response)) => connection.write_frame(&response).await?,
             Ok(None) => {}
             Err(e) => {

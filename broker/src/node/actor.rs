@@ -297,6 +297,7 @@ impl NodeActor {
             StateRole::Follower => RaftRole::Follower,
         };
         let previous = self.status_tx.borrow();
+        let peer_security = previous.peer_security;
         BrokerStatus {
             node_id: self.id,
             cluster_id: previous.cluster_id.clone(),
@@ -330,6 +331,7 @@ impl NodeActor {
                 .copied()
                 .filter(|id| !state.brokers().contains_key(id))
                 .collect(),
+            peer_security,
         }
     }
 

@@ -31,6 +31,7 @@ use kafka_protocol::ResponseError;
 use crate::backend::{Backend, BrokerInfo};
 use crate::codec::{self, CodecError, Decoded, DecodedRequest, RequestBody, ResponseBody};
 use crate::group::GroupCoordinator;
+pub use chronik_api::security::Principal;
 
 /// Front-end settings that are not the backend's business.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +68,33 @@ pub struct RequestContext {
     pub client_id: String,
     /// Peer address of the connection.
     pub client_host: String,
+    /// Name of the listener the connection came in on.
+    pub listener: String,
+    /// Who the connection authenticated as (`User:ANONYMOUS` without
+    /// authentication).
+    pub principal: Principal,
+}
+
+/// What a connection knows of its client, handed to every request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Peer address of the connection.
+    pub client_host: String,
+    /// Name of the listener the connection came in on.
+    pub listener: String,
+    /// Who the connection authenticated as.
+    pub principal: Principal,
+}
+
+impl Session {
+    /// An unauthenticated connection from `client_host` on `listener`.
+    pub fn anonymous(client_host: &str, listener: &str) -> Self {
+        Self {
+            client_host: client_host.to_string(),
+            listener: listener.to_string(),
+            principal: Principal::anonymous(),
+        }
+    }
 }
 
 /// A response ready to encode.
@@ -120,11 +148,11 @@ impl<B: Backend> Handlers<B> {
     pub async fn handle_frame(
         &self,
         frame: Bytes,
-        client_host: &str,
+        session: &Session,
     ) -> Result<Option<Bytes>, CodecError> {
         let request = codec::decode_request(frame)?;
         let correlation_id = request.header.correlation_id;
-        match self.handle(request, client_host).await {
+        match self.handle(request, session).await {
             Some(reply) => {
                 codec::encode_response(correlation_id, reply.version, &reply.body).map(Some)
             }
@@ -133,7 +161,7 @@ impl<B: Backend> Handlers<B> {
     }
 
     /// Handles a decoded request.
-    pub async fn handle(&self, request: DecodedRequest, client_host: &str) -> Option<Reply> {
+    pub async fn handle(&self, request: DecodedRequest, session: &Session) -> Option<Reply> {
         let ctx = RequestContext {
             api_version: request.header.request_api_version,
             client_id: request
@@ -142,7 +170,9 @@ impl<B: Backend> Handlers<B> {
                 .as_ref()
                 .map(|s| s.to_string())
                 .unwrap_or_default(),
-            client_host: client_host.to_owned(),
+            client_host: session.client_host.clone(),
+            listener: session.listener.clone(),
+            principal: session.principal.clone(),
         };
         let body = match request.body {
             Decoded::UnsupportedApiVersions => {

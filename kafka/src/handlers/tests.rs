@@ -48,7 +48,10 @@ async fn every_advertised_version_answers_encodably() {
     for api in SUPPORTED_APIS {
         for version in api.min..=api.max {
             let request = decoded(api.key, version, sample(api.key, version));
-            let Some(reply) = handlers.handle(request, "127.0.0.1").await else {
+            let Some(reply) = handlers
+                .handle(request, &Session::anonymous("127.0.0.1", "plain"))
+                .await
+            else {
                 panic!("{:?} v{version}: no reply", api.key);
             };
             if let Err(e) = codec::encode_response(7, reply.version, &reply.body) {
@@ -65,7 +68,10 @@ async fn call(
     body: RequestBody,
 ) -> ResponseBody {
     match handlers
-        .handle(decoded(key, version, body), "127.0.0.1")
+        .handle(
+            decoded(key, version, body),
+            &Session::anonymous("127.0.0.1", "plain"),
+        )
         .await
     {
         Some(reply) => reply.body,
@@ -123,7 +129,10 @@ async fn acks_zero_sends_no_response() {
         7,
         RequestBody::Produce(produce(vec![(0, Some(batch(1, Producer::NONE, 1)))], 0)),
     );
-    assert!(handlers.handle(request, "h").await.is_none());
+    assert!(handlers
+        .handle(request, &Session::anonymous("h", "plain"))
+        .await
+        .is_none());
 }
 
 #[tokio::test]

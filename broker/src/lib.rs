@@ -16,5 +16,6 @@ pub mod server;
 pub mod startup;
 pub mod state_machine;
 pub mod storage;
+pub mod tls;
 pub mod topic_limits;
 pub mod transport;

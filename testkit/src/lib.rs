@@ -2,6 +2,7 @@
 //! a dev-dependency (never a dependency of a shipped binary).
 //!
 //! - [`binary`]: the `chronik-broker` binary of the current build.
+//! - [`certs`]: a test CA and the certificates it issues, as brokers read them.
 //! - [`dev_broker`]: `chronik-kafka-dev` on an ephemeral port.
 //! - [`ports`]: free loopback ports below the ephemeral range.
 //! - [`cluster`]: [`TestCluster`], a cluster of real broker processes, and
@@ -18,6 +19,7 @@
 //! - [`workspace`]: the repository's root and target directories.
 
 pub mod binary;
+pub mod certs;
 pub mod cluster;
 pub mod dev_broker;
 pub mod kcat;

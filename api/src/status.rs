@@ -330,11 +330,6 @@ impl BrokerStatus {
         if self.leader_id == 0 {
             return Some("no leader known".to_string());
         }
-        if let Some(missing) = self.registration_pending() {
-            return Some(format!(
-                "waiting for broker {missing} to register its Kafka address"
-            ));
-        }
         if self.applied_index < self.commit_index {
             return Some(format!(
                 "catching up: applied {} of {} committed entries",
@@ -345,6 +340,11 @@ impl BrokerStatus {
             return Some(format!(
                 "catching up: {} partition groups are applying their log",
                 self.groups.replaying
+            ));
+        }
+        if let Some(missing) = self.registration_pending() {
+            return Some(format!(
+                "waiting for broker {missing} to register its Kafka address"
             ));
         }
         None

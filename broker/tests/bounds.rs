@@ -77,7 +77,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_2_gib_length_prefix_closes_the_connection_and_costs_no_memory() {
     let c = TestCluster::start(1);
-    c.wait_leader(&[1], 10 * SEC).await;
+    c.wait_ready(&[1], 20 * SEC).await;
     let pid = c.pid(1).expect("broker runs");
     let addr = c.kafka(1);
     let mut hostile = Vec::new();

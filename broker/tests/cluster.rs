@@ -201,7 +201,8 @@ async fn add_a_learner_promote_it_and_remove_another_member() {
             "node {id} disagrees on membership"
         );
     }
-    assert!(c.ready(4).await, "the promoted node is ready");
+    // Ready once it has registered its address and applied what it knows.
+    c.wait_ready(&[4], Duration::from_secs(20)).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -21,6 +21,25 @@ impl TestCluster {
         (200..300).contains(&self.readyz(id).await.0)
     }
 
+    /// Waits until every node of `ids` answers `/readyz` with 200; panics
+    /// with the last reason after `timeout`.
+    pub async fn wait_ready(&self, ids: &[u64], timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        for id in ids {
+            loop {
+                let (code, reason) = self.readyz(*id).await;
+                if code == 200 {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "node {id} not ready after {timeout:?}: {code} {reason}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
     /// `/readyz` of node `id`: the status code and the reason (0 and an
     /// empty reason when it does not answer).
     pub async fn readyz(&self, id: u64) -> (u16, String) {

@@ -9,6 +9,7 @@ use crate::apiserver::resources::ResourceType;
 #[derive(Debug, Default)]
 pub struct Allocator {
     next_ip: u32,
+    next_node_port: u64,
 }
 
 impl Allocator {
@@ -20,6 +21,21 @@ impl Allocator {
             (self.next_ip >> 8) & 0xff,
             self.next_ip & 0xff
         )
+    }
+
+    /// A node port not in `used`, going round the range from the last one
+    /// handed out (so that a port just released is not reused at once).
+    pub fn node_port(&mut self, used: &std::collections::BTreeSet<u64>) -> Option<u64> {
+        let range = crate::apiserver::services::NODE_PORT_RANGE;
+        let size = range.end() - range.start() + 1;
+        for _ in 0..size {
+            let n = range.start() + self.next_node_port % size;
+            self.next_node_port += 1;
+            if !used.contains(&n) {
+                return Some(n);
+            }
+        }
+        None
     }
 }
 
@@ -90,6 +106,23 @@ pub fn on_create(t: &ResourceType, obj: &mut Value, alloc: &mut Allocator) {
             crd_status(obj);
         }
         _ => {}
+    }
+}
+
+/// A Secret's write-only `stringData` merged into `data` (base64), as the
+/// API server stores it: `stringData` wins over `data` and is never stored.
+pub fn secret_string_data(obj: &mut Value) {
+    use base64::Engine as _;
+    let Some(strings) = obj.as_object_mut().and_then(|o| o.remove("stringData")) else {
+        return;
+    };
+    for (k, v) in strings.as_object().into_iter().flatten() {
+        let text = v.as_str().unwrap_or_default();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+        if !obj.get("data").is_some_and(Value::is_object) {
+            obj["data"] = json!({});
+        }
+        obj["data"][k] = json!(encoded);
     }
 }
 

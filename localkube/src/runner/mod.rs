@@ -13,9 +13,11 @@
 pub mod api;
 pub mod backend;
 pub mod deployment;
+pub mod nodeports;
 pub mod podman;
 pub mod pods;
 pub mod statefulset;
+pub mod volumes;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -44,6 +46,20 @@ pub struct RunnerConfig {
     /// [`POD_KUBECONFIG`], with `KUBECONFIG` pointing at it unless the pod
     /// sets it: how in-pod clients (the operator) reach the API server.
     pub pod_kubeconfig: Option<PathBuf>,
+    /// The node's address besides loopback (the podman network's gateway,
+    /// which both the host and the pods reach): pods' `status.hostIP`, the
+    /// Node's `InternalIP`, and where node ports listen besides 127.0.0.1.
+    /// `None`: 127.0.0.1.
+    pub node_ip: Option<std::net::Ipv4Addr>,
+}
+
+impl RunnerConfig {
+    /// The node's address as pods and the Node object report it.
+    pub fn host_ip(&self) -> String {
+        self.node_ip
+            .unwrap_or(std::net::Ipv4Addr::LOCALHOST)
+            .to_string()
+    }
 }
 
 /// Name of the single node.
@@ -70,6 +86,7 @@ pub struct Runner {
     /// Failed container starts in a row, by pod uid (for back-off reasons).
     start_failures: BTreeMap<String, u32>,
     terminating: Arc<std::sync::Mutex<BTreeSet<String>>>,
+    forwarder: nodeports::Forwarder,
 }
 
 /// A runner thread; [`RunnerHandle::stop`] ends it.
@@ -112,6 +129,7 @@ impl Runner {
             pods: BTreeMap::new(),
             start_failures: BTreeMap::new(),
             terminating: Arc::default(),
+            forwarder: nodeports::Forwarder::default(),
         }
     }
 
@@ -158,7 +176,7 @@ impl Runner {
         let status = json!({
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
                             "message": "chronik-localkube workload runner is running"}],
-            "addresses": [{"type": "Hostname", "address": NODE}, {"type": "InternalIP", "address": "127.0.0.1"}],
+            "addresses": [{"type": "Hostname", "address": NODE}, {"type": "InternalIP", "address": self.config.host_ip()}],
             "nodeInfo": {"kubeletVersion": "v1.34.0-chronik-localkube", "containerRuntimeVersion": "podman",
                          "operatingSystem": "linux", "architecture": "amd64"},
         });
@@ -185,6 +203,17 @@ impl Runner {
         self.deployments();
         self.claims();
         self.run_pods();
+        self.node_ports();
+    }
+
+    /// Node ports and load balancer addresses forward to the ready pods.
+    fn node_ports(&mut self) {
+        let (services, pods) = {
+            let c = self.state.lock();
+            (api::list(&c, "services"), api::list(&c, "pods"))
+        };
+        let routes = nodeports::routes(&services, &pods, self.config.node_ip);
+        self.forwarder.sync(routes);
     }
 
     fn statefulsets(&self) {
@@ -329,6 +358,7 @@ impl Runner {
             config_maps: by_key("configmaps"),
             secrets: by_key("secrets"),
             services: api::list(&c, "services"),
+            host_ip: self.config.host_ip(),
         };
         (api::list(&c, "pods"), lookup)
     }
@@ -368,7 +398,7 @@ impl Runner {
                 continue;
             }
             let facts = self.run_pod(pod, &lookup, &prefix);
-            let new_status = pods::status(pod, &facts);
+            let new_status = pods::status(pod, &facts, &lookup.host_ip);
             if pod.get("status") != Some(&new_status) {
                 statuses.push((key_of(pod), new_status));
             }
@@ -440,12 +470,12 @@ impl Runner {
             let _ = self.backend.remove(&name);
             self.pods.remove(&key);
         }
+        let dir = self
+            .config
+            .work_dir
+            .join(s(pod, "/metadata/namespace"))
+            .join(s(pod, "/metadata/name"));
         if !self.pods.contains_key(&key) {
-            let dir = self
-                .config
-                .work_dir
-                .join(s(pod, "/metadata/namespace"))
-                .join(s(pod, "/metadata/name"));
             let mut facts = PodFacts::default();
             match pods::container_spec(prefix, pod, lookup, &dir) {
                 Ok(Some(mut spec)) => {
@@ -478,10 +508,17 @@ impl Runner {
                         message: "pod has no containers".into(),
                     })
                 }
+                Err(e @ volumes::VolumeError::Missing { .. }) => {
+                    // The kubelet waits for the volume's objects.
+                    facts.error = Some(StartError {
+                        reason: "ContainerCreating".into(),
+                        message: e.to_string(),
+                    })
+                }
                 Err(e) => {
                     facts.error = Some(StartError {
                         reason: "CreateContainerConfigError".into(),
-                        message: format!("preparing volumes: {e}"),
+                        message: e.to_string(),
                     })
                 }
             }
@@ -525,6 +562,8 @@ impl Runner {
             }
         };
         rt.facts.state = state.clone();
+        // Mounted ConfigMaps and Secrets follow their objects.
+        volumes::refresh(pod, lookup, &dir);
         let restart_policy = s(pod, "/spec/restartPolicy");
         let backoff = Duration::from_secs((1u64 << rt.facts.restarts.min(4)).min(10));
         if !state.running

@@ -9,7 +9,11 @@ use crate::apiserver::resources::ResourceType;
 #[derive(Debug, Default)]
 pub struct Allocator {
     next_ip: u32,
-    next_node_port: u64,
+}
+
+/// A random number below `n` (`n > 0`).
+pub fn random_below(n: u64) -> u64 {
+    (uuid::Uuid::new_v4().as_u128() % u128::from(n.max(1))) as u64
 }
 
 impl Allocator {
@@ -23,19 +27,16 @@ impl Allocator {
         )
     }
 
-    /// A node port not in `used`, going round the range from the last one
-    /// handed out (so that a port just released is not reused at once).
+    /// A node port not in `used`, searched from a random point of the range
+    /// as the API server does (two emulators on one host rarely pick the
+    /// same one; a port just released is rarely reused at once).
     pub fn node_port(&mut self, used: &std::collections::BTreeSet<u64>) -> Option<u64> {
         let range = crate::apiserver::services::NODE_PORT_RANGE;
         let size = range.end() - range.start() + 1;
-        for _ in 0..size {
-            let n = range.start() + self.next_node_port % size;
-            self.next_node_port += 1;
-            if !used.contains(&n) {
-                return Some(n);
-            }
-        }
-        None
+        let start = random_below(size);
+        (0..size)
+            .map(|i| range.start() + (start + i) % size)
+            .find(|n| !used.contains(n))
     }
 }
 

@@ -7,7 +7,8 @@
 //! another Service, twice in one Service), a missing one is allocated, and an
 //! update that leaves it out keeps the one the same port had before, as the
 //! API server does. Load balancer addresses are loopback addresses from
-//! [`LB_POOL`], one per Service, kept while the Service stays a
+//! [`LB_POOL`], one per Service (at random, so that two emulators on one
+//! host rarely collide), kept while the Service stays a
 //! `LoadBalancer`; the workload runner forwards them to the Service's pods.
 
 use std::collections::BTreeSet;
@@ -23,9 +24,12 @@ use crate::apiserver::store::ObjKey;
 /// Kubernetes' default node port range.
 pub const NODE_PORT_RANGE: RangeInclusive<u64> = 30000..=32767;
 
-/// Load balancer addresses: `127.0.1.1` and up (loopback, so only the host
-/// reaches them).
+/// Load balancer addresses: `127.0.1.0` to `127.0.255.255` (loopback, so only
+/// the host reaches them), without `.0` and `.255` hosts, picked at random.
 pub const LB_POOL: Ipv4Addr = Ipv4Addr::new(127, 0, 1, 0);
+
+/// Addresses in [`LB_POOL`].
+const LB_POOL_SIZE: u32 = 255 * 256;
 
 /// The node ports of a Service: `(port index, nodePort)`.
 pub fn node_ports(svc: &Value) -> Vec<(usize, u64)> {
@@ -168,8 +172,9 @@ impl Cluster {
             return Ok(());
         }
         let base = u32::from(LB_POOL);
-        let ip = (1..=0xfffe_u32)
-            .map(|i| Ipv4Addr::from(base + i))
+        let start = crate::apiserver::defaults::random_below(u64::from(LB_POOL_SIZE)) as u32;
+        let ip = (0..LB_POOL_SIZE)
+            .map(|i| Ipv4Addr::from(base + (start + i) % LB_POOL_SIZE))
             .find(|ip| !taken.contains(ip) && ip.octets()[3] != 0 && ip.octets()[3] != 255)
             .ok_or_else(|| ApiError::Internal("no free load balancer address".to_string()))?;
         svc["status"]["loadBalancer"] =

@@ -4,7 +4,8 @@
 //!
 //! Only the first container of a pod is run; init containers and sidecars are
 //! ignored. `status.podIP` in the downward API is empty (the address is only
-//! known once the container runs).
+//! known once the container runs); `status.hostIP` is the node's address
+//! (the podman network's gateway, where node ports listen).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

@@ -16,6 +16,7 @@ pub mod deployment;
 pub mod nodeports;
 pub mod podman;
 pub mod pods;
+mod probes;
 pub mod statefulset;
 pub mod volumes;
 
@@ -595,55 +596,9 @@ impl Runner {
             rt.facts.ready = false;
             return rt.facts.clone();
         };
-        let c = pod
-            .pointer("/spec/containers/0")
-            .cloned()
-            .unwrap_or(json!({}));
-        let delay = |p: &Value| {
-            Duration::from_secs(
-                p.get("initialDelaySeconds")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0),
-            )
-        };
-        let threshold = |p: &Value| {
-            p.get("failureThreshold")
-                .and_then(Value::as_u64)
-                .unwrap_or(3)
-        };
-        if let Some(p) = c.get("livenessProbe") {
-            if rt.started.elapsed() >= delay(p) {
-                if pods::probe(pod, p, &ip) {
-                    rt.live_failures = 0;
-                } else {
-                    rt.live_failures += 1;
-                    if rt.live_failures >= threshold(p) {
-                        tracing::info!(pod = %key, "liveness probe failed; restarting the container");
-                        if self.backend.restart(&name).is_ok() {
-                            rt.facts.restarts += 1;
-                            rt.facts.started_at = now_rfc3339();
-                            rt.last_start = Instant::now();
-                            rt.started = Instant::now();
-                        }
-                        rt.live_failures = 0;
-                        rt.facts.ready = false;
-                        return rt.facts.clone();
-                    }
-                }
-            }
-        }
-        let ready = match c.get("readinessProbe") {
-            None => true,
-            Some(p) if rt.started.elapsed() < delay(p) => false,
-            Some(p) => {
-                if pods::probe(pod, p, &ip) {
-                    rt.ready_failures = 0;
-                    true
-                } else {
-                    rt.ready_failures += 1;
-                    rt.facts.ready && rt.ready_failures < threshold(p)
-                }
-            }
+        let ready = match probes::run(rt, self.backend.as_ref(), pod, &ip, &key, &name) {
+            probes::Probed::Restarted => return rt.facts.clone(),
+            probes::Probed::Ready(ready) => ready,
         };
         rt.facts.ready = ready;
         let facts = rt.facts.clone();

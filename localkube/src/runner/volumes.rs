@@ -3,11 +3,12 @@
 //! pod runs, as the kubelet does.
 //!
 //! A volume's files are `key` (or an item's `path`) → content, from `data`
-//! and `binaryData` (ConfigMap) or `data` (Secret). A changed file is written
-//! to a temporary file and renamed over the old one: a reader sees the old
-//! or the new content, never a mix (the kubelet swaps a symlink to the same
-//! effect). A directory bind mount shows renamed files; a single-file mount
-//! would keep the old inode, which is why volumes are mounted as directories.
+//! and `binaryData` (ConfigMap) or `data` (Secret), laid out as the kubelet's
+//! atomic writer does (see [`sync_dir`]): a change is a new version
+//! directory and one rename of the `..data` symlink, so a reader sees all
+//! old or all new files. A directory bind mount shows the swapped symlink; a
+//! single-file mount would keep the old inode, which is why volumes are
+//! mounted as directories.
 //! `defaultMode` and items' `mode` are not applied (files are 0644).
 
 use std::collections::BTreeMap;
@@ -169,54 +170,103 @@ pub fn volume_files(volume: &Value, ns: &str, lookup: &Lookup) -> Option<Result<
     Some(Ok(out))
 }
 
-/// A path inside the volume: relative, without `..`.
+/// A path inside the volume: relative, without `..`, not one of the
+/// volume's own `..`-prefixed entries.
 fn safe(path: &str) -> bool {
     !path.is_empty()
+        && !path.starts_with("..")
         && Path::new(path)
             .components()
             .all(|c| matches!(c, Component::Normal(_)))
 }
 
-fn files_under(dir: &Path, base: &Path, out: &mut Vec<std::path::PathBuf>) -> io::Result<()> {
+fn files_under(dir: &Path, base: &Path, out: &mut Files) -> io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
             files_under(&path, base, out)?;
         } else if let Ok(rel) = path.strip_prefix(base) {
-            out.push(rel.to_path_buf());
+            out.insert(rel.to_string_lossy().into_owned(), std::fs::read(&path)?);
         }
     }
     Ok(())
 }
 
-/// Make `dir` hold exactly `files`: changed files are replaced atomically
-/// (temporary file, then rename), files no longer wanted are removed.
-/// Returns whether anything changed.
+/// The symlink naming the current version of a volume's files.
+const DATA: &str = "..data";
+
+/// Replace `link` by a symlink to `target` in one rename.
+fn swap_symlink(dir: &Path, link: &str, target: &str) -> io::Result<()> {
+    let tmp = dir.join(format!("..{link}.tmp"));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp)?;
+    std::fs::rename(&tmp, dir.join(link))
+}
+
+/// Make `dir` hold exactly `files`, laid out as the kubelet does: the files
+/// live in a version directory `..<version>`, `..data` links to it and every
+/// top-level name is a link through `..data`. A change writes a new version
+/// and swaps `..data` in one rename, so a reader sees all old or all new
+/// files (a certificate never with another version's key). Returns whether
+/// anything changed.
 pub fn sync_dir(dir: &Path, files: &Files) -> io::Result<bool> {
     std::fs::create_dir_all(dir)?;
-    let mut changed = false;
-    for (rel, bytes) in files.iter().filter(|(p, _)| safe(p)) {
-        let target = dir.join(rel);
-        if std::fs::read(&target).is_ok_and(|old| &old == bytes) {
+    let wanted: Files = files
+        .iter()
+        .filter(|(p, _)| safe(p))
+        .map(|(p, b)| (p.clone(), b.clone()))
+        .collect();
+    let current = std::fs::read_link(dir.join(DATA)).ok();
+    if let Some(cur) = &current {
+        let mut have = Files::new();
+        let cur_dir = dir.join(cur);
+        files_under(&cur_dir, &cur_dir, &mut have)?;
+        if have == wanted {
+            return Ok(false);
+        }
+    }
+    let version = format!("..{}", uuid::Uuid::new_v4().simple());
+    let new_dir = dir.join(&version);
+    for (rel, bytes) in &wanted {
+        let target = new_dir.join(rel);
+        std::fs::create_dir_all(target.parent().unwrap_or(&new_dir))?;
+        std::fs::write(&target, bytes)?;
+    }
+    std::fs::create_dir_all(&new_dir)?;
+    swap_symlink(dir, DATA, &version)?;
+    let top: std::collections::BTreeSet<String> = wanted
+        .keys()
+        .filter_map(|p| p.split('/').next().map(str::to_string))
+        .collect();
+    for name in &top {
+        let link = format!("{DATA}/{name}");
+        let path = dir.join(name);
+        if std::fs::read_link(&path).ok().as_deref() != Some(Path::new(&link)) {
+            if path.is_dir() && !path.is_symlink() {
+                std::fs::remove_dir_all(&path)?;
+            }
+            swap_symlink(dir, name, &link)?;
+        }
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let stale = if name.starts_with("..") {
+            name != DATA && name != version
+        } else {
+            !top.contains(&name)
+        };
+        let path = entry.path();
+        if !stale {
             continue;
         }
-        let parent = target.parent().unwrap_or(dir);
-        std::fs::create_dir_all(parent)?;
-        let file_name = target.file_name().map(|n| n.to_string_lossy().into_owned());
-        let tmp = parent.join(format!("..{}.tmp", file_name.unwrap_or_default()));
-        std::fs::write(&tmp, bytes)?;
-        std::fs::rename(&tmp, &target)?;
-        changed = true;
-    }
-    let mut present = Vec::new();
-    files_under(dir, dir, &mut present)?;
-    for rel in present {
-        if !files.contains_key(rel.to_string_lossy().as_ref()) {
-            std::fs::remove_file(dir.join(&rel))?;
-            changed = true;
+        if path.is_dir() && !path.is_symlink() {
+            std::fs::remove_dir_all(path)?;
+        } else {
+            std::fs::remove_file(path)?;
         }
     }
-    Ok(changed)
+    Ok(true)
 }
 
 /// Write (or bring up to date) the directory of one volume under
@@ -334,12 +384,23 @@ mod tests {
         files.insert("../escape".into(), b"x".to_vec());
         assert!(sync_dir(&dir, &files).unwrap());
         assert!(!sync_dir(&dir, &files).unwrap());
+        assert_eq!(std::fs::read(dir.join("sub/b")).unwrap(), b"2");
+        assert!(
+            std::fs::read_link(dir.join("a")).is_ok(),
+            "a link through ..data"
+        );
         files.insert("a".into(), b"one".to_vec());
         files.remove("sub/b");
         assert!(sync_dir(&dir, &files).unwrap());
         assert_eq!(std::fs::read(dir.join("a")).unwrap(), b"one");
         assert!(!dir.join("sub/b").exists());
         assert!(!dir.parent().unwrap().join("escape").exists());
+        let entries: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(entries.len(), 3, "a, ..data and one version: {entries:?}");
+        assert!(entries.contains(&"..data".to_string()), "{entries:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

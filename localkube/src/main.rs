@@ -50,6 +50,11 @@ enum Command {
         /// `http://host:port/path`.
         url: String,
     },
+    /// Print a file (reads a mounted volume inside a FROM-scratch image).
+    Cat {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +113,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         return Ok(());
     }
+    if let Some(Command::Cat { path }) = &args.command {
+        match std::fs::read(path) {
+            Ok(bytes) => std::io::Write::write_all(&mut std::io::stdout(), &bytes)?,
+            Err(e) => {
+                eprintln!("{}: {e}", path.display());
+                std::process::exit(1);
+            }
+        }
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -153,6 +168,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 interval: Duration::from_millis(500),
                 work_dir: args.work_dir.clone(),
                 pod_kubeconfig: Some(pod_kubeconfig),
+                node_ip: match gateway {
+                    std::net::IpAddr::V4(v4) => Some(v4),
+                    std::net::IpAddr::V6(_) => None,
+                },
             };
             let runner = Runner::new(server.state.clone(), Arc::new(engine.clone()), config);
             Some((runner.spawn_serving_logs(), engine))

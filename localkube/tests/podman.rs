@@ -102,6 +102,7 @@ async fn pods_run_in_podman() {
             interval: Duration::from_millis(300),
             work_dir: env.dir.path().join("runner"),
             pod_kubeconfig: Some(pod_kubeconfig),
+            node_ip: None,
         },
     )
     .spawn_serving_logs();

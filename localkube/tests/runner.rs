@@ -288,6 +288,7 @@ fn fake_runner(env: &Env, engine: &FakeBackend) -> chronik_localkube::runner::Ru
             interval: Duration::from_millis(50),
             work_dir: env.dir.path().join("runner"),
             pod_kubeconfig: None,
+            node_ip: None,
         },
     )
     .spawn()

@@ -11,6 +11,11 @@ pub struct Allocator {
     next_ip: u32,
 }
 
+/// A random number below `n` (`n > 0`).
+pub fn random_below(n: u64) -> u64 {
+    (uuid::Uuid::new_v4().as_u128() % u128::from(n.max(1))) as u64
+}
+
 impl Allocator {
     /// The next free ClusterIP in 10.96.0.0/16.
     pub fn cluster_ip(&mut self) -> String {
@@ -20,6 +25,18 @@ impl Allocator {
             (self.next_ip >> 8) & 0xff,
             self.next_ip & 0xff
         )
+    }
+
+    /// A node port not in `used`, searched from a random point of the range
+    /// as the API server does (two emulators on one host rarely pick the
+    /// same one; a port just released is rarely reused at once).
+    pub fn node_port(&mut self, used: &std::collections::BTreeSet<u64>) -> Option<u64> {
+        let range = crate::apiserver::services::NODE_PORT_RANGE;
+        let size = range.end() - range.start() + 1;
+        let start = random_below(size);
+        (0..size)
+            .map(|i| range.start() + (start + i) % size)
+            .find(|n| !used.contains(n))
     }
 }
 
@@ -90,6 +107,23 @@ pub fn on_create(t: &ResourceType, obj: &mut Value, alloc: &mut Allocator) {
             crd_status(obj);
         }
         _ => {}
+    }
+}
+
+/// A Secret's write-only `stringData` merged into `data` (base64), as the
+/// API server stores it: `stringData` wins over `data` and is never stored.
+pub fn secret_string_data(obj: &mut Value) {
+    use base64::Engine as _;
+    let Some(strings) = obj.as_object_mut().and_then(|o| o.remove("stringData")) else {
+        return;
+    };
+    for (k, v) in strings.as_object().into_iter().flatten() {
+        let text = v.as_str().unwrap_or_default();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+        if !obj.get("data").is_some_and(Value::is_object) {
+            obj["data"] = json!({});
+        }
+        obj["data"][k] = json!(encoded);
     }
 }
 

@@ -16,6 +16,7 @@ pub mod route;
 pub mod schema;
 pub mod selectors;
 pub mod server;
+pub mod services;
 pub mod ssa;
 pub mod store;
 pub mod strategic;

@@ -252,6 +252,14 @@ const BUILTINS: &[Builtin] = &[
         &["crd", "crds"],
     )),
     b(
+        "networking.k8s.io",
+        "v1",
+        "networkpolicies",
+        "NetworkPolicy",
+        true,
+        &["netpol"],
+    ),
+    b(
         "storage.k8s.io",
         "v1",
         "storageclasses",

@@ -110,9 +110,51 @@ fn svc_ports(o: &Value) -> Value {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .map(|p| format!("{}/{}", p["port"], p["protocol"].as_str().unwrap_or("TCP")))
+        .map(|p| {
+            let node = p
+                .get("nodePort")
+                .map(|n| format!(":{n}"))
+                .unwrap_or_default();
+            format!(
+                "{}{node}/{}",
+                p["port"],
+                p["protocol"].as_str().unwrap_or("TCP")
+            )
+        })
         .collect();
     none_if_empty(ports.join(","))
+}
+
+/// `EXTERNAL-IP` as kubectl prints it: load balancer addresses, `<pending>`
+/// for a LoadBalancer without one, `<none>` otherwise.
+fn svc_external(o: &Value) -> Value {
+    let ips: Vec<&str> = o
+        .pointer("/status/loadBalancer/ingress")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i.get("ip").or_else(|| i.get("hostname")))
+        .filter_map(Value::as_str)
+        .collect();
+    match (
+        ips.is_empty(),
+        o.pointer("/spec/type").and_then(Value::as_str),
+    ) {
+        (true, Some("LoadBalancer")) => json!("<pending>"),
+        _ => none_if_empty(ips.join(",")),
+    }
+}
+
+/// `POD-SELECTOR` of a NetworkPolicy: its matchLabels as `k=v,...`.
+fn netpol_selector(o: &Value) -> Value {
+    let labels: Vec<String> = o
+        .pointer("/spec/podSelector/matchLabels")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect();
+    none_if_empty(labels.join(","))
 }
 
 fn data_count(o: &Value) -> Value {
@@ -192,7 +234,7 @@ fn builtin_columns(t: &Target) -> Vec<Column> {
             nm,
             path("Type", "string", 0, ".spec.type"),
             path("Cluster-IP", "string", 0, ".spec.clusterIP"),
-            col("External-IP", "string", 0, |_| json!("<none>")),
+            col("External-IP", "string", 0, svc_external),
             col("Port(s)", "string", 0, svc_ports),
             ag,
         ],
@@ -223,6 +265,7 @@ fn builtin_columns(t: &Target) -> Vec<Column> {
             ),
             ag,
         ],
+        "networkpolicies" => vec![nm, col("Pod-Selector", "string", 0, netpol_selector), ag],
         "leases" => vec![nm, path("Holder", "string", 0, ".spec.holderIdentity"), ag],
         "events" => vec![
             col("Last Seen", "string", 0, age),

@@ -229,6 +229,12 @@ impl Cluster {
         body["kind"] = json!(t.ty.kind);
         let warnings = Self::run_schema(t, &mut body, None, opts)?;
         defaults::on_create(&t.ty, &mut body, &mut self.alloc);
+        if t.ty.key() == "services" {
+            self.assign_service_addresses(&t.ty.qualified_kind(), &key, &mut body, None)?;
+        }
+        if t.ty.key() == "secrets" {
+            defaults::secret_string_data(&mut body);
+        }
         if opts.dry_run {
             return Ok(Written {
                 object: Self::present(t, &body),
@@ -334,6 +340,12 @@ impl Cluster {
                 }
             }
             m.remove("resourceVersion");
+        }
+        if t.ty.key() == "services" && !status_only {
+            self.assign_service_addresses(&t.ty.qualified_kind(), &key, &mut new, Some(&old))?;
+        }
+        if t.ty.key() == "secrets" {
+            defaults::secret_string_data(&mut new);
         }
         new["apiVersion"] = json!(t.ty.api_version(&t.ty.versions[0]));
         new["kind"] = json!(t.ty.kind);

@@ -13,9 +13,12 @@
 pub mod api;
 pub mod backend;
 pub mod deployment;
+pub mod nodeports;
 pub mod podman;
 pub mod pods;
+mod probes;
 pub mod statefulset;
+pub mod volumes;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -44,6 +47,20 @@ pub struct RunnerConfig {
     /// [`POD_KUBECONFIG`], with `KUBECONFIG` pointing at it unless the pod
     /// sets it: how in-pod clients (the operator) reach the API server.
     pub pod_kubeconfig: Option<PathBuf>,
+    /// The node's address besides loopback (the podman network's gateway,
+    /// which both the host and the pods reach): pods' `status.hostIP`, the
+    /// Node's `InternalIP`, and where node ports listen besides 127.0.0.1.
+    /// `None`: 127.0.0.1.
+    pub node_ip: Option<std::net::Ipv4Addr>,
+}
+
+impl RunnerConfig {
+    /// The node's address as pods and the Node object report it.
+    pub fn host_ip(&self) -> String {
+        self.node_ip
+            .unwrap_or(std::net::Ipv4Addr::LOCALHOST)
+            .to_string()
+    }
 }
 
 /// Name of the single node.
@@ -70,6 +87,7 @@ pub struct Runner {
     /// Failed container starts in a row, by pod uid (for back-off reasons).
     start_failures: BTreeMap<String, u32>,
     terminating: Arc<std::sync::Mutex<BTreeSet<String>>>,
+    forwarder: nodeports::Forwarder,
 }
 
 /// A runner thread; [`RunnerHandle::stop`] ends it.
@@ -112,6 +130,7 @@ impl Runner {
             pods: BTreeMap::new(),
             start_failures: BTreeMap::new(),
             terminating: Arc::default(),
+            forwarder: nodeports::Forwarder::default(),
         }
     }
 
@@ -158,7 +177,7 @@ impl Runner {
         let status = json!({
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
                             "message": "chronik-localkube workload runner is running"}],
-            "addresses": [{"type": "Hostname", "address": NODE}, {"type": "InternalIP", "address": "127.0.0.1"}],
+            "addresses": [{"type": "Hostname", "address": NODE}, {"type": "InternalIP", "address": self.config.host_ip()}],
             "nodeInfo": {"kubeletVersion": "v1.34.0-chronik-localkube", "containerRuntimeVersion": "podman",
                          "operatingSystem": "linux", "architecture": "amd64"},
         });
@@ -185,6 +204,17 @@ impl Runner {
         self.deployments();
         self.claims();
         self.run_pods();
+        self.node_ports();
+    }
+
+    /// Node ports and load balancer addresses forward to the ready pods.
+    fn node_ports(&mut self) {
+        let (services, pods) = {
+            let c = self.state.lock();
+            (api::list(&c, "services"), api::list(&c, "pods"))
+        };
+        let routes = nodeports::routes(&services, &pods, self.config.node_ip);
+        self.forwarder.sync(routes);
     }
 
     fn statefulsets(&self) {
@@ -329,6 +359,7 @@ impl Runner {
             config_maps: by_key("configmaps"),
             secrets: by_key("secrets"),
             services: api::list(&c, "services"),
+            host_ip: self.config.host_ip(),
         };
         (api::list(&c, "pods"), lookup)
     }
@@ -368,7 +399,7 @@ impl Runner {
                 continue;
             }
             let facts = self.run_pod(pod, &lookup, &prefix);
-            let new_status = pods::status(pod, &facts);
+            let new_status = pods::status(pod, &facts, &lookup.host_ip);
             if pod.get("status") != Some(&new_status) {
                 statuses.push((key_of(pod), new_status));
             }
@@ -440,12 +471,12 @@ impl Runner {
             let _ = self.backend.remove(&name);
             self.pods.remove(&key);
         }
+        let dir = self
+            .config
+            .work_dir
+            .join(s(pod, "/metadata/namespace"))
+            .join(s(pod, "/metadata/name"));
         if !self.pods.contains_key(&key) {
-            let dir = self
-                .config
-                .work_dir
-                .join(s(pod, "/metadata/namespace"))
-                .join(s(pod, "/metadata/name"));
             let mut facts = PodFacts::default();
             match pods::container_spec(prefix, pod, lookup, &dir) {
                 Ok(Some(mut spec)) => {
@@ -478,10 +509,17 @@ impl Runner {
                         message: "pod has no containers".into(),
                     })
                 }
+                Err(e @ volumes::VolumeError::Missing { .. }) => {
+                    // The kubelet waits for the volume's objects.
+                    facts.error = Some(StartError {
+                        reason: "ContainerCreating".into(),
+                        message: e.to_string(),
+                    })
+                }
                 Err(e) => {
                     facts.error = Some(StartError {
                         reason: "CreateContainerConfigError".into(),
-                        message: format!("preparing volumes: {e}"),
+                        message: e.to_string(),
                     })
                 }
             }
@@ -525,6 +563,8 @@ impl Runner {
             }
         };
         rt.facts.state = state.clone();
+        // Mounted ConfigMaps and Secrets follow their objects.
+        volumes::refresh(pod, lookup, &dir);
         let restart_policy = s(pod, "/spec/restartPolicy");
         let backoff = Duration::from_secs((1u64 << rt.facts.restarts.min(4)).min(10));
         if !state.running
@@ -556,55 +596,9 @@ impl Runner {
             rt.facts.ready = false;
             return rt.facts.clone();
         };
-        let c = pod
-            .pointer("/spec/containers/0")
-            .cloned()
-            .unwrap_or(json!({}));
-        let delay = |p: &Value| {
-            Duration::from_secs(
-                p.get("initialDelaySeconds")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0),
-            )
-        };
-        let threshold = |p: &Value| {
-            p.get("failureThreshold")
-                .and_then(Value::as_u64)
-                .unwrap_or(3)
-        };
-        if let Some(p) = c.get("livenessProbe") {
-            if rt.started.elapsed() >= delay(p) {
-                if pods::probe(pod, p, &ip) {
-                    rt.live_failures = 0;
-                } else {
-                    rt.live_failures += 1;
-                    if rt.live_failures >= threshold(p) {
-                        tracing::info!(pod = %key, "liveness probe failed; restarting the container");
-                        if self.backend.restart(&name).is_ok() {
-                            rt.facts.restarts += 1;
-                            rt.facts.started_at = now_rfc3339();
-                            rt.last_start = Instant::now();
-                            rt.started = Instant::now();
-                        }
-                        rt.live_failures = 0;
-                        rt.facts.ready = false;
-                        return rt.facts.clone();
-                    }
-                }
-            }
-        }
-        let ready = match c.get("readinessProbe") {
-            None => true,
-            Some(p) if rt.started.elapsed() < delay(p) => false,
-            Some(p) => {
-                if pods::probe(pod, p, &ip) {
-                    rt.ready_failures = 0;
-                    true
-                } else {
-                    rt.ready_failures += 1;
-                    rt.facts.ready && rt.ready_failures < threshold(p)
-                }
-            }
+        let ready = match probes::run(rt, self.backend.as_ref(), pod, &ip, &key, &name) {
+            probes::Probed::Restarted => return rt.facts.clone(),
+            probes::Probed::Ready(ready) => ready,
         };
         rt.facts.ready = ready;
         let facts = rt.facts.clone();

@@ -4,7 +4,8 @@
 //!
 //! Only the first container of a pod is run; init containers and sidecars are
 //! ignored. `status.podIP` in the downward API is empty (the address is only
-//! known once the container runs).
+//! known once the container runs); `status.hostIP` is the node's address
+//! (the podman network's gateway, where node ports listen).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -15,6 +16,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::backend::{ContainerSpec, ContainerState, Mount};
+use super::volumes::{self, VolumeError};
 
 /// The cluster DNS domain pods get aliases in.
 pub const CLUSTER_DOMAIN: &str = "cluster.local";
@@ -28,6 +30,8 @@ pub struct Lookup {
     pub secrets: BTreeMap<String, Value>,
     /// Services (for per-service DNS aliases).
     pub services: Vec<Value>,
+    /// The node's address (`status.hostIP`).
+    pub host_ip: String,
 }
 
 fn s<'a>(o: &'a Value, ptr: &str) -> &'a str {
@@ -84,29 +88,10 @@ pub fn expand(text: &str, env: &[(String, String)]) -> String {
 }
 
 fn base64_decode(text: &str) -> String {
-    let mut bits = 0u32;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => continue,
-        };
-        bits = (bits << 6) | u32::from(v);
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8_lossy(&volumes::base64_decode(text)).into_owned()
 }
 
-fn field_ref(pod: &Value, path: &str) -> String {
+fn field_ref(pod: &Value, path: &str, host_ip: &str) -> String {
     let bracket = |prefix: &str| {
         path.strip_prefix(prefix)
             .and_then(|r| r.strip_suffix("']"))
@@ -130,7 +115,7 @@ fn field_ref(pod: &Value, path: &str) -> String {
     }
     match path {
         "spec.nodeName" => "localkube".into(),
-        "status.hostIP" | "status.podIP" => s(pod, "/status/podIP").into(),
+        "status.hostIP" => host_ip.into(),
         other => s(pod, &format!("/{}", other.replace('.', "/"))).into(),
     }
 }
@@ -196,7 +181,7 @@ fn environment(pod: &Value, c: &Value, lookup: &Lookup) -> Vec<(String, String)>
             .pointer("/valueFrom/fieldRef/fieldPath")
             .and_then(Value::as_str)
         {
-            field_ref(pod, f)
+            field_ref(pod, f, &lookup.host_ip)
         } else if let Some(r) = e.pointer("/valueFrom/configMapKeyRef") {
             key_ref(lookup, ns, r, false).unwrap_or_default()
         } else if let Some(r) = e.pointer("/valueFrom/secretKeyRef") {
@@ -269,15 +254,15 @@ pub fn aliases(pod: &Value, lookup: &Lookup, ready: bool) -> Vec<String> {
     out
 }
 
-/// Where a volume of the pod comes from: a claim's named volume, or files
-/// written under `files_dir` (ConfigMap, Secret, emptyDir).
+/// Where a volume of the pod comes from: a claim's named volume, or a
+/// directory under `files_dir` (ConfigMap, Secret, projected, emptyDir).
 fn mounts(
     prefix: &str,
     pod: &Value,
     c: &Value,
     lookup: &Lookup,
     files_dir: &Path,
-) -> std::io::Result<Vec<Mount>> {
+) -> Result<Vec<Mount>, VolumeError> {
     let ns = s(pod, "/metadata/namespace");
     let volumes: BTreeMap<&str, &Value> = pod
         .pointer("/spec/volumes")
@@ -297,47 +282,13 @@ fn mounts(
             continue;
         };
         let read_only = m.get("readOnly").and_then(Value::as_bool).unwrap_or(false);
-        let target = s(m, "/mountPath").to_string();
-        let source = if let Some(claim) = v
-            .pointer("/persistentVolumeClaim/claimName")
-            .and_then(Value::as_str)
-        {
-            volume_name(prefix, ns, claim)
-        } else {
-            let dir = files_dir.join(s(v, "/name"));
-            std::fs::create_dir_all(&dir)?;
-            let files: Vec<(String, String)> =
-                if let Some(cm) = v.pointer("/configMap/name").and_then(Value::as_str) {
-                    lookup
-                        .config_maps
-                        .get(&format!("{ns}/{cm}"))
-                        .and_then(|o| o.get("data"))
-                        .and_then(Value::as_object)
-                        .into_iter()
-                        .flatten()
-                        .map(|(k, x)| (k.clone(), x.as_str().unwrap_or_default().to_string()))
-                        .collect()
-                } else if let Some(sec) = v.pointer("/secret/secretName").and_then(Value::as_str) {
-                    lookup
-                        .secrets
-                        .get(&format!("{ns}/{sec}"))
-                        .and_then(|o| o.get("data"))
-                        .and_then(Value::as_object)
-                        .into_iter()
-                        .flatten()
-                        .map(|(k, x)| (k.clone(), base64_decode(x.as_str().unwrap_or_default())))
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-            for (k, text) in files {
-                std::fs::write(dir.join(k), text)?;
-            }
-            dir.to_string_lossy().into_owned()
+        let source = match volumes::prepare(v, ns, lookup, files_dir)? {
+            Some(dir) => dir.to_string_lossy().into_owned(),
+            None => volume_name(prefix, ns, s(v, "/persistentVolumeClaim/claimName")),
         };
         out.push(Mount {
             source,
-            target,
+            target: s(m, "/mountPath").to_string(),
             read_only,
         });
     }
@@ -350,7 +301,7 @@ pub fn container_spec(
     pod: &Value,
     lookup: &Lookup,
     files_dir: &Path,
-) -> std::io::Result<Option<ContainerSpec>> {
+) -> Result<Option<ContainerSpec>, VolumeError> {
     let Some(c) = pod.pointer("/spec/containers/0") else {
         return Ok(None);
     };
@@ -482,7 +433,7 @@ pub struct StartError {
 }
 
 /// The Pod status for these facts.
-pub fn status(pod: &Value, f: &PodFacts) -> Value {
+pub fn status(pod: &Value, f: &PodFacts, host_ip: &str) -> Value {
     let c = pod
         .pointer("/spec/containers/0")
         .cloned()
@@ -518,7 +469,8 @@ pub fn status(pod: &Value, f: &PodFacts) -> Value {
     };
     let mut st = json!({
         "phase": phase,
-        "hostIP": "127.0.0.1",
+        "hostIP": host_ip,
+        "hostIPs": [{"ip": host_ip}],
         "conditions": [cond("PodScheduled", true), cond("Initialized", true), cond("ContainersReady", ready), cond("Ready", ready)],
         "containerStatuses": [{
             "name": s(&c, "/name"), "image": s(&c, "/image"), "imageID": "", "ready": ready,

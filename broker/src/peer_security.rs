@@ -126,3 +126,38 @@ pub fn mode(tls: Option<&PeerTls>) -> PeerSecurity {
         None => PeerSecurity::Plaintext,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        peer: PeerTlsArgs,
+    }
+
+    fn config(args: &[&str]) -> PeerTlsConfig {
+        let mut v = vec!["chronik-broker"];
+        v.extend_from_slice(args);
+        Flags::try_parse_from(v)
+            .expect("flags")
+            .peer
+            .config(Some("c-0"))
+    }
+
+    #[test]
+    fn peer_tls_is_off_by_default_and_on_with_a_directory() {
+        let off = config(&[]);
+        assert!(off.files.is_none());
+        assert_eq!(off.admin_addr.port(), 8443);
+        assert_eq!(off.reload_every, Duration::from_secs(10));
+        let on = config(&["--peer-tls-dir", "/tls", "--admin-addr", "127.0.0.1:9443"]);
+        let files = on.files.expect("files");
+        assert_eq!(files.ca, std::path::Path::new("/tls/ca.crt"));
+        assert_eq!(files.cert, std::path::Path::new("/tls/tls.crt"));
+        assert_eq!(on.admin_addr.port(), 9443);
+        assert_eq!(mode(None), PeerSecurity::Plaintext);
+    }
+}

@@ -88,6 +88,8 @@ pub struct NodeArgs {
     pub initial_cluster_state: crate::bootstrap::InitialClusterState,
     #[command(flatten)]
     pub limits: crate::limits::LimitArgs,
+    #[command(flatten)]
+    pub peer_tls: crate::peer_security::PeerTlsArgs,
     /// Most partitions one topic may have (CreateTopics, CreatePartitions and
     /// POST /v1/topics beyond it are refused; at most 10000).
     #[arg(long, env = "CHRONIK_MAX_PARTITIONS_PER_TOPIC", default_value_t = crate::topic_limits::DEFAULT_MAX_PARTITIONS_PER_TOPIC, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::topic_limits::HARD_MAX_PARTITIONS_PER_TOPIC)))]
@@ -160,6 +162,8 @@ pub struct NodeConfig {
     pub topic_limits: crate::topic_limits::TopicLimits,
     /// Produce timestamp bounds (`log.message.timestamp.*` in --config).
     pub timestamp_defaults: chronik_kafka::timestamps::TimestampPolicy,
+    /// Mutual TLS between brokers and the admin API.
+    pub peer_tls: crate::peer_security::PeerTlsConfig,
 }
 
 impl NodeArgs {
@@ -170,6 +174,7 @@ impl NodeArgs {
             .clone()
             .or_else(|| std::env::var("HOSTNAME").ok());
         let node_id = peers::derive_node_id(self.node_id, pod_name.as_deref())?;
+        let peer_tls = self.peer_tls.config(pod_name.as_deref());
         let initial_peers = peers::parse_peers(&self.peers)?;
         let own_url = initial_peers
             .iter()
@@ -216,6 +221,7 @@ impl NodeArgs {
                 &settings,
             )?,
             settings,
+            peer_tls,
         })
     }
 }

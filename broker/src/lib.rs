@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod node;
 pub mod offset_retention;
 pub mod partition;
+pub mod peer_security;
 pub mod server;
 pub mod startup;
 pub mod state_machine;

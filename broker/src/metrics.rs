@@ -20,6 +20,12 @@ pub struct OutcomeLabel {
     pub outcome: &'static str,
 }
 
+/// Label naming why something was refused.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: &'static str,
+}
+
 /// All metrics of one broker.
 pub struct Metrics {
     registry: Registry,
@@ -35,6 +41,9 @@ pub struct Metrics {
     pub peer_rtt_seconds: Family<PeerLabel, Histogram>,
     pub fsync_seconds: Histogram,
     pub refused_batches: Counter,
+    /// Incoming Raft traffic refused, by reason (failed TLS handshakes,
+    /// senders not matching their certificate, other clusters...).
+    pub transport_refusals: Family<ReasonLabel, Counter>,
     /// Vote requests and grants dropped because their sender came back with
     /// a new incarnation and has not rejoined yet.
     pub rejoin_dropped_votes: Counter,
@@ -58,6 +67,7 @@ impl Metrics {
             }),
             fsync_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 16)),
             refused_batches: Counter::default(),
+            transport_refusals: Family::default(),
             rejoin_dropped_votes: Counter::default(),
             registry: Registry::default(),
         };
@@ -111,6 +121,11 @@ impl Metrics {
             "transport_refused_batches",
             "Incoming batches refused (other cluster, unknown group)",
             m.refused_batches.clone(),
+        );
+        registry.register(
+            "transport_refusals",
+            "Incoming Raft connections, streams and batches refused, by reason",
+            m.transport_refusals.clone(),
         );
         registry.register(
             "raft_rejoin_dropped_votes",

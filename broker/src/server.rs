@@ -2,17 +2,19 @@
 
 use crate::bootstrap::{StartMode, WaitReason};
 use crate::cli::NodeConfig;
-use crate::http::{router, HttpState};
+use crate::http::{plain_port, router, serve_admin, HttpState};
 use crate::kafka::RaftBackend;
 use crate::metrics::Metrics;
 use crate::node::{
     mailbox, Advertised, BrokerStatus, FatalError, NodeActor, NodeHandle, NodeParts,
 };
 use crate::partition::PartitionRegistry;
+use crate::peer_security::PeerTls;
 use crate::startup::{Recovered, RecoveryError};
 use crate::state_machine::MetaStateMachine;
 use crate::storage::{MetaError, MetaFile, StorageError};
-use crate::transport::{RaftService, Transport};
+use crate::tls::{accept_tls, TlsError};
+use crate::transport::{PeerConnector, RaftService, Transport};
 use chronik_proto::raft::SenderInfo;
 use raft::eraftpb::ConfState;
 use raft::RawNode;
@@ -49,6 +51,8 @@ pub enum BrokerError {
     Grpc(#[from] tonic::transport::Error),
     #[error(transparent)]
     Recovery(#[from] RecoveryError),
+    #[error("peer TLS: {0}")]
+    Tls(#[from] TlsError),
 }
 
 /// A running broker.
@@ -56,6 +60,8 @@ pub struct Broker {
     pub handle: NodeHandle,
     pub raft_addr: SocketAddr,
     pub http_addr: SocketAddr,
+    /// The mTLS admin API, when peer TLS is on.
+    pub admin_addr: Option<SocketAddr>,
     pub kafka_addr: SocketAddr,
     kafka_stop: watch::Sender<bool>,
     node_task: tokio::task::JoinHandle<Result<(), FatalError>>,
@@ -71,27 +77,24 @@ impl Broker {
         // reads the whole log (see `startup`); the Kafka and Raft listeners
         // open once it is done.
         let metrics = Metrics::new();
+        let peer_tls = PeerTls::start(&cfg.peer_tls)?;
         let (senders, rx) = mailbox();
-        let (status_tx, status_rx) = watch::channel(BrokerStatus::starting(
+        let mut starting = BrokerStatus::starting(
             cfg.node_id,
             &meta.cluster_id,
             &meta.incarnation,
             crate::node::now_ms(),
-        ));
+        );
+        starting.peer_security = crate::peer_security::mode(peer_tls.as_ref());
+        let (status_tx, status_rx) = watch::channel(starting);
         let handle = NodeHandle::new(senders.clients, status_rx.clone());
-        let http_listener = bind("http", cfg.http_addr).await?;
-        let http_addr = local_addr("http", cfg.http_addr, &http_listener)?;
         let app = router(HttpState {
             node: handle.clone(),
             metrics: metrics.clone(),
             topic_limits: cfg.topic_limits,
         });
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(http_listener, app).await {
-                tracing::error!(error = %e, "HTTP server stopped");
-            }
-        });
-        tracing::info!(%http_addr, "HTTP server started; recovering storage");
+        let (http_addr, admin_addr) = serve_http(&cfg, app, peer_tls.as_ref()).await?;
+        tracing::info!(%http_addr, ?admin_addr, "HTTP server started; recovering storage");
         let Recovered {
             engine,
             meta_store: mut store,
@@ -147,7 +150,12 @@ impl Broker {
             url: cfg.self_url.clone(),
             incarnation: meta.incarnation.clone(),
         };
-        let mut transport = Transport::new(sender, senders.peers.clone(), metrics.clone());
+        let connector = match &peer_tls {
+            Some(tls) => Some(PeerConnector::new(tls.raft_client()?)),
+            None => None,
+        };
+        let mut transport =
+            Transport::new(sender, senders.peers.clone(), metrics.clone()).with_tls(connector);
         // The initial peers are reachable before any membership is applied
         // (a joining node answers the leader through them).
         for (id, url) in &initial_members {
@@ -157,7 +165,10 @@ impl Broker {
         let kafka_addr = local_addr("kafka", cfg.kafka_addr, &kafka_listener)?;
         let advertised = Advertised {
             kafka_addr: format!("{}:{}", cfg.advertised_host, kafka_addr.port()),
-            http_url: format!("http://{}:{}", cfg.advertised_host, http_addr.port()),
+            http_url: match admin_addr {
+                Some(admin) => format!("https://{}:{}", cfg.advertised_host, admin.port()),
+                None => format!("http://{}:{}", cfg.advertised_host, http_addr.port()),
+            },
         };
         let actor = NodeActor::new(
             NodeParts {
@@ -177,26 +188,13 @@ impl Broker {
         );
         let node_task = tokio::spawn(actor.run(rx));
 
-        let raft_listener = bind("raft", cfg.raft_addr).await?;
-        let raft_addr = local_addr("raft", cfg.raft_addr, &raft_listener)?;
-        let grpc = tonic::transport::Server::builder()
-            .add_service(
-                RaftService::new(
-                    meta.cluster_id.clone(),
-                    senders.peers,
-                    metrics.clone(),
-                    status_rx,
-                )
-                .into_server(),
-            )
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(
-                raft_listener,
-            ));
-        tokio::spawn(async move {
-            if let Err(e) = grpc.await {
-                tracing::error!(error = %e, "gRPC server stopped");
-            }
-        });
+        let service = RaftService::new(
+            meta.cluster_id.clone(),
+            senders.peers,
+            metrics.clone(),
+            status_rx,
+        );
+        let raft_addr = serve_raft(&cfg, service, peer_tls.as_ref(), &metrics).await?;
 
         let backend = RaftBackend::new(handle.clone(), registry, meta.cluster_id.clone())
             .with_limits(cfg.topic_limits, cfg.timestamp_defaults);
@@ -229,6 +227,7 @@ impl Broker {
             handle,
             raft_addr,
             http_addr,
+            admin_addr,
             kafka_addr,
             node_task,
             kafka_stop,
@@ -254,6 +253,90 @@ impl Broker {
         }
         flatten(node_task.await)
     }
+}
+
+/// Serves the HTTP API: all of it on the plain port, or, with peer TLS,
+/// all of it on the mTLS admin port and only health, metrics and status on
+/// the plain one. Returns the plain and admin addresses.
+async fn serve_http(
+    cfg: &NodeConfig,
+    app: axum::Router,
+    tls: Option<&PeerTls>,
+) -> Result<(SocketAddr, Option<SocketAddr>), BrokerError> {
+    let http_listener = bind("http", cfg.http_addr).await?;
+    let http_addr = local_addr("http", cfg.http_addr, &http_listener)?;
+    let (plain, admin_addr) = match tls {
+        None => (app, None),
+        Some(tls) => {
+            let listener = bind("admin", tls.admin_addr).await?;
+            let admin_addr = local_addr("admin", tls.admin_addr, &listener)?;
+            let incoming = accept_tls(listener, tls.admin_server()?, |_| {})
+                .map_err(|source| bind_error("admin", admin_addr, source))?;
+            let admin = app.clone();
+            tokio::spawn(async move {
+                if let Err(e) = serve_admin(incoming, admin).await {
+                    tracing::error!(error = %e, "admin HTTP server stopped");
+                }
+            });
+            (plain_port(app, admin_addr.port()), Some(admin_addr))
+        }
+    };
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(http_listener, plain).await {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    });
+    Ok((http_addr, admin_addr))
+}
+
+/// Serves Raft over gRPC, over mutual TLS when `tls` is set (a failed
+/// handshake is counted as a refusal).
+async fn serve_raft<M: crate::transport::Inbox>(
+    cfg: &NodeConfig,
+    service: RaftService<M>,
+    tls: Option<&PeerTls>,
+    metrics: &Arc<Metrics>,
+) -> Result<SocketAddr, BrokerError> {
+    let listener = bind("raft", cfg.raft_addr).await?;
+    let raft_addr = local_addr("raft", cfg.raft_addr, &listener)?;
+    let mut server = tonic::transport::Server::builder();
+    type Serving = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), tonic::transport::Error>> + Send>,
+    >;
+    let grpc: Serving = match tls {
+        None => Box::pin(
+            server
+                .add_service(service.into_server())
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        ),
+        Some(tls) => {
+            let metrics = metrics.clone();
+            let incoming = accept_tls(listener, tls.raft_server()?, move |_| {
+                metrics
+                    .transport_refusals
+                    .get_or_create(&crate::metrics::ReasonLabel {
+                        reason: "tls_handshake",
+                    })
+                    .inc();
+            })
+            .map_err(|source| bind_error("raft", raft_addr, source))?;
+            Box::pin(
+                server
+                    .add_service(service.with_peer_tls(true).into_server())
+                    .serve_with_incoming(incoming),
+            )
+        }
+    };
+    tokio::spawn(async move {
+        if let Err(e) = grpc.await {
+            tracing::error!(error = %e, "gRPC server stopped");
+        }
+    });
+    Ok(raft_addr)
+}
+
+fn bind_error(what: &'static str, addr: SocketAddr, source: std::io::Error) -> BrokerError {
+    BrokerError::Bind { what, addr, source }
 }
 
 fn flatten(r: Result<Result<(), FatalError>, tokio::task::JoinError>) -> Result<(), BrokerError> {

@@ -1,9 +1,14 @@
 //! HTTP, the broker's only API: health, metrics, status, membership and
 //! the metadata store (topics, key/value), all JSON bodies of `chronik_api`.
+//! With peer TLS the full API is on the mTLS admin port and the plain port
+//! keeps health, metrics and status ([`admin`]).
 
+mod admin;
 mod error;
 mod membership;
 mod metadata;
+
+pub use admin::{plain_port, serve_admin};
 
 use crate::metrics::Metrics;
 use crate::node::NodeHandle;

@@ -7,12 +7,14 @@
 //! [`rustls::ClientConfig`] whose certificate and trusted CA follow the
 //! files. [`identity`] reads who a peer's certificate names.
 
+pub mod accept;
 mod files;
 pub mod identity;
 mod material;
 mod resolve;
 mod verify;
 
+pub use accept::{accept_tls, PeerConn, PeerStream, TlsIncoming};
 pub use files::TlsFiles;
 pub use identity::CertIdentity;
 pub use material::{TlsError, TlsMaterial};

@@ -10,11 +10,13 @@
 //! peers as [`PeerEvent`]s into a mailbox of any message type that can be
 //! made from one (the node's mailbox, in the broker).
 
+mod connector;
 mod peer;
 mod server;
 #[cfg(test)]
 mod tests;
 
+pub use connector::PeerConnector;
 pub use server::RaftService;
 
 use crate::metrics::{Metrics, PeerLabel};
@@ -58,6 +60,8 @@ pub(crate) struct Shared<M> {
     pub sender: SenderInfo,
     pub mailbox: mpsc::Sender<M>,
     pub metrics: Arc<Metrics>,
+    /// Dials peers over mutual TLS when set, else plaintext.
+    pub tls: Option<PeerConnector>,
 }
 
 // Derived `Clone` would demand `M: Clone`; only the sender is cloned.
@@ -67,6 +71,7 @@ impl<M> Clone for Shared<M> {
             sender: self.sender.clone(),
             mailbox: self.mailbox.clone(),
             metrics: self.metrics.clone(),
+            tls: self.tls.clone(),
         }
     }
 }
@@ -107,10 +112,18 @@ impl<M: Inbox> Transport<M> {
                 sender,
                 mailbox,
                 metrics,
+                tls: None,
             },
             peers: HashMap::new(),
             dropped_snapshots: Vec::new(),
         }
+    }
+
+    /// Dials peers over mutual TLS with `connector` (set before any
+    /// address, so every stream uses it).
+    pub fn with_tls(mut self, connector: Option<PeerConnector>) -> Self {
+        self.shared.tls = connector;
+        self
     }
 
     /// Snapshots dropped since the last call, as (group, peer). Raft keeps

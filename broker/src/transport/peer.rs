@@ -1,6 +1,6 @@
 //! The task that carries one peer's messages: connect, stream, reconnect.
 
-use super::{Inbox, PeerEvent, Shared, MAX_GRPC_MESSAGE};
+use super::{Inbox, PeerConnector, PeerEvent, Shared, MAX_GRPC_MESSAGE};
 use crate::metrics::PeerLabel;
 use chronik_proto::raft::raft_transport_client::RaftTransportClient;
 use chronik_proto::raft::{RaftBatch, RaftEnvelope, SnapshotRequest};
@@ -96,17 +96,40 @@ async fn report_if_snapshot<M: Inbox>(group: u64, m: &Message, shared: &Shared<M
     }
 }
 
-async fn connect(url: &str) -> Result<RaftTransportClient<Channel>, LinkError> {
-    let endpoint = Endpoint::from_shared(url.to_string())
+async fn connect(
+    url: &str,
+    tls: Option<&PeerConnector>,
+) -> Result<RaftTransportClient<Channel>, LinkError> {
+    // TLS is the connector's; tonic itself refuses an https URL without
+    // its own TLS feature, so it is given the http form.
+    let dialled = match url.strip_prefix("https://") {
+        Some(rest) => format!("http://{rest}"),
+        None => url.to_string(),
+    };
+    let endpoint = Endpoint::from_shared(dialled)
         .map_err(|_| LinkError::Url(url.to_string()))?
         .connect_timeout(CONNECT_TIMEOUT)
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(5))
         .keep_alive_timeout(Duration::from_secs(5));
-    let channel = endpoint.connect().await.map_err(LinkError::Connect)?;
+    let channel = match tls {
+        Some(connector) => endpoint.connect_with_connector(connector.clone()).await,
+        None => endpoint.connect().await,
+    }
+    .map_err(LinkError::Connect)?;
     Ok(RaftTransportClient::new(channel)
         .max_decoding_message_size(MAX_GRPC_MESSAGE)
         .max_encoding_message_size(MAX_GRPC_MESSAGE))
+}
+
+/// A peer that refuses our identity answers PermissionDenied: reported to
+/// the node like any other refusal.
+fn refused_or_failed(status: tonic::Status) -> LinkError {
+    if status.code() == tonic::Code::PermissionDenied {
+        LinkError::Refused(status.message().to_string())
+    } else {
+        LinkError::Stream(status)
+    }
 }
 
 fn envelope(group: u64, m: &Message) -> RaftEnvelope {
@@ -124,12 +147,12 @@ async fn stream_to<M: Inbox>(
     queue: &mut mpsc::Receiver<(u64, Message)>,
     shared: &Shared<M>,
 ) -> Result<(), LinkError> {
-    let mut client = connect(url).await?;
+    let mut client = connect(url, shared.tls.as_ref()).await?;
     let (tx, rx) = mpsc::channel::<RaftBatch>(64);
     let mut acks = client
         .stream(ReceiverStream::new(rx))
         .await
-        .map_err(LinkError::Stream)?
+        .map_err(refused_or_failed)?
         .into_inner();
     let label = PeerLabel { peer: id };
     let mut seq = 0u64;
@@ -171,7 +194,7 @@ async fn stream_to<M: Inbox>(
                 tx.send(msg).await.map_err(|_| LinkError::Closed)?;
             }
             ack = acks.message() => {
-                let ack = ack.map_err(LinkError::Stream)?.ok_or(LinkError::Closed)?;
+                let ack = ack.map_err(refused_or_failed)?.ok_or(LinkError::Closed)?;
                 if !ack.refused.is_empty() {
                     return Err(LinkError::Refused(ack.refused));
                 }

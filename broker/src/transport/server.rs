@@ -1,7 +1,13 @@
 //! Incoming side of the transport: the `RaftTransport` gRPC service.
+//!
+//! With peer TLS, a stream is bound to the node id of its client
+//! certificate: a sender claiming another node, or a message whose Raft
+//! `from` is not that node, is refused with PermissionDenied, counted by
+//! reason, and never reaches Raft.
 
 use super::{Inbox, PeerEvent};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, ReasonLabel};
+use crate::tls::PeerConn;
 use chronik_api::BrokerStatus;
 use chronik_proto::raft::raft_transport_server::{RaftTransport, RaftTransportServer};
 use chronik_proto::raft::{
@@ -32,6 +38,37 @@ enum Refusal {
          wipe its data directory or add it again as a learner"
     )]
     Removed { id: u64, index: u64 },
+    #[error(
+        "peer TLS is on and the connection's client certificate names no node \
+         (a URI SAN urn:chronik:node:<id> is required to send Raft traffic)"
+    )]
+    NoCertificate,
+    #[error("sender claims to be node {claimed}, its certificate is for node {certified}")]
+    CertificateMismatch { claimed: u64, certified: u64 },
+}
+
+impl Refusal {
+    /// The metric label of this refusal.
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::NoSender => "no_sender",
+            Self::OtherCluster { .. } => "other_cluster",
+            Self::Decode(_) => "decode",
+            Self::Spoofed { .. } => "spoofed",
+            Self::Removed { .. } => "removed",
+            Self::NoCertificate => "no_certificate",
+            Self::CertificateMismatch { .. } => "certificate_mismatch",
+        }
+    }
+
+    /// Whether the sender is not who it claims: answered PermissionDenied
+    /// (the stream ends) rather than as a refused batch.
+    fn is_forgery(&self) -> bool {
+        matches!(
+            self,
+            Self::Spoofed { .. } | Self::NoCertificate | Self::CertificateMismatch { .. }
+        )
+    }
 }
 
 /// The gRPC service that feeds peers' messages into the Raft mailbox (of
@@ -42,6 +79,8 @@ pub struct RaftService<M> {
     metrics: Arc<Metrics>,
     /// The node's status: which members were removed.
     status: watch::Receiver<BrokerStatus>,
+    /// Whether connections are mutual TLS, each bound to its certificate's node.
+    peer_tls: bool,
 }
 
 // Derived `Clone` would demand `M: Clone`; only the sender is cloned.
@@ -52,6 +91,7 @@ impl<M> Clone for RaftService<M> {
             mailbox: self.mailbox.clone(),
             metrics: self.metrics.clone(),
             status: self.status.clone(),
+            peer_tls: self.peer_tls,
         }
     }
 }
@@ -70,6 +110,39 @@ impl<M: Inbox> RaftService<M> {
             mailbox,
             metrics,
             status,
+            peer_tls: false,
+        }
+    }
+
+    /// Binds every stream to the node its client certificate names (the
+    /// connections come from [`crate::tls::accept_tls`]).
+    pub fn with_peer_tls(mut self, on: bool) -> Self {
+        self.peer_tls = on;
+        self
+    }
+
+    /// The node id a request's certificate names; `None` without peer TLS.
+    fn certified<T>(&self, request: &Request<T>) -> Result<Option<u64>, Refusal> {
+        if !self.peer_tls {
+            return Ok(None);
+        }
+        request
+            .extensions()
+            .get::<PeerConn>()
+            .and_then(|c| c.identity.as_ref())
+            .and_then(|i| i.node_id)
+            .map(Some)
+            .ok_or(Refusal::NoCertificate)
+    }
+
+    /// A sender must be the node its certificate names.
+    fn check_certified(sender: &SenderInfo, certified: Option<u64>) -> Result<(), Refusal> {
+        match certified {
+            Some(c) if c != sender.node_id => Err(Refusal::CertificateMismatch {
+                claimed: sender.node_id,
+                certified: c,
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -139,6 +212,10 @@ impl<M: Inbox> RaftService<M> {
 
     fn refuse(&self, r: &Refusal) -> String {
         self.metrics.refused_batches.inc();
+        self.metrics
+            .transport_refusals
+            .get_or_create(&ReasonLabel { reason: r.reason() })
+            .inc();
         tracing::warn!(reason = %r, "refusing raft traffic");
         r.to_string()
     }
@@ -154,6 +231,9 @@ impl<M: Inbox> RaftTransport for RaftService<M> {
         &self,
         request: Request<Streaming<RaftBatch>>,
     ) -> Result<Response<AckStream>, Status> {
+        let certified = self
+            .certified(&request)
+            .map_err(|r| Status::permission_denied(self.refuse(&r)))?;
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(64);
         let this = self.clone();
@@ -164,6 +244,7 @@ impl<M: Inbox> RaftTransport for RaftService<M> {
                 let verdict = async {
                     if let Some(s) = batch.sender {
                         this.check_sender(&s)?;
+                        Self::check_certified(&s, certified)?;
                         this.check_not_removed(s.node_id)?;
                         this.announce(&s).await;
                         sender = Some(s);
@@ -174,6 +255,12 @@ impl<M: Inbox> RaftTransport for RaftService<M> {
                 }
                 .await;
                 let ack = match verdict {
+                    Err(r) if r.is_forgery() => {
+                        let _ = tx
+                            .send(Err(Status::permission_denied(this.refuse(&r))))
+                            .await;
+                        break;
+                    }
                     Ok(msgs) => {
                         if !this.tell(PeerEvent::Raft(msgs)).await {
                             break;
@@ -201,10 +288,13 @@ impl<M: Inbox> RaftTransport for RaftService<M> {
         &self,
         request: Request<SnapshotRequest>,
     ) -> Result<Response<SnapshotReply>, Status> {
+        let certified = self.certified(&request);
         let req = request.into_inner();
         let verdict = async {
+            let certified = certified?;
             let sender = req.sender.ok_or(Refusal::NoSender)?;
             self.check_sender(&sender)?;
+            Self::check_certified(&sender, certified)?;
             self.check_not_removed(sender.node_id)?;
             self.announce(&sender).await;
             let env: Vec<RaftEnvelope> = req.message.into_iter().collect();
@@ -218,6 +308,7 @@ impl<M: Inbox> RaftTransport for RaftService<M> {
                 }
                 String::new()
             }
+            Err(r) if r.is_forgery() => return Err(Status::permission_denied(self.refuse(&r))),
             Err(r) => self.refuse(&r),
         };
         Ok(Response::new(SnapshotReply { refused }))

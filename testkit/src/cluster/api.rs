@@ -1,6 +1,7 @@
 //! A [`TestCluster`]'s nodes through their HTTP API, read as `chronik_api`
 //! types: status, leader, key-value writes and reads, membership changes,
-//! partition groups.
+//! partition groups. Calls go to [`TestCluster::api`]: the admin port with
+//! the operator's certificate when the cluster runs with peer TLS.
 
 use chronik_api::{AddMemberRequest, BrokerStatus, GroupsSummary, MemberRole};
 use serde_json::Value;
@@ -11,7 +12,7 @@ use super::TestCluster;
 impl TestCluster {
     /// `GET /v1/status` of node `id`; `None` when it does not answer.
     pub async fn status(&self, id: u64) -> Option<BrokerStatus> {
-        let url = format!("{}/v1/status", self.specs[&id].http());
+        let url = format!("{}/v1/status", self.api(id));
         let r = self.client.get(url).send().await.ok()?;
         r.json().await.ok()
     }
@@ -78,7 +79,7 @@ impl TestCluster {
 
     /// Writes through node `via`; Ok(index) once committed and applied.
     pub async fn put_via(&self, via: u64, key: &str, value: &str) -> Result<u64, String> {
-        let url = format!("{}/v1/kv/{key}", self.specs[&via].http());
+        let url = format!("{}/v1/kv/{key}", self.api(via));
         let r = self
             .client
             .put(url)
@@ -113,7 +114,7 @@ impl TestCluster {
 
     /// The value of `key` as node `id` has applied it.
     pub async fn get(&self, id: u64, key: &str) -> Option<String> {
-        let url = format!("{}/v1/kv/{key}", self.specs[&id].http());
+        let url = format!("{}/v1/kv/{key}", self.api(id));
         let r = self.client.get(url).send().await.ok()?;
         if !r.status().is_success() {
             return None;
@@ -155,7 +156,7 @@ impl TestCluster {
             url: self.specs[&id].raft_url(),
         };
         self.client
-            .post(format!("{}/v1/members", self.specs[&via].http()))
+            .post(format!("{}/v1/members", self.api(via)))
             .json(&request)
             .send()
             .await
@@ -165,10 +166,7 @@ impl TestCluster {
     /// `POST /v1/members/<id>/promote` on node `via`.
     pub async fn promote(&self, via: u64, id: u64) -> reqwest::Response {
         self.client
-            .post(format!(
-                "{}/v1/members/{id}/promote",
-                self.specs[&via].http()
-            ))
+            .post(format!("{}/v1/members/{id}/promote", self.api(via)))
             .send()
             .await
             .expect("promote")
@@ -177,7 +175,7 @@ impl TestCluster {
     /// `DELETE /v1/members/<id>` on node `via`.
     pub async fn remove_member(&self, via: u64, id: u64) -> reqwest::Response {
         self.client
-            .delete(format!("{}/v1/members/{id}", self.specs[&via].http()))
+            .delete(format!("{}/v1/members/{id}", self.api(via)))
             .send()
             .await
             .expect("remove member")

@@ -1,9 +1,11 @@
 //! A cluster of real `chronik-broker` processes for integration tests: where
 //! each node runs ([`NodeSpec`]) and the processes themselves
 //! ([`TestCluster`]: start, restart, kill, terminate). Talking to the nodes
-//! over HTTP is in [`api`].
+//! over HTTP is in [`api`]; peer mutual TLS (certificates, admin ports) in
+//! [`tls`].
 
 pub mod api;
+pub mod tls;
 
 use chronik_api::identity::{format_peers, Peer};
 use std::collections::BTreeMap;
@@ -72,8 +74,11 @@ pub struct TestCluster {
     pub specs: BTreeMap<u64, NodeSpec>,
     /// Extra arguments for every node started from now on.
     pub extra_args: Vec<String>,
-    /// An HTTP client with a short timeout, for the nodes' APIs.
+    /// An HTTP client with a short timeout, for the nodes' APIs (with peer
+    /// TLS, presenting the operator's certificate).
     pub client: reqwest::Client,
+    /// Peer TLS, when the cluster runs with it ([`TestCluster::plan_tls`]).
+    pub tls: Option<tls::ClusterTls>,
     binary: PathBuf,
     children: BTreeMap<u64, Child>,
 }
@@ -104,6 +109,7 @@ impl TestCluster {
                 .timeout(Duration::from_secs(3))
                 .build()
                 .expect("http client"),
+            tls: None,
             binary: broker_binary(),
             children: BTreeMap::new(),
         }
@@ -157,6 +163,7 @@ impl TestCluster {
             .arg(&s.ip)
             .arg("--data-dir")
             .arg(self.data_dir(id))
+            .args(self.tls_args(id))
             .args(&self.extra_args)
             .env(
                 "RUST_LOG",
@@ -168,6 +175,7 @@ impl TestCluster {
 
     /// Starts (or restarts) node `id` with its data directory.
     pub fn spawn(&mut self, id: u64) {
+        self.prepare_tls(id);
         let child = self.command(id).spawn().expect("spawn chronik-broker");
         self.children.insert(id, child);
     }

@@ -26,6 +26,8 @@ pub enum ConditionType {
     /// Something needs attention: a member down, a pod failing, a stopped
     /// roll, an invalid spec, a refused apply.
     Degraded,
+    /// A ChronikUser's credentials, ACLs and Secret match its spec.
+    Ready,
 }
 
 impl ConditionType {
@@ -35,6 +37,7 @@ impl ConditionType {
             Self::Available => "Available",
             Self::Progressing => "Progressing",
             Self::Degraded => "Degraded",
+            Self::Ready => "Ready",
         }
     }
 
@@ -260,7 +263,9 @@ fn transition_time(
         .unwrap_or(Time(now))
 }
 
-fn condition(
+/// The condition `type_` says `verdict` about `generation`; its transition
+/// time kept from `previous` while its status does not flip.
+pub fn condition(
     type_: ConditionType,
     verdict: Verdict,
     previous: &[Condition],

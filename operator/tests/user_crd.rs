@@ -171,3 +171,22 @@ fn cluster_and_authentication_are_immutable() {
         with_acls(json!([{"resource": {"type": "topic", "name": "t"}, "operations": ["Read"]}]));
     assert_eq!(refusal(&more_acls, Some(&old)), "");
 }
+
+#[test]
+fn the_examples_are_valid_users() {
+    for (file, principal, bindings) in [
+        ("examples/chronikuser-scram.yaml", "User:orders-app", 6),
+        ("examples/chronikuser-tls.yaml", "User:CN=auditor", 4),
+    ] {
+        let text = std::fs::read_to_string(repo().join(file)).expect("example");
+        let object: Value = serde_yaml::from_str(&text).expect("YAML");
+        assert_eq!(refusal(&object, None), "", "{file}");
+        let mut user: chronik_operator::user::crd::ChronikUser =
+            serde_json::from_value(object).expect("ChronikUser");
+        user.metadata.namespace = Some("streams".to_string());
+        user.metadata.uid = Some("u".to_string());
+        let validated = chronik_operator::user::validate::validate_user(&user).expect(file);
+        assert_eq!(validated.principal.to_string(), principal, "{file}");
+        assert_eq!(validated.acls.len(), bindings, "{file}");
+    }
+}

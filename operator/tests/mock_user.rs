@@ -503,3 +503,72 @@ async fn an_invalid_spec_is_reported_and_nothing_is_done() {
     );
     assert!(h.brokers.security.lock().unwrap().calls.is_empty());
 }
+
+/// The salted password the brokers hold for `user` matches `password`.
+fn brokers_have_password(h: &Harness, user: &str, password: &str) -> bool {
+    let security = h.brokers.security.lock().unwrap();
+    let Some(credential) = security
+        .scram
+        .get(user)
+        .and_then(|m| m.get(&ScramMechanism::ScramSha512))
+    else {
+        return false;
+    };
+    let salt = STANDARD.decode(&credential.salt).expect("salt");
+    let salted = salted_password(
+        ScramMechanism::ScramSha512,
+        password,
+        &salt,
+        credential.iterations,
+    );
+    credential.salted_password == STANDARD.encode(salted)
+}
+
+#[tokio::test]
+async fn a_password_is_handed_out_only_once_the_brokers_took_it_and_edits_are_sent() {
+    let h = Harness::new();
+    store_ready_cluster(&h);
+    store_user(&h, &user("alice", scram_spec(json!([]))));
+    reconcile(Arc::new(stored_user(&h, "alice")), h.ctx.clone())
+        .await
+        .expect("finalizer pass");
+    h.brokers.security.lock().unwrap().fail = Some(BrokerError::NoLeader {
+        method: "PUT",
+        url: "http://orders-1/v1/users/alice/scram".to_string(),
+    });
+    reconcile(Arc::new(stored_user(&h, "alice")), h.ctx.clone())
+        .await
+        .expect_err("brokers refuse");
+    assert!(
+        h.api.object(&format!("{SECRETS}/alice")).is_none(),
+        "no Secret with a password the brokers do not know"
+    );
+
+    h.brokers.security.lock().unwrap().fail = None;
+    reconcile(Arc::new(stored_user(&h, "alice")), h.ctx.clone())
+        .await
+        .expect("brokers back");
+    let password = secret(&h, "alice")["password"]
+        .as_str()
+        .expect("password")
+        .to_string();
+    assert!(brokers_have_password(&h, "alice", &password));
+
+    // Someone sets the password in the Secret: the brokers get it.
+    let path = format!("{SECRETS}/alice");
+    {
+        let mut st = h.api.state.lock().unwrap();
+        let stored = st.objects.get_mut(&path).expect("secret");
+        stored["data"]["password"] = json!(STANDARD.encode("chosen-by-hand"));
+    }
+    reconcile(Arc::new(stored_user(&h, "alice")), h.ctx.clone())
+        .await
+        .expect("edited password");
+    assert!(brokers_have_password(&h, "alice", "chosen-by-hand"));
+    let data = secret(&h, "alice");
+    assert_eq!(data["password"], json!("chosen-by-hand"));
+    assert!(data["sasl.jaas.config"]
+        .as_str()
+        .expect("jaas")
+        .contains("password=\"chosen-by-hand\""));
+}

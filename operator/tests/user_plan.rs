@@ -8,7 +8,9 @@ use chronik_api::security::{
 };
 use chronik_operator::user::crd::{AuthenticationType, ChronikUser};
 use chronik_operator::user::credentials::Material;
-use chronik_operator::user::plan::{connection, diff_acls, plan_brokers, Connection};
+use chronik_operator::user::plan::{
+    connection, diff_acls, password_digest, plan_brokers, Connection, PlanInput,
+};
 use chronik_operator::user::secret::{build_secret, client_properties, secret_text};
 use chronik_operator::user::status::{not_ready_status, ready_status, NotReady};
 use chronik_operator::user::validate::{validate_user, UserValidationError, ValidatedUser};
@@ -137,15 +139,11 @@ fn the_acl_difference_touches_only_the_principal() {
 }
 
 #[test]
-fn a_scram_credential_is_sent_when_new_or_missing_on_the_brokers() {
+fn a_scram_credential_is_sent_unless_recorded_and_listed() {
     let alice = Principal::user("alice");
-    let kept = Material::Scram {
+    let material = Material::Scram {
         password: "p".to_string(),
         fresh: false,
-    };
-    let fresh = Material::Scram {
-        password: "p".to_string(),
-        fresh: true,
     };
     let listed = |mechanism| {
         vec![UserCredentials {
@@ -158,16 +156,43 @@ fn a_scram_credential_is_sent_when_new_or_missing_on_the_brokers() {
     };
     let has = listed(ScramMechanism::ScramSha512);
     let other = listed(ScramMechanism::ScramSha256);
-    assert!(!plan_brokers("alice", &kept, &has, &[], &[], &alice).upsert_scram);
-    assert!(plan_brokers("alice", &fresh, &has, &[], &[], &alice).upsert_scram);
-    assert!(plan_brokers("alice", &kept, &other, &[], &[], &alice).upsert_scram);
-    assert!(plan_brokers("alice", &kept, &[], &[], &[], &alice).upsert_scram);
+    let digest = password_digest("p");
+    assert_eq!(
+        digest,
+        "148de9c5a7a44d19e56cd9ae1a554bf67847afb0c58f6e12fa29ac7ddfca9940"
+    );
+    let upsert = |material: &Material, sent: Option<&str>, users: &[UserCredentials]| {
+        plan_brokers(&PlanInput {
+            user: "alice",
+            principal: &alice,
+            material,
+            sent,
+            scram_users: users,
+            desired: &[],
+            live: &[],
+        })
+        .upsert_scram
+    };
+    assert!(
+        !upsert(&material, Some(&digest), &has),
+        "recorded and listed"
+    );
+    assert!(upsert(&material, None, &has), "never recorded as sent");
+    assert!(
+        upsert(&material, Some(&password_digest("old")), &has),
+        "the Secret's password changed"
+    );
+    assert!(
+        upsert(&material, Some(&digest), &other),
+        "no SHA-512 credential"
+    );
+    assert!(upsert(&material, Some(&digest), &[]), "a recreated cluster");
     let tls = Material::Tls {
         cert: String::new(),
         key: String::new(),
         fresh: true,
     };
-    assert!(!plan_brokers("alice", &tls, &[], &[], &[], &alice).upsert_scram);
+    assert!(!upsert(&tls, None, &[]));
 }
 
 #[test]
@@ -242,6 +267,10 @@ fn the_scram_secret_holds_password_jaas_and_properties() {
     );
     let meta = &secret.metadata;
     assert_eq!(meta.name.as_deref(), Some("alice"));
+    assert_eq!(
+        meta.annotations.as_ref().expect("annotations")["chronik.io/scram-password-sha256"],
+        password_digest("pw")
+    );
     let owner = &meta.owner_references.as_ref().expect("owner")[0];
     assert_eq!(
         (owner.kind.as_str(), owner.uid.as_str(), owner.controller),

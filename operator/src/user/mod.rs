@@ -3,10 +3,10 @@
 //!
 //! One pass: validate ([`validate`]) → observe the cluster, its CA Secrets
 //! and the user's Secret ([`observe`]) → credentials ([`credentials`]:
-//! the kept password or certificate, else a new one) → the Secret
-//! ([`secret`], applied before any broker call so a generated password is
-//! never lost) → plan the broker calls ([`plan`], pure) → carry them out
-//! ([`act`], through [`crate::brokers::SecurityApi`]) → status ([`status`]).
+//! the kept password or certificate, else a new one) → plan the broker
+//! calls ([`plan`], pure) → carry them out ([`act`], through
+//! [`crate::brokers::SecurityApi`]) → the Secret ([`secret`], written once
+//! the brokers took the credential) → status ([`status`]).
 //! Deleting a user runs the cleanup first, held by a finalizer.
 
 pub mod act;
@@ -187,7 +187,13 @@ async fn reconcile_inner(user: &ChronikUser, ctx: &Context) -> Result<Action, Us
     }
 }
 
-/// Credentials → Secret → broker plan → broker calls.
+/// Credentials → broker plan → broker calls → Secret.
+///
+/// The Secret is written after the brokers took the credential, recording
+/// its password as sent: a fresh password lost to a crash before the write
+/// is never handed out (the next pass generates and sends another), and a
+/// password in the Secret that the brokers may not have (a failed send, an
+/// edited Secret) is sent again.
 async fn converge(
     ctx: &Context,
     user: &ValidatedUser,
@@ -206,13 +212,6 @@ async fn converge(
             return Err(CredentialError::Ca("no clients CA".to_string()).into())
         }
     };
-    let desired = secret::build_secret(
-        user,
-        &material,
-        &cluster.connection,
-        cluster.cluster_ca.as_deref(),
-    );
-    ctx.applier.apply(&desired).await?;
     let target = &cluster.target;
     let scram_users = match user.authentication {
         AuthenticationType::ScramSha512 => ctx
@@ -233,19 +232,28 @@ async fn converge(
             what: "listing ACLs".to_string(),
             source,
         })?;
-    let planned = plan::plan_brokers(
-        &user.name,
-        &material,
-        &scram_users,
-        &user.acls,
-        &live.acls,
-        &user.principal,
-    );
+    let planned = plan::plan_brokers(&plan::PlanInput {
+        user: &user.name,
+        principal: &user.principal,
+        material: &material,
+        sent: secret::sent_digest(existing.as_ref()),
+        scram_users: &scram_users,
+        desired: &user.acls,
+        live: &live.acls,
+    });
     if planned.upsert_scram || !planned.acls.is_empty() {
         info!(user = %user.name, namespace = %user.namespace, scram = planned.upsert_scram,
             create = planned.acls.create.len(), delete = planned.acls.delete.len(), "updating the brokers");
     }
-    act::carry_out(ctx, target, &user.name, &material, &planned).await
+    act::carry_out(ctx, target, &user.name, &material, &planned).await?;
+    let desired = secret::build_secret(
+        user,
+        &material,
+        &cluster.connection,
+        cluster.cluster_ca.as_deref(),
+    );
+    ctx.applier.apply(&desired).await?;
+    Ok(())
 }
 
 /// The user's cluster if it can take the user now, else why not.

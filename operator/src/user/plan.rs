@@ -5,6 +5,7 @@
 
 use chronik_api::security::{AclBinding, Principal, ScramMechanism, UserCredentials};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::crd::AuthenticationType;
 use super::credentials::Material;
@@ -115,25 +116,48 @@ pub struct BrokerPlan {
     pub acls: AclDiff,
 }
 
-/// Plan the broker calls: a SCRAM credential when the password is new or
-/// the brokers have none for the user (a lost or recreated cluster), and
-/// the ACL difference.
-pub fn plan_brokers(
-    user: &str,
-    material: &Material,
-    scram_users: &[UserCredentials],
-    desired: &[AclBinding],
-    live: &[AclBinding],
-    principal: &Principal,
-) -> BrokerPlan {
-    let upsert_scram = match material {
-        Material::Scram { fresh, .. } => *fresh || !has_scram_sha_512(user, scram_users),
+/// Everything [`plan_brokers`] looks at.
+pub struct PlanInput<'a> {
+    /// The Kafka user name.
+    pub user: &'a str,
+    pub principal: &'a Principal,
+    pub material: &'a Material,
+    /// The digest ([`password_digest`]) of the password last sent to the
+    /// brokers, as the user's Secret records it.
+    pub sent: Option<&'a str>,
+    /// What `GET /v1/users` listed.
+    pub scram_users: &'a [UserCredentials],
+    /// The bindings the user should have.
+    pub desired: &'a [AclBinding],
+    /// What `GET /v1/acls` listed.
+    pub live: &'a [AclBinding],
+}
+
+/// Plan the broker calls: a SCRAM credential unless the Secret records
+/// this very password as sent and the brokers list a credential for the
+/// user (so a new password, a password changed in the Secret, a send that
+/// failed, and a recreated cluster all get one), and the ACL difference.
+pub fn plan_brokers(input: &PlanInput<'_>) -> BrokerPlan {
+    let upsert_scram = match input.material {
+        Material::Scram { password, .. } => {
+            input.sent != Some(password_digest(password).as_str())
+                || !has_scram_sha_512(input.user, input.scram_users)
+        }
         Material::Tls { .. } => false,
     };
     BrokerPlan {
         upsert_scram,
-        acls: diff_acls(desired, live, principal),
+        acls: diff_acls(input.desired, input.live, input.principal),
     }
+}
+
+/// The hex SHA-256 of a password: what the Secret records as sent (the
+/// Secret holds the password itself, so this reveals nothing more).
+pub fn password_digest(password: &str) -> String {
+    Sha256::digest(password.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Whether the brokers list a SCRAM-SHA-512 credential for `user`.

@@ -1,6 +1,6 @@
 //! The user's Secret, built from its credential material (pure): named
 //! after the user, owned by the ChronikUser (deleted with it), holding what
-//! a client needs. SCRAM: `password`, `sasl.jaas.config`; tls: `user.crt`,
+//! a client needs, and (SCRAM) the digest of the password the brokers have. SCRAM: `password`, `sasl.jaas.config`; tls: `user.crt`,
 //! `user.key`; both: `ca.crt` (the cluster CA, when the cluster has one) and
 //! `client.properties` (Kafka client settings, certificates inline as PEM).
 
@@ -11,13 +11,16 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use k8s_openapi::ByteString;
 
 use super::credentials::{keys, Material};
-use super::plan::Connection;
+use super::plan::{password_digest, Connection};
 use super::validate::ValidatedUser;
 use crate::build::{APP_NAME, MANAGED_BY};
 use crate::crd::{GROUP, VERSION};
 
 /// Label naming the ChronikUser a Secret belongs to.
 pub const USER_LABEL: &str = "chronik.io/user";
+/// Annotation recording the digest of the password whose SCRAM credential
+/// the brokers were given (written only after they took it).
+pub const SCRAM_SENT_ANNOTATION: &str = "chronik.io/scram-password-sha256";
 
 /// Kafka's JAAS line for SCRAM.
 pub fn jaas_config(user: &str, password: &str) -> String {
@@ -126,6 +129,13 @@ pub fn build_secret(
         ),
         (USER_LABEL.to_string(), user.name.clone()),
     ]);
+    let annotations = match material {
+        Material::Scram { password, .. } => Some(BTreeMap::from([(
+            SCRAM_SENT_ANNOTATION.to_string(),
+            password_digest(password),
+        )])),
+        Material::Tls { .. } => None,
+    };
     let data = secret_data(user, material, connection, cluster_ca)
         .into_iter()
         .map(|(k, v)| (k, ByteString(v.into_bytes())))
@@ -135,6 +145,7 @@ pub fn build_secret(
             name: Some(user.name.clone()),
             namespace: Some(user.namespace.clone()),
             labels: Some(labels),
+            annotations,
             owner_references: Some(vec![OwnerReference {
                 api_version: format!("{GROUP}/{VERSION}"),
                 kind: "ChronikUser".to_string(),
@@ -149,6 +160,16 @@ pub fn build_secret(
         data: Some(data),
         ..Secret::default()
     }
+}
+
+/// The password digest a Secret records as sent to the brokers.
+pub fn sent_digest(secret: Option<&Secret>) -> Option<&str> {
+    secret?
+        .metadata
+        .annotations
+        .as_ref()?
+        .get(SCRAM_SENT_ANNOTATION)
+        .map(String::as_str)
 }
 
 /// A Secret's keys as text (keys whose value is not UTF-8 are left out).

@@ -572,3 +572,23 @@ async fn a_password_is_handed_out_only_once_the_brokers_took_it_and_edits_are_se
         .expect("jaas")
         .contains("password=\"chosen-by-hand\""));
 }
+
+#[tokio::test]
+async fn a_user_of_a_cluster_that_is_gone_is_deleted_without_broker_calls() {
+    let h = Harness::new();
+    let mut carol = user("carol", scram_spec(json!([])));
+    carol.spec.cluster = "gone".to_string();
+    carol.metadata.finalizers = Some(vec![FINALIZER.to_string()]);
+    carol.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::now(),
+    ));
+    store_user(&h, &carol);
+    reconcile(Arc::new(carol), h.ctx.clone())
+        .await
+        .expect("finalize");
+    assert_eq!(
+        stored_user(&h, "carol").metadata.finalizers,
+        Some(Vec::new())
+    );
+    assert!(h.brokers.security.lock().unwrap().calls.is_empty());
+}

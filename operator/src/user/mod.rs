@@ -38,7 +38,7 @@ use crate::status::conditions::{status_of, ConditionStatus, ConditionType};
 use crate::validate::validate;
 use act::Target;
 use crd::{AuthenticationType, ChronikUser};
-use credentials::{CaPem, CredentialError};
+use credentials::{CaPem, CredentialError, Material};
 use status::NotReady;
 use validate::{validate_user, ValidatedUser};
 
@@ -212,6 +212,15 @@ async fn converge(
             return Err(CredentialError::Ca("no clients CA".to_string()).into())
         }
     };
+    match &material {
+        Material::Scram { fresh: true, .. } => {
+            info!(user = %user.name, namespace = %user.namespace, "generated a password")
+        }
+        Material::Tls { fresh: true, .. } => {
+            info!(user = %user.name, namespace = %user.namespace, "issued a client certificate")
+        }
+        _ => {}
+    }
     let target = &cluster.target;
     let scram_users = match user.authentication {
         AuthenticationType::ScramSha512 => ctx

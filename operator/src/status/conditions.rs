@@ -6,7 +6,8 @@
 //! comes out; [`stamp`] turns the verdicts into Kubernetes conditions,
 //! keeping a condition's transition time while its status does not flip.
 //! [`with_problem`] is the other outcome of a reconcile: a problem stopped it
-//! before the brokers were read (`Degraded=True`, the rest kept).
+//! before the brokers were read (`Degraded=True`, the rest kept). A
+//! ChronikUser's one condition, `Ready`, is stamped with [`condition`] too.
 
 use k8s_openapi::api::apps::v1::StatefulSetStatus;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};

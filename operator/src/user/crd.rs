@@ -5,7 +5,7 @@
 //! Every field carries a doc comment: they become the OpenAPI descriptions
 //! that `kubectl explain chronikuser.spec --recursive` prints. CEL rules
 //! refuse what a schema cannot express (a resource name missing, an
-//! operation the resource type does not have); [`super::validate`] checks the
+//! operation the resource type does not have); [`super::validate`](mod@super::validate) checks the
 //! same again for API servers without CEL.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;

@@ -1,8 +1,8 @@
 //! The `ChronikUser` controller: a Kafka user of a ChronikCluster, its
 //! credentials and ACLs on the brokers, and a Secret for its clients.
 //!
-//! One pass: validate ([`validate`]) → observe the cluster, its CA Secrets
-//! and the user's Secret ([`observe`]) → credentials ([`credentials`]:
+//! One pass: validate ([`validate`](mod@validate)) → observe the cluster, its CA Secrets
+//! and the user's Secret (`observe`) → credentials ([`credentials`]:
 //! the kept password or certificate, else a new one) → plan the broker
 //! calls ([`plan`], pure) → carry them out ([`act`], through
 //! [`crate::brokers::SecurityApi`]) → the Secret ([`secret`], written once

@@ -27,7 +27,7 @@ fn random_bytes(buf: &mut [u8]) -> Result<(), RandomError> {
     getrandom::getrandom(buf).map_err(|e| RandomError(e.to_string()))
 }
 
-/// A new random password of [`PASSWORD_LEN`] letters and digits.
+/// A new random password of `PASSWORD_LEN` (32) letters and digits.
 pub fn generate_password() -> Result<String, RandomError> {
     let mut password = String::with_capacity(PASSWORD_LEN);
     let mut byte = [0u8; 1];

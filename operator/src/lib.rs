@@ -19,4 +19,5 @@ pub mod metrics;
 pub mod render;
 pub mod server;
 pub mod status;
+pub mod user;
 pub mod validate;

@@ -10,6 +10,7 @@ use chronik_operator::brokers::HttpBrokers;
 use chronik_operator::controller::{self, Context};
 use chronik_operator::leader::{LeaderElector, LeaseConfig};
 use chronik_operator::metrics::Metrics;
+use chronik_operator::user::crd::user_crd_yaml;
 use chronik_operator::{crd, render, server};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -30,6 +31,8 @@ enum Command {
     Run(RunArgs),
     /// Print the ChronikCluster CustomResourceDefinition as YAML.
     Crd,
+    /// Print the ChronikUser CustomResourceDefinition as YAML.
+    UserCrd,
     /// Print every object the operator would apply for the ChronikCluster(s) in a file.
     Render {
         /// YAML file with one or more ChronikClusters (`-` for standard input).
@@ -155,9 +158,13 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     .context("building the broker HTTP client")?;
     let ctx = Arc::new(Context::new(client, Arc::new(brokers), metrics.clone()));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let controller = tokio::spawn(controller::run(ctx, args.namespace.clone(), async move {
+    let stop = futures::FutureExt::shared(async move {
         let _ = stop_rx.await;
-    }));
+    });
+    let controller = tokio::spawn(futures::future::join(
+        controller::run(ctx.clone(), args.namespace.clone(), stop.clone()),
+        chronik_operator::user::run(ctx, args.namespace.clone(), stop),
+    ));
     let lost = async {
         match &elector {
             Some(e) => e.hold().await,
@@ -189,6 +196,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Run(args) => run(args).await,
         Command::Crd => {
             print!("{}", crd::crd_yaml().context("serializing the CRD")?);
+            Ok(())
+        }
+        Command::UserCrd => {
+            print!("{}", user_crd_yaml().context("serializing the CRD")?);
             Ok(())
         }
         Command::Render { file, namespace } => {

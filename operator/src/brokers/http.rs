@@ -1,6 +1,8 @@
 //! [`HttpBrokers`]: the broker HTTP API over `reqwest`, following `421`
 //! answers to the leader.
 
+mod security;
+
 use std::sync::Arc;
 use std::time::Duration;
 

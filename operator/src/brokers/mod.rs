@@ -7,10 +7,12 @@
 //!   leader is found once per reconcile.
 //! - [`BrokerApi::change`]: a [`MemberChange`] on the leader, following
 //!   `421 Misdirected Request` ([`chronik_api::NotLeaderBody`]) to it.
+//! - [`SecurityApi`]: SCRAM users and ACLs, on the leader likewise.
 
 mod answers;
 mod error;
 mod http;
+mod security;
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use futures::future::BoxFuture;
 pub use answers::Answers;
 pub use error::BrokerError;
 pub use http::HttpBrokers;
+pub use security::SecurityApi;
 
 use crate::addresses::MemberAddresses;
 
@@ -37,7 +40,7 @@ pub enum MemberChange {
 }
 
 /// A broker's HTTP API as the operator uses it.
-pub trait BrokerApi: Send + Sync {
+pub trait BrokerApi: SecurityApi + Send + Sync {
     /// `GET <base_url>/v1/status`.
     fn status(&self, base_url: String) -> BoxFuture<'static, Result<BrokerStatus, BrokerError>>;
 

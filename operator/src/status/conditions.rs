@@ -6,7 +6,8 @@
 //! comes out; [`stamp`] turns the verdicts into Kubernetes conditions,
 //! keeping a condition's transition time while its status does not flip.
 //! [`with_problem`] is the other outcome of a reconcile: a problem stopped it
-//! before the brokers were read (`Degraded=True`, the rest kept).
+//! before the brokers were read (`Degraded=True`, the rest kept). A
+//! ChronikUser's one condition, `Ready`, is stamped with [`condition`] too.
 
 use k8s_openapi::api::apps::v1::StatefulSetStatus;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -26,6 +27,8 @@ pub enum ConditionType {
     /// Something needs attention: a member down, a pod failing, a stopped
     /// roll, an invalid spec, a refused apply.
     Degraded,
+    /// A ChronikUser's credentials, ACLs and Secret match its spec.
+    Ready,
 }
 
 impl ConditionType {
@@ -35,6 +38,7 @@ impl ConditionType {
             Self::Available => "Available",
             Self::Progressing => "Progressing",
             Self::Degraded => "Degraded",
+            Self::Ready => "Ready",
         }
     }
 
@@ -260,7 +264,9 @@ fn transition_time(
         .unwrap_or(Time(now))
 }
 
-fn condition(
+/// The condition `type_` says `verdict` about `generation`; its transition
+/// time kept from `previous` while its status does not flip.
+pub fn condition(
     type_: ConditionType,
     verdict: Verdict,
     previous: &[Condition],

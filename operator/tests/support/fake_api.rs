@@ -129,6 +129,10 @@ impl FakeApi {
                 let (parts, body) = request.into_parts();
                 let bytes = body.collect_bytes().await.unwrap();
                 let path = parts.uri.path().to_string();
+                let merge = parts
+                    .headers
+                    .get(http::header::CONTENT_TYPE)
+                    .is_some_and(|v| v.as_bytes() == b"application/merge-patch+json");
                 let call = Call {
                     method: parts.method.to_string(),
                     path: path.clone(),
@@ -189,6 +193,19 @@ impl FakeApi {
                             .status(StatusCode::UNPROCESSABLE_ENTITY)
                             .body(Body::from(serde_json::to_vec(&body).unwrap()))
                             .unwrap()
+                    }
+                    "PATCH" if merge => {
+                        let patch: Value = serde_json::from_slice(&bytes).unwrap();
+                        st.resource_version += 1;
+                        let rv = st.resource_version;
+                        match st.objects.get_mut(&path) {
+                            Some(object) => {
+                                json_patch::merge(object, &patch);
+                                object["metadata"]["resourceVersion"] = json!(rv.to_string());
+                                ok(&object.clone())
+                            }
+                            None => not_found(),
+                        }
                     }
                     "PATCH" => {
                         let mut value: Value = serde_json::from_slice(&bytes).unwrap();
@@ -274,6 +291,8 @@ pub struct FakeBrokers {
     pub answers: Arc<Mutex<HashMap<String, Result<BrokerStatus, BrokerError>>>>,
     /// `(member asked first, change)`, in order.
     pub changes: Mutex<Vec<(u64, MemberChange)>>,
+    /// The brokers' users and ACLs, and the calls made to them.
+    pub security: Arc<Mutex<super::fake_security::FakeSecurity>>,
 }
 
 impl FakeBrokers {
@@ -283,6 +302,7 @@ impl FakeBrokers {
         Arc::new(Self {
             answers: self.answers.clone(),
             changes: Mutex::default(),
+            security: self.security.clone(),
         })
     }
 }

@@ -33,3 +33,4 @@ pub fn condition<'a>(status: &'a ChronikClusterStatus, type_: &str) -> &'a Condi
 }
 
 pub mod fake_api;
+pub mod fake_security;

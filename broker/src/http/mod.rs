@@ -1,6 +1,7 @@
 //! HTTP, the broker's only API: health, metrics, status, membership and
 //! the metadata store (topics, key/value), all JSON bodies of `chronik_api`.
 
+mod acls;
 mod error;
 mod membership;
 mod metadata;
@@ -44,6 +45,8 @@ pub fn router(state: HttpState) -> Router {
             "/v1/topics",
             get(metadata::list_topics).post(metadata::create_topic),
         )
+        .route("/v1/acls", get(acls::list).post(acls::create))
+        .route("/v1/acls/delete", post(acls::delete))
         .route("/v1/kv/{key}", put(metadata::put_kv).get(metadata::get_kv))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

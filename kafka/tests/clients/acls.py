@@ -74,8 +74,9 @@ def create(args):
         if result["failed"] or len(result["succeeded"]) != 1:
             fail(f"create_acls: {result}")
     else:
-        futures = ck_admin(args.bootstrap).create_acls([ck_binding(args.resource, args.name, args.op)],
-                                                       request_timeout=20)
+        admin = ck_admin(args.bootstrap)  # kept alive until the futures resolve
+        futures = admin.create_acls([ck_binding(args.resource, args.name, args.op)],
+                                    request_timeout=20)
         for f in futures.values():
             f.result()
     print("OK created")
@@ -91,9 +92,11 @@ def describe(args):
         lines = [f"{a.resource_pattern.resource_type.name}:{a.resource_pattern.resource_name}:"
                  f"{a.operation.name}:{a.principal}" for a in acls]
     else:
-        acls = ck_admin(args.bootstrap).describe_acls(ck_filter(None, None, None),
-                                                      request_timeout=20).result()
-        lines = [f"{a.restype.name}:{a.name}:{a.operation.name}:{a.principal}" for a in acls]
+        admin = ck_admin(args.bootstrap)
+        acls = admin.describe_acls(ck_filter(None, None, None), request_timeout=20).result()
+        # confluent-kafka names resource type 4 (Kafka's CLUSTER) BROKER.
+        lines = [f"{a.restype.name.replace('BROKER', 'CLUSTER')}:{a.name}:{a.operation.name}:"
+                 f"{a.principal}" for a in acls]
     for line in sorted(lines):
         print(f"ACL {line}")
     print("OK described")
@@ -109,8 +112,9 @@ def delete(args):
             fail(f"delete_acls: {error}")
         count = len(matched)
     else:
-        futures = ck_admin(args.bootstrap).delete_acls([ck_filter(args.resource, args.name, args.op)],
-                                                       request_timeout=20)
+        admin = ck_admin(args.bootstrap)
+        futures = admin.delete_acls([ck_filter(args.resource, args.name, args.op)],
+                                    request_timeout=20)
         count = sum(len(f.result()) for f in futures.values())
     print(f"OK deleted {count}")
 

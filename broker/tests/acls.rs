@@ -255,7 +255,7 @@ async fn acls_gate_real_clients_replicate_and_survive_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn super_users_bypass_and_the_default_authorizer_allows_everything() {
+async fn super_users_bypass_and_the_http_api_refuses_invalid_acls() {
     let mut c = TestCluster::plan(1);
     c.extra_args = vec![
         "--authorizer".into(),

@@ -321,18 +321,23 @@ async fn group_acls_gate_consumer_groups() {
     };
     assert_eq!(r.error_code, ResponseError::MemberIdRequired.code());
     // ListGroups shows only the groups the principal may describe.
-    let ResponseBody::ListGroups(r) = call(
-        &h,
-        "User:bob",
-        ApiKey::ListGroups,
-        4,
-        RequestBody::ListGroups(ListGroupsRequest::default()),
-    )
-    .await
-    else {
-        panic!("not list")
+    let listed = |who: &'static str| {
+        let h = &h;
+        async move {
+            let body = RequestBody::ListGroups(ListGroupsRequest::default());
+            match call(h, who, ApiKey::ListGroups, 4, body).await {
+                ResponseBody::ListGroups(r) => r.groups.len(),
+                other => panic!("{other:?}"),
+            }
+        }
     };
-    assert!(r.groups.is_empty());
+    assert_eq!(
+        h.groups.list().len(),
+        1,
+        "the allowed join created the group"
+    );
+    assert_eq!(listed("User:alice").await, 1);
+    assert_eq!(listed("User:bob").await, 0);
 }
 
 #[tokio::test]

@@ -90,6 +90,8 @@ pub struct NodeArgs {
     pub limits: crate::limits::LimitArgs,
     #[command(flatten)]
     pub peer_tls: crate::peer_security::PeerTlsArgs,
+    #[command(flatten)]
+    pub authz: crate::kafka::AuthzArgs,
     /// Most partitions one topic may have (CreateTopics, CreatePartitions and
     /// POST /v1/topics beyond it are refused; at most 10000).
     #[arg(long, env = "CHRONIK_MAX_PARTITIONS_PER_TOPIC", default_value_t = crate::topic_limits::DEFAULT_MAX_PARTITIONS_PER_TOPIC, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::topic_limits::HARD_MAX_PARTITIONS_PER_TOPIC)))]
@@ -164,6 +166,8 @@ pub struct NodeConfig {
     pub timestamp_defaults: chronik_kafka::timestamps::TimestampPolicy,
     /// Mutual TLS between brokers and the admin API.
     pub peer_tls: crate::peer_security::PeerTlsConfig,
+    /// Authorizer of Kafka requests.
+    pub authz: chronik_kafka::authz::AuthzConfig,
 }
 
 impl NodeArgs {
@@ -213,6 +217,7 @@ impl NodeArgs {
             snapshot_interval: self.snapshot_interval,
             initial_cluster_state: self.initial_cluster_state,
             limits: self.limits.limits(),
+            authz: self.authz.config(),
             topic_limits: crate::topic_limits::TopicLimits {
                 max_partitions_per_topic: self.max_partitions_per_topic,
                 max_partitions: self.max_partitions,

@@ -204,6 +204,7 @@ impl Broker {
                 default_partitions: 1,
                 default_replication_factor: 3,
                 fetch_max_bytes: cfg.limits.fetch_max_bytes,
+                authz: cfg.authz.clone(),
             },
         );
         let frontend = Arc::new(frontend);

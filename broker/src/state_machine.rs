@@ -4,6 +4,7 @@
 //! later), the topic registry and a small key/value map. Later layers (Kafka
 //! topics, consumer group offsets) extend the command set.
 
+pub mod acls;
 mod incarnations;
 
 pub use incarnations::{Incarnations, Standing};
@@ -118,6 +119,8 @@ pub struct MetaStateMachine {
     incarnations: Incarnations,
     /// Producer ids reserved through the log.
     producer_ids: ProducerIds,
+    /// The ACLs in force.
+    acls: acls::Acls,
     /// The metadata group's voters as of the entry being applied, in log
     /// order (set by the applier; not part of the snapshot). Only commands
     /// from logs that predate voters in the command use it.
@@ -297,6 +300,8 @@ impl MetaStateMachine {
                 self.producer_ids.allocate(index, &a);
                 ApplyOutcome::Done
             }
+            Some(Cmd::CreateAcls(c)) => self.acls.create(index, &c),
+            Some(Cmd::DeleteAcls(d)) => self.acls.delete(index, &d),
             Some(Cmd::Put(p)) => {
                 self.kv.insert(p.key, p.value);
                 ApplyOutcome::Done
@@ -356,6 +361,11 @@ impl MetaStateMachine {
     /// HTTP API URL (`http://host:port`) of each registered broker.
     pub fn http_urls(&self) -> &BTreeMap<u64, String> {
         &self.http_urls
+    }
+
+    /// The ACLs in force.
+    pub fn acls(&self) -> &acls::Acls {
+        &self.acls
     }
 
     /// Committed consumer group offsets.
@@ -419,6 +429,7 @@ impl MetaStateMachine {
             rejoining: self.incarnations.rejoining().clone().into_iter().collect(),
             next_producer_id,
             producer_id_blocks: producer_id_blocks.into_iter().collect(),
+            acls: self.acls.encode(),
         };
         snap.encode_to_vec()
     }
@@ -472,6 +483,7 @@ impl MetaStateMachine {
                 snap.rejoining.into_iter().collect(),
             ),
             producer_ids: ProducerIds::decode(snap.next_producer_id, snap.producer_id_blocks),
+            acls: acls::Acls::decode(&snap.acls),
             voters: Vec::new(),
         })
     }

@@ -13,6 +13,7 @@
 
 #![deny(missing_docs)]
 
+pub mod authz;
 pub mod backend;
 pub mod batch;
 pub mod codec;

@@ -323,6 +323,45 @@ mod samples {
                         .collect(),
                 ),
             ),
+            ApiKey::CreateAcls => {
+                RequestBody::CreateAcls(CreateAclsRequest::default().with_creations(vec![
+                    create_acls_request::AclCreation::default()
+                        .with_resource_type(2)
+                        .with_resource_name(sb("t"))
+                        .with_resource_pattern_type(3)
+                        .with_principal(sb("User:alice"))
+                        .with_host(sb("*"))
+                        .with_operation(4)
+                        .with_permission_type(3),
+                    // Invalid: no principal type.
+                    create_acls_request::AclCreation::default()
+                        .with_resource_type(2)
+                        .with_resource_name(sb("t"))
+                        .with_resource_pattern_type(3)
+                        .with_principal(sb("alice"))
+                        .with_host(sb("*"))
+                        .with_operation(4)
+                        .with_permission_type(3),
+                ]))
+            }
+            ApiKey::DescribeAcls => RequestBody::DescribeAcls(
+                DescribeAclsRequest::default()
+                    .with_resource_type_filter(1)
+                    .with_pattern_type_filter(1)
+                    .with_operation(1)
+                    .with_permission_type(1),
+            ),
+            ApiKey::DeleteAcls => {
+                RequestBody::DeleteAcls(DeleteAclsRequest::default().with_filters(vec![
+                    delete_acls_request::DeleteAclsFilter::default()
+                        .with_resource_type_filter(2)
+                        .with_resource_name_filter(Some(sb("t")))
+                        .with_pattern_type_filter(2)
+                        .with_operation(1)
+                        .with_permission_type(1),
+                    delete_acls_request::DeleteAclsFilter::default(),
+                ]))
+            }
             other => panic!("no sample for {other:?}"),
         }
     }

@@ -3,6 +3,7 @@
 //! With peer TLS the full API is on the mTLS admin port and the plain port
 //! keeps health, metrics and status ([`admin`]).
 
+mod acls;
 mod admin;
 mod error;
 mod membership;
@@ -49,6 +50,8 @@ pub fn router(state: HttpState) -> Router {
             "/v1/topics",
             get(metadata::list_topics).post(metadata::create_topic),
         )
+        .route("/v1/acls", get(acls::list).post(acls::create))
+        .route("/v1/acls/delete", post(acls::delete))
         .route("/v1/kv/{key}", put(metadata::put_kv).get(metadata::get_kv))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -3,6 +3,8 @@
 //! reads committed entries from raft-engine), while topics, broker addresses
 //! and consumer group offsets live in the metadata group.
 
+mod acls;
+mod authorizer;
 mod error;
 mod limits;
 mod offsets;
@@ -10,10 +12,13 @@ mod producer_ids;
 mod read;
 mod topics;
 
+pub use authorizer::{AuthorizerFlag, AuthzArgs, SuperUsers};
+
 use crate::node::NodeHandle;
 use crate::partition::{PartitionRegistry, PartitionShared};
 use crate::state_machine::{commands, encode_offset, StoredOffset};
 use crate::topic_limits::TopicLimits;
+use chronik_api::security::AclBinding;
 use chronik_kafka::backend::{
     Acks, AppendOutcome, AppendRequest, BackendResult, ClusterView, CommittedOffset, GroupOffset,
     OffsetSpec, ProducerIdentity, ReadRequest, ReadResult, TimestampOffset, TopicInfo,
@@ -281,5 +286,17 @@ impl Backend for RaftBackend {
                 })
                 .collect(),
         })
+    }
+
+    async fn acls(&self) -> BackendResult<Vec<AclBinding>> {
+        acls::applied(&self.node).await
+    }
+
+    async fn create_acls(&self, list: Vec<AclBinding>) -> BackendResult<()> {
+        acls::create(&self.node, list).await
+    }
+
+    async fn delete_acls(&self, list: Vec<AclBinding>) -> BackendResult<()> {
+        acls::delete(&self.node, list).await
     }
 }

@@ -117,5 +117,18 @@ pub(super) fn digest(sm: &MetaStateMachine) -> u64 {
         h.i64(b.first);
         h.u64(u64::from(b.count));
     }
+    // Absent from states without ACLs, so their digests stay as they were.
+    if !sm.acls.all().is_empty() {
+        h.tag("acls");
+        for a in sm.acls.encode() {
+            h.i64(i64::from(a.resource_type));
+            h.str(&a.resource_name);
+            h.i64(i64::from(a.pattern_type));
+            h.str(&a.principal);
+            h.str(&a.host);
+            h.i64(i64::from(a.operation));
+            h.i64(i64::from(a.permission));
+        }
+    }
     h.0
 }

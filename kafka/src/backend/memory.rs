@@ -1,7 +1,9 @@
 //! An in-memory [`Backend`]: one node that leads every partition. Data is committed as
 //! soon as it is appended, so `acks=1` and `acks=all` behave the same.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chronik_api::security::AclBinding;
 use std::sync::{Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
@@ -59,6 +61,7 @@ struct State {
     topics: BTreeMap<String, Topic>,
     next_producer_id: i64,
     offsets: HashMap<String, BTreeMap<TopicPartition, super::CommittedOffset>>,
+    acls: BTreeSet<AclBinding>,
 }
 
 /// In-memory implementation of [`Backend`].
@@ -426,6 +429,23 @@ impl Backend for MemoryBackend {
                 .collect(),
         };
         Ok(found)
+    }
+
+    async fn acls(&self) -> BackendResult<Vec<AclBinding>> {
+        Ok(self.lock().acls.iter().cloned().collect())
+    }
+
+    async fn create_acls(&self, acls: Vec<AclBinding>) -> BackendResult<()> {
+        self.lock().acls.extend(acls);
+        Ok(())
+    }
+
+    async fn delete_acls(&self, acls: Vec<AclBinding>) -> BackendResult<()> {
+        let mut state = self.lock();
+        for acl in &acls {
+            state.acls.remove(acl);
+        }
+        Ok(())
     }
 }
 

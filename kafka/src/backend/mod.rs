@@ -19,6 +19,8 @@ pub use types::{
 
 use std::future::Future;
 
+use chronik_api::security::AclBinding;
+
 use tokio::sync::watch;
 
 /// Result type of every [`Backend`] operation.
@@ -127,4 +129,13 @@ pub trait Backend: Send + Sync + 'static {
         group: &str,
         partitions: Option<Vec<TopicPartition>>,
     ) -> impl Future<Output = BackendResult<Vec<GroupOffset>>> + Send;
+
+    /// Every ACL in force (as this broker applied them), in a stable order.
+    fn acls(&self) -> impl Future<Output = BackendResult<Vec<AclBinding>>> + Send;
+
+    /// Adds ACLs (already validated); adding an existing one changes nothing.
+    fn create_acls(&self, acls: Vec<AclBinding>) -> impl Future<Output = BackendResult<()>> + Send;
+
+    /// Removes exactly these ACLs; absent ones are ignored.
+    fn delete_acls(&self, acls: Vec<AclBinding>) -> impl Future<Output = BackendResult<()>> + Send;
 }

@@ -90,4 +90,7 @@ apis! {
     InitProducerId => InitProducerIdRequest, InitProducerIdResponse;
     DescribeConfigs => DescribeConfigsRequest, DescribeConfigsResponse;
     CreatePartitions => CreatePartitionsRequest, CreatePartitionsResponse;
+    CreateAcls => CreateAclsRequest, CreateAclsResponse;
+    DescribeAcls => DescribeAclsRequest, DescribeAclsResponse;
+    DeleteAcls => DeleteAclsRequest, DeleteAclsResponse;
 }

@@ -262,6 +262,21 @@ const CREATE_PARTITIONS: &[Field] = &[
     all(BOOL), // validate_only
 ];
 
+/// One ACL (CreateAcls) or ACL filter (DescribeAcls, DeleteAcls), v1+.
+const ACL: &[Field] = &[
+    all(I8),  // resource_type
+    all(STR), // resource_name
+    all(I8),  // pattern_type
+    all(STR), // principal
+    all(STR), // host
+    all(I8),  // operation
+    all(I8),  // permission_type
+];
+
+const CREATE_ACLS: &[Field] = &[all(structs(ACL))];
+
+const DELETE_ACLS: &[Field] = &[all(structs(ACL))];
+
 /// Layout and first flexible version of an implemented request.
 pub(crate) fn request_layout(key: ApiKey) -> Option<(&'static [Field], i16)> {
     Some(match key {
@@ -284,6 +299,9 @@ pub(crate) fn request_layout(key: ApiKey) -> Option<(&'static [Field], i16)> {
         ApiKey::InitProducerId => (INIT_PRODUCER_ID, 2),
         ApiKey::DescribeConfigs => (DESCRIBE_CONFIGS, 4),
         ApiKey::CreatePartitions => (CREATE_PARTITIONS, 2),
+        ApiKey::CreateAcls => (CREATE_ACLS, 2),
+        ApiKey::DescribeAcls => (ACL, 2),
+        ApiKey::DeleteAcls => (DELETE_ACLS, 2),
         _ => return None,
     })
 }

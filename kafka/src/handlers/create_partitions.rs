@@ -4,18 +4,28 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 use kafka_protocol::ResponseError;
 
-use super::{sb, Handlers};
+use super::{sb, Handlers, RequestContext};
 use crate::backend::{Backend, BackendError};
+use chronik_api::security::AclOperation;
 
 /// Handles CreatePartitions.
 pub(crate) async fn handle<B: Backend>(
     handlers: &Handlers<B>,
+    ctx: &RequestContext,
     request: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
+    let access = handlers.access(ctx).await;
     let mut results = Vec::with_capacity(request.topics.len());
     for topic in &request.topics {
         let entry = CreatePartitionsTopicResult::default().with_name(topic.name.clone());
-        let outcome: Result<(), (ResponseError, String)> = if topic.assignments.is_some() {
+        let outcome: Result<(), (ResponseError, String)> = if !access
+            .topic(AclOperation::Alter, topic.name.as_str())
+        {
+            Err((
+                ResponseError::TopicAuthorizationFailed,
+                "not authorized to alter the topic".to_owned(),
+            ))
+        } else if topic.assignments.is_some() {
             Err((
                 ResponseError::InvalidRequest,
                 "manual replica assignment is not supported".to_owned(),

@@ -12,6 +12,7 @@ use kafka_protocol::ResponseError;
 use super::{sb, Handlers, RequestContext};
 use crate::backend::{Backend, TopicSpec};
 use crate::topic_name::valid_topic_name;
+use chronik_api::security::AclOperation::Create;
 
 fn result(name: &CreatableTopic, error: ResponseError, message: String) -> CreatableTopicResult {
     CreatableTopicResult::default()
@@ -117,6 +118,8 @@ pub(crate) async fn handle<B: Backend>(
         .filter(|t| !seen.insert(t.name.to_string()))
         .map(|t| t.name.to_string())
         .collect();
+    let access = handlers.access(ctx).await;
+    let cluster_create = access.cluster(Create);
     let mut results = Vec::with_capacity(request.topics.len());
     for topic in &request.topics {
         if duplicates.contains(topic.name.as_str()) {
@@ -126,6 +129,17 @@ pub(crate) async fn handle<B: Backend>(
                     topic,
                     ResponseError::InvalidRequest,
                     "topic listed more than once".to_owned(),
+                ),
+            ));
+            continue;
+        }
+        if !cluster_create && !access.topic(Create, topic.name.as_str()) {
+            results.push(fit(
+                ctx.api_version,
+                result(
+                    topic,
+                    ResponseError::TopicAuthorizationFailed,
+                    "not authorized to create the topic".to_owned(),
                 ),
             ));
             continue;

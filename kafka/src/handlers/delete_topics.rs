@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{sb, topic_name, Handlers, RequestContext};
 use crate::backend::Backend;
+use chronik_api::security::AclOperation;
 
 /// Handles DeleteTopics.
 pub(crate) async fn handle<B: Backend>(
@@ -30,14 +31,28 @@ pub(crate) async fn handle<B: Backend>(
     let topics = handlers.backend.list_topics().await.unwrap_or_default();
     let v6 = ctx.api_version >= 6;
     let with_message = ctx.api_version >= 5;
+    let access = handlers.access(ctx).await;
     let mut responses = Vec::with_capacity(wanted.len());
     for (name, id) in wanted {
         let resolved = match &name {
             Some(n) => topics.iter().find(|t| &t.name == n),
-            None => topics.iter().find(|t| t.id == id),
+            // A topic the principal may not see is unknown by id.
+            None => topics
+                .iter()
+                .find(|t| t.id == id && access.topic(AclOperation::Describe, &t.name)),
         };
         let entry = DeletableTopicResult::default().with_name(name.as_deref().map(topic_name));
         let entry = if v6 { entry.with_topic_id(id) } else { entry };
+        let checked = name.as_deref().or(resolved.map(|t| t.name.as_str()));
+        if checked.is_some_and(|n| !access.topic(AclOperation::Delete, n)) {
+            let entry = entry.with_error_code(ResponseError::TopicAuthorizationFailed.code());
+            responses.push(if with_message {
+                entry.with_error_message(Some(sb("not authorized to delete the topic")))
+            } else {
+                entry
+            });
+            continue;
+        }
         let Some(info) = resolved else {
             let entry = entry.with_error_code(ResponseError::UnknownTopicOrPartition.code());
             responses.push(if with_message {

@@ -7,8 +7,9 @@ use kafka_protocol::messages::describe_configs_response::{
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::ResponseError;
 
-use super::{sb, Handlers};
+use super::{sb, Handlers, RequestContext};
 use crate::backend::Backend;
+use chronik_api::security::AclOperation::DescribeConfigs;
 
 const RESOURCE_TOPIC: i8 = 2;
 const RESOURCE_BROKER: i8 = 4;
@@ -35,8 +36,10 @@ fn entry(name: &str, value: &str, source: i8) -> DescribeConfigsResourceResult {
 /// Handles DescribeConfigs.
 pub(crate) async fn handle<B: Backend>(
     handlers: &Handlers<B>,
+    ctx: &RequestContext,
     request: DescribeConfigsRequest,
 ) -> DescribeConfigsResponse {
+    let access = handlers.access(ctx).await;
     let topics = handlers.backend.list_topics().await.unwrap_or_default();
     let results = request
         .resources
@@ -46,6 +49,12 @@ pub(crate) async fn handle<B: Backend>(
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());
             match r.resource_type {
+                RESOURCE_TOPIC if !access.topic(DescribeConfigs, r.resource_name.as_str()) => base
+                    .with_error_code(ResponseError::TopicAuthorizationFailed.code())
+                    .with_error_message(Some(sb("not authorized to describe the topic's configs"))),
+                RESOURCE_BROKER if !access.cluster(DescribeConfigs) => base
+                    .with_error_code(ResponseError::ClusterAuthorizationFailed.code())
+                    .with_error_message(Some(sb("not authorized to describe broker configs"))),
                 RESOURCE_TOPIC => {
                     let Some(info) = topics.iter().find(|t| t.name == r.resource_name.as_str())
                     else {

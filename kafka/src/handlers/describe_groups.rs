@@ -4,18 +4,21 @@
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse};
 
-use super::{sb, Handlers};
+use super::{sb, Handlers, RequestContext};
 use crate::backend::Backend;
+use chronik_api::security::AclOperation;
 
 /// Handles DescribeGroups.
 pub(crate) async fn handle<B: Backend>(
     handlers: &Handlers<B>,
+    ctx: &RequestContext,
     request: DescribeGroupsRequest,
 ) -> DescribeGroupsResponse {
     let mut groups = Vec::with_capacity(request.groups.len());
     for id in &request.groups {
         let entry = DescribedGroup::default().with_group_id(id.clone());
-        if let Err(e) = handlers.check_coordinator(id.as_str()).await {
+        let check = handlers.check_group(ctx, AclOperation::Describe, id.as_str());
+        if let Err(e) = check.await {
             groups.push(entry.with_error_code(e.code()));
             continue;
         }

@@ -12,7 +12,9 @@ use kafka_protocol::ResponseError;
 use tokio::time::Instant;
 
 use super::{Handlers, RequestContext};
+use crate::authz::Access;
 use crate::backend::{Backend, ReadRequest, TopicPartition};
+use chronik_api::security::AclOperation;
 
 /// Upper bound on a long poll, whatever the client asks.
 const MAX_WAIT_CAP: Duration = Duration::from_secs(30);
@@ -30,6 +32,7 @@ fn usize_of(v: i32) -> usize {
 async fn collect<B: Backend>(
     handlers: &Handlers<B>,
     topics: &[FetchTopic],
+    access: &Access,
     max_bytes: usize,
     with_log_start: bool,
 ) -> Collected {
@@ -40,6 +43,7 @@ async fn collect<B: Backend>(
     };
     for topic in topics {
         let mut partitions = Vec::with_capacity(topic.partitions.len());
+        let allowed = access.topic(AclOperation::Read, topic.topic.as_str());
         for p in &topic.partitions {
             let remaining = max_bytes.saturating_sub(out.bytes);
             let mut limit = usize_of(p.partition_max_bytes).min(remaining);
@@ -52,6 +56,15 @@ async fn collect<B: Backend>(
                 .with_high_watermark(-1)
                 .with_last_stable_offset(-1)
                 .with_log_start_offset(-1);
+            if !allowed {
+                out.errors = true;
+                partitions.push(
+                    entry
+                        .with_error_code(ResponseError::TopicAuthorizationFailed.code())
+                        .with_records(Some(Bytes::new())),
+                );
+                continue;
+            }
             let read = handlers
                 .backend
                 .read(ReadRequest {
@@ -119,10 +132,18 @@ pub(crate) async fn handle<B: Backend>(
     let wait =
         Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
     let deadline = Instant::now() + wait;
+    let access = handlers.access(ctx).await;
     let mut changes = handlers.backend.data_changes();
     loop {
         changes.borrow_and_update();
-        let collected = collect(handlers, &request.topics, max_bytes, with_log_start).await;
+        let collected = collect(
+            handlers,
+            &request.topics,
+            &access,
+            max_bytes,
+            with_log_start,
+        )
+        .await;
         if collected.bytes >= min_bytes || collected.errors || Instant::now() >= deadline {
             return FetchResponse::default().with_responses(collected.topics);
         }
@@ -130,7 +151,14 @@ pub(crate) async fn handle<B: Backend>(
             Ok(Ok(())) => continue,
             // Deadline, or the backend stopped notifying: answer with what exists now.
             _ => {
-                let collected = collect(handlers, &request.topics, max_bytes, with_log_start).await;
+                let collected = collect(
+                    handlers,
+                    &request.topics,
+                    &access,
+                    max_bytes,
+                    with_log_start,
+                )
+                .await;
                 return FetchResponse::default().with_responses(collected.topics);
             }
         }

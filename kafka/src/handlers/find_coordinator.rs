@@ -7,13 +7,30 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 use super::{sb, Handlers, RequestContext};
+use crate::authz::Access;
 use crate::backend::Backend;
+use chronik_api::security::{AclOperation, ResourceType};
 
-async fn lookup<B: Backend>(handlers: &Handlers<B>, key_type: i8, key: &StrBytes) -> Coordinator {
+async fn lookup<B: Backend>(
+    handlers: &Handlers<B>,
+    access: &Access,
+    key_type: i8,
+    key: &StrBytes,
+) -> Coordinator {
     let base = Coordinator::default()
         .with_key(key.clone())
         .with_node_id(BrokerId(-1))
         .with_port(-1);
+    let (resource, denied) = match key_type {
+        0 => (ResourceType::Group, ResponseError::GroupAuthorizationFailed),
+        _ => (
+            ResourceType::TransactionalId,
+            ResponseError::TransactionalIdAuthorizationFailed,
+        ),
+    };
+    if !access.allows(AclOperation::Describe, resource, key.as_str()) {
+        return base.with_error_code(denied.code());
+    }
     if key_type != 0 {
         return base
             .with_error_code(ResponseError::CoordinatorNotAvailable.code())
@@ -42,14 +59,15 @@ pub(crate) async fn handle<B: Backend>(
     ctx: &RequestContext,
     request: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
+    let access = handlers.access(ctx).await;
     if ctx.api_version >= 4 {
         let mut coordinators = Vec::with_capacity(request.coordinator_keys.len());
         for key in &request.coordinator_keys {
-            coordinators.push(lookup(handlers, request.key_type, key).await);
+            coordinators.push(lookup(handlers, &access, request.key_type, key).await);
         }
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
-    let c = lookup(handlers, request.key_type, &request.key).await;
+    let c = lookup(handlers, &access, request.key_type, &request.key).await;
     // The error message exists from v1.
     let message = if ctx.api_version >= 1 {
         c.error_message

@@ -2,16 +2,19 @@
 
 use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 
-use super::Handlers;
+use super::{Handlers, RequestContext};
 use crate::backend::Backend;
+use chronik_api::security::AclOperation;
 
 /// Handles Heartbeat.
 pub(crate) async fn handle<B: Backend>(
     handlers: &Handlers<B>,
+    ctx: &RequestContext,
     request: HeartbeatRequest,
 ) -> HeartbeatResponse {
     let group_id = request.group_id.as_str();
-    let result = match handlers.check_coordinator(group_id).await {
+    let check = handlers.check_group(ctx, AclOperation::Read, group_id);
+    let result = match check.await {
         Ok(()) => {
             handlers
                 .groups

@@ -3,12 +3,14 @@
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::ResponseError;
 
-use super::Handlers;
+use super::{Handlers, RequestContext};
 use crate::backend::{Backend, ProducerIdentity};
+use chronik_api::security::{AclOperation, ResourceType};
 
 /// Handles InitProducerId.
 pub(crate) async fn handle<B: Backend>(
     handlers: &Handlers<B>,
+    ctx: &RequestContext,
     request: InitProducerIdRequest,
 ) -> InitProducerIdResponse {
     let failed = |error: ResponseError| {
@@ -17,12 +19,19 @@ pub(crate) async fn handle<B: Backend>(
             .with_producer_id(ProducerId(-1))
             .with_producer_epoch(-1)
     };
-    if request
-        .transactional_id
-        .as_ref()
-        .is_some_and(|t| !t.is_empty())
-    {
-        return failed(ResponseError::InvalidRequest);
+    let access = handlers.access(ctx).await;
+    match request.transactional_id.as_ref().filter(|t| !t.is_empty()) {
+        Some(t) if !access.allows(AclOperation::Write, ResourceType::TransactionalId, t) => {
+            return failed(ResponseError::TransactionalIdAuthorizationFailed)
+        }
+        Some(_) => return failed(ResponseError::InvalidRequest),
+        // Kafka 2.8+: IdempotentWrite on the cluster, or Write on any topic.
+        None if !access.cluster(AclOperation::IdempotentWrite)
+            && !access.any(AclOperation::Write, ResourceType::Topic) =>
+        {
+            return failed(ResponseError::ClusterAuthorizationFailed)
+        }
+        None => {}
     }
     let existing = (request.producer_id.0 >= 0).then_some(ProducerIdentity {
         producer_id: request.producer_id.0,

@@ -8,6 +8,7 @@ use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 use super::{code, sb, Handlers, RequestContext};
 use crate::backend::Backend;
 use crate::group::{JoinOutcome, JoinParams};
+use chronik_api::security::AclOperation;
 
 fn millis(v: i32) -> Duration {
     Duration::from_millis(u64::try_from(v).unwrap_or(0))
@@ -52,7 +53,8 @@ pub(crate) async fn handle<B: Backend>(
     request: JoinGroupRequest,
 ) -> JoinGroupResponse {
     let group_id = request.group_id.to_string();
-    if let Err(e) = handlers.check_coordinator(&group_id).await {
+    let check = handlers.check_group(ctx, AclOperation::Read, &group_id);
+    if let Err(e) = check.await {
         return response(
             ctx.api_version,
             JoinOutcome::error(e, request.member_id.to_string()),

@@ -5,6 +5,7 @@ use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 
 use super::{Handlers, RequestContext};
 use crate::backend::Backend;
+use chronik_api::security::AclOperation;
 
 /// Handles LeaveGroup.
 pub(crate) async fn handle<B: Backend>(
@@ -13,7 +14,8 @@ pub(crate) async fn handle<B: Backend>(
     request: LeaveGroupRequest,
 ) -> LeaveGroupResponse {
     let group_id = request.group_id.to_string();
-    if let Err(e) = handlers.check_coordinator(&group_id).await {
+    let check = handlers.check_group(ctx, AclOperation::Read, &group_id);
+    if let Err(e) = check.await {
         return LeaveGroupResponse::default().with_error_code(e.code());
     }
     if ctx.api_version < 3 {

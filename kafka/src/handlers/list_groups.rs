@@ -4,18 +4,24 @@
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{ListGroupsRequest, ListGroupsResponse};
 
-use super::{group_id, sb, Handlers};
+use super::{group_id, sb, Handlers, RequestContext};
 use crate::backend::Backend;
+use chronik_api::security::AclOperation::Describe;
 
-/// Handles ListGroups.
-pub(crate) fn handle<B: Backend>(
+/// Handles ListGroups: every group with Describe on the cluster, else
+/// only the groups the principal may Describe.
+pub(crate) async fn handle<B: Backend>(
     handlers: &Handlers<B>,
+    ctx: &RequestContext,
     request: ListGroupsRequest,
 ) -> ListGroupsResponse {
+    let access = handlers.access(ctx).await;
+    let everything = access.cluster(Describe);
     let groups = handlers
         .groups
         .list()
         .into_iter()
+        .filter(|g| everything || access.group(Describe, &g.group_id))
         .filter(|g| {
             request.states_filter.is_empty()
                 || request

@@ -8,6 +8,7 @@ use kafka_protocol::ResponseError;
 
 use super::{Handlers, RequestContext};
 use crate::backend::{Backend, OffsetSpec, TopicPartition};
+use chronik_api::security::AclOperation;
 
 fn spec_from(timestamp: i64) -> Option<OffsetSpec> {
     match timestamp {
@@ -25,8 +26,10 @@ pub(crate) async fn handle<B: Backend>(
     ctx: &RequestContext,
     request: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
+    let access = handlers.access(ctx).await;
     let mut topics = Vec::with_capacity(request.topics.len());
     for topic in request.topics {
+        let allowed = access.topic(AclOperation::Describe, topic.name.as_str());
         let mut partitions = Vec::with_capacity(topic.partitions.len());
         for p in topic.partitions {
             let entry = ListOffsetsPartitionResponse::default()
@@ -34,6 +37,11 @@ pub(crate) async fn handle<B: Backend>(
                 .with_timestamp(-1)
                 .with_offset(-1)
                 .with_leader_epoch(-1);
+            if !allowed {
+                partitions
+                    .push(entry.with_error_code(ResponseError::TopicAuthorizationFailed.code()));
+                continue;
+            }
             let Some(spec) = spec_from(p.timestamp) else {
                 partitions.push(entry.with_error_code(ResponseError::InvalidRequest.code()));
                 continue;

@@ -8,6 +8,7 @@ use kafka_protocol::ResponseError;
 
 use super::{sb, topic_name, Handlers, RequestContext};
 use crate::backend::{Backend, TopicInfo};
+use chronik_api::security::AclOperation::Describe;
 
 fn topic_entry(version: i16, topic: &TopicInfo) -> MetadataResponseTopic {
     let partitions = topic
@@ -45,8 +46,17 @@ fn unknown_topic(name: Option<&str>, id: uuid::Uuid) -> MetadataResponseTopic {
         .with_topic_id(id)
 }
 
+fn unauthorized(name: &str) -> MetadataResponseTopic {
+    MetadataResponseTopic::default()
+        .with_error_code(ResponseError::TopicAuthorizationFailed.code())
+        .with_name(Some(topic_name(name)))
+}
+
 /// Handles Metadata. Unknown topics are answered with `UNKNOWN_TOPIC_OR_PARTITION`
-/// (no auto-creation).
+/// (no auto-creation). Topics the principal may not Describe are left out
+/// of "all topics" and answered with `TOPIC_AUTHORIZATION_FAILED` when
+/// named (whether they exist or not), as Kafka does; asked by id, they are
+/// unknown.
 pub(crate) async fn handle<B: Backend>(
     handlers: &Handlers<B>,
     ctx: &RequestContext,
@@ -73,17 +83,26 @@ pub(crate) async fn handle<B: Backend>(
         Some(list) if list.is_empty() && ctx.api_version == 0 => None,
         Some(list) => Some(list),
     };
+    let access = handlers.access(ctx).await;
     let entries = match wanted {
         None => topics
             .iter()
+            .filter(|t| access.topic(Describe, &t.name))
             .map(|t| topic_entry(ctx.api_version, t))
             .collect(),
         Some(list) => list
             .iter()
             .map(|t| {
+                if let Some(name) = &t.name {
+                    if !access.topic(Describe, name.as_str()) {
+                        return unauthorized(name.as_str());
+                    }
+                }
                 let found = match &t.name {
                     Some(name) => topics.iter().find(|i| i.name == name.as_str()),
-                    None => topics.iter().find(|i| i.id == t.topic_id),
+                    None => topics
+                        .iter()
+                        .find(|i| i.id == t.topic_id && access.topic(Describe, &i.name)),
                 };
                 match found {
                     Some(info) => topic_entry(ctx.api_version, info),

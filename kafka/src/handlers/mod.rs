@@ -2,9 +2,12 @@
 //! backend, the consumer group coordinator and the front-end settings).
 
 mod api_versions;
+mod create_acls;
 mod create_partitions;
 mod create_topics;
+mod delete_acls;
 mod delete_topics;
+mod describe_acls;
 mod describe_configs;
 mod describe_groups;
 mod fetch;
@@ -28,6 +31,7 @@ use kafka_protocol::messages::{GroupId, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
+use crate::authz::{Access, AuthorizerKind, AuthzConfig};
 use crate::backend::{Backend, BrokerInfo};
 use crate::codec::{self, CodecError, Decoded, DecodedRequest, RequestBody, ResponseBody};
 use crate::group::GroupCoordinator;
@@ -44,6 +48,8 @@ pub struct FrontendConfig {
     /// client's `max_bytes` is capped by it (one batch is still returned when
     /// the first is larger, so consumers make progress).
     pub fetch_max_bytes: usize,
+    /// Which authorizer checks requests, and its settings.
+    pub authz: AuthzConfig,
 }
 
 /// Kafka's broker default of `fetch.max.bytes`: 55 MiB.
@@ -55,6 +61,7 @@ impl Default for FrontendConfig {
             default_partitions: 1,
             default_replication_factor: 1,
             fetch_max_bytes: DEFAULT_FETCH_MAX_BYTES,
+            authz: AuthzConfig::default(),
         }
     }
 }
@@ -196,7 +203,7 @@ impl<B: Backend> Handlers<B> {
                 ResponseBody::DeleteTopics(delete_topics::handle(self, &ctx, r).await)
             }
             RequestBody::CreatePartitions(r) => {
-                ResponseBody::CreatePartitions(create_partitions::handle(self, r).await)
+                ResponseBody::CreatePartitions(create_partitions::handle(self, &ctx, r).await)
             }
             RequestBody::Produce(r) => ResponseBody::Produce(produce::handle(self, &ctx, r).await?),
             RequestBody::Fetch(r) => ResponseBody::Fetch(fetch::handle(self, &ctx, r).await),
@@ -204,7 +211,7 @@ impl<B: Backend> Handlers<B> {
                 ResponseBody::ListOffsets(list_offsets::handle(self, &ctx, r).await)
             }
             RequestBody::InitProducerId(r) => {
-                ResponseBody::InitProducerId(init_producer_id::handle(self, r).await)
+                ResponseBody::InitProducerId(init_producer_id::handle(self, &ctx, r).await)
             }
             RequestBody::FindCoordinator(r) => {
                 ResponseBody::FindCoordinator(find_coordinator::handle(self, &ctx, r).await)
@@ -215,22 +222,35 @@ impl<B: Backend> Handlers<B> {
             RequestBody::SyncGroup(r) => {
                 ResponseBody::SyncGroup(sync_group::handle(self, &ctx, r).await)
             }
-            RequestBody::Heartbeat(r) => ResponseBody::Heartbeat(heartbeat::handle(self, r).await),
+            RequestBody::Heartbeat(r) => {
+                ResponseBody::Heartbeat(heartbeat::handle(self, &ctx, r).await)
+            }
             RequestBody::LeaveGroup(r) => {
                 ResponseBody::LeaveGroup(leave_group::handle(self, &ctx, r).await)
             }
             RequestBody::OffsetCommit(r) => {
-                ResponseBody::OffsetCommit(offset_commit::handle(self, r).await)
+                ResponseBody::OffsetCommit(offset_commit::handle(self, &ctx, r).await)
             }
             RequestBody::OffsetFetch(r) => {
                 ResponseBody::OffsetFetch(offset_fetch::handle(self, &ctx, r).await)
             }
             RequestBody::DescribeGroups(r) => {
-                ResponseBody::DescribeGroups(describe_groups::handle(self, r).await)
+                ResponseBody::DescribeGroups(describe_groups::handle(self, &ctx, r).await)
             }
-            RequestBody::ListGroups(r) => ResponseBody::ListGroups(list_groups::handle(self, r)),
+            RequestBody::ListGroups(r) => {
+                ResponseBody::ListGroups(list_groups::handle(self, &ctx, r).await)
+            }
+            RequestBody::CreateAcls(r) => {
+                ResponseBody::CreateAcls(create_acls::handle(self, &ctx, r).await)
+            }
+            RequestBody::DescribeAcls(r) => {
+                ResponseBody::DescribeAcls(describe_acls::handle(self, &ctx, r).await)
+            }
+            RequestBody::DeleteAcls(r) => {
+                ResponseBody::DeleteAcls(delete_acls::handle(self, &ctx, r).await)
+            }
             RequestBody::DescribeConfigs(r) => {
-                ResponseBody::DescribeConfigs(describe_configs::handle(self, r).await)
+                ResponseBody::DescribeConfigs(describe_configs::handle(self, &ctx, r).await)
             }
         };
         Some(Reply {
@@ -246,6 +266,37 @@ impl<B: Backend> Handlers<B> {
             Ok(_) => Err(ResponseError::NotCoordinator),
             Err(_) => Err(ResponseError::CoordinatorNotAvailable),
         }
+    }
+
+    /// What the request's principal may do, with the ACLs in force now
+    /// (read once per request; unreadable ACLs allow only super users).
+    async fn access(&self, ctx: &RequestContext) -> Access {
+        let authz = &self.config.authz;
+        if authz.kind == AuthorizerKind::None || authz.super_users.contains(&ctx.principal) {
+            return Access::everything(&ctx.principal, &ctx.client_host);
+        }
+        let acls = match self.backend.acls().await {
+            Ok(acls) => Some(acls),
+            Err(e) => {
+                tracing::warn!(error = %e, "ACLs unavailable: denying the request");
+                None
+            }
+        };
+        Access::new(authz, &ctx.principal, &ctx.client_host, acls)
+    }
+
+    /// [`Self::check_coordinator`] after checking `operation` on the group
+    /// (`GROUP_AUTHORIZATION_FAILED`, as Kafka answers before anything else).
+    async fn check_group(
+        &self,
+        ctx: &RequestContext,
+        operation: chronik_api::security::AclOperation,
+        group: &str,
+    ) -> Result<(), ResponseError> {
+        if !self.access(ctx).await.group(operation, group) {
+            return Err(ResponseError::GroupAuthorizationFailed);
+        }
+        self.check_coordinator(group).await
     }
 
     /// Looks up a broker of the cluster view.
@@ -277,3 +328,5 @@ pub(crate) fn code(error: Option<ResponseError>) -> i16 {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_authz;

@@ -7,8 +7,9 @@ use kafka_protocol::messages::offset_commit_response::{
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 use kafka_protocol::ResponseError;
 
-use super::Handlers;
+use super::{Handlers, RequestContext};
 use crate::backend::{Backend, CommittedOffset, GroupOffset, TopicPartition};
+use chronik_api::security::AclOperation::Read;
 
 fn all_with(request: &OffsetCommitRequest, error: Option<ResponseError>) -> OffsetCommitResponse {
     let code = error.map_or(0, |e| e.code());
@@ -36,10 +37,11 @@ fn all_with(request: &OffsetCommitRequest, error: Option<ResponseError>) -> Offs
 /// Handles OffsetCommit.
 pub(crate) async fn handle<B: Backend>(
     handlers: &Handlers<B>,
+    ctx: &RequestContext,
     request: OffsetCommitRequest,
 ) -> OffsetCommitResponse {
     let group_id = request.group_id.to_string();
-    if let Err(e) = handlers.check_coordinator(&group_id).await {
+    if let Err(e) = handlers.check_group(ctx, Read, &group_id).await {
         return all_with(&request, Some(e));
     }
     if let Err(e) = handlers.groups.validate_commit(
@@ -53,10 +55,16 @@ pub(crate) async fn handle<B: Backend>(
         Ok(t) => t,
         Err(e) => return all_with(&request, Some(e.response_error())),
     };
+    let access = handlers.access(ctx).await;
     let mut offsets = Vec::new();
     let mut unknown = Vec::new();
+    let mut denied = Vec::new();
     for t in &request.topics {
         let info = topics.iter().find(|i| i.name == t.name.as_str());
+        if !access.topic(Read, t.name.as_str()) {
+            denied.push(t.name.to_string());
+            continue;
+        }
         for p in &t.partitions {
             let exists = info.is_some_and(|i| {
                 usize::try_from(p.partition_index).is_ok_and(|idx| idx < i.partitions.len())
@@ -79,7 +87,12 @@ pub(crate) async fn handle<B: Backend>(
     let stored = handlers.backend.commit_offsets(&group_id, offsets).await;
     let mut response = all_with(&request, stored.err().map(|e| e.response_error()));
     for topic in &mut response.topics {
+        let topic_denied = denied.iter().any(|d| d == topic.name.as_str());
         for p in &mut topic.partitions {
+            if topic_denied {
+                p.error_code = ResponseError::TopicAuthorizationFailed.code();
+                continue;
+            }
             let tp = TopicPartition::new(topic.name.as_str(), p.partition_index);
             if unknown.contains(&tp) {
                 p.error_code = ResponseError::UnknownTopicOrPartition.code();

@@ -8,6 +8,7 @@ use kafka_protocol::ResponseError;
 
 use super::{sb, topic_name, Handlers, RequestContext};
 use crate::backend::{Backend, GroupOffset, TopicPartition};
+use chronik_api::security::AclOperation::Describe;
 
 fn partition_entry(
     version: i16,
@@ -60,9 +61,10 @@ pub(crate) async fn handle<B: Backend>(
             .collect();
         OffsetFetchResponse::default().with_topics(topics)
     };
-    if let Err(e) = handlers.check_coordinator(&group_id).await {
+    if let Err(e) = handlers.check_group(ctx, Describe, &group_id).await {
         return failed(e);
     }
+    let access = handlers.access(ctx).await;
     // v1 has no "all topics" (null) form.
     let wanted: Option<Vec<TopicPartition>> = match (&request.topics, ctx.api_version) {
         (None, v) if v >= 2 => None,
@@ -96,6 +98,12 @@ pub(crate) async fn handle<B: Backend>(
                         t.partition_indexes
                             .iter()
                             .map(|p| {
+                                if !access.topic(Describe, t.name.as_str()) {
+                                    return partition_entry(ctx.api_version, *p, None)
+                                        .with_error_code(
+                                            ResponseError::TopicAuthorizationFailed.code(),
+                                        );
+                                }
                                 let hit = found.iter().find(|o| {
                                     o.partition.topic == t.name.as_str()
                                         && o.partition.partition == *p
@@ -108,7 +116,10 @@ pub(crate) async fn handle<B: Backend>(
             .collect(),
         (None, _) => {
             let mut by_topic: Vec<OffsetFetchResponseTopic> = Vec::new();
-            for o in &found {
+            for o in found
+                .iter()
+                .filter(|o| access.topic(Describe, &o.partition.topic))
+            {
                 let entry = partition_entry(ctx.api_version, o.partition.partition, Some(o));
                 match by_topic
                     .iter_mut()

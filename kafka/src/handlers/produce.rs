@@ -12,6 +12,7 @@ use kafka_protocol::ResponseError;
 use super::{sb, Handlers, RequestContext};
 use crate::backend::{Acks, AppendRequest, Backend, TopicPartition};
 use crate::batch::{self, BatchError};
+use chronik_api::security::AclOperation;
 
 fn acks_from(raw: i16) -> Option<Acks> {
     match raw {
@@ -134,9 +135,11 @@ pub(crate) async fn handle<B: Backend>(
     let acks = acks_from(request.acks);
     let timeout = Duration::from_millis(u64::try_from(request.timeout_ms.max(1)).unwrap_or(1));
     let transactional = request.transactional_id.is_some();
+    let access = handlers.access(ctx).await;
     let mut responses = Vec::with_capacity(request.topic_data.len());
     for topic in request.topic_data {
         let name = topic.name.clone();
+        let allowed = access.topic(AclOperation::Write, name.as_str());
         let partitions = join_all(topic.partition_data.into_iter().map(|p| {
             let topic = name.as_str();
             async move {
@@ -146,6 +149,12 @@ pub(crate) async fn handle<B: Backend>(
                         p.index,
                         ResponseError::InvalidRequiredAcks,
                         "acks must be 0, 1 or -1".to_owned(),
+                    ),
+                    Some(_) if !allowed => error_response(
+                        version,
+                        p.index,
+                        ResponseError::TopicAuthorizationFailed,
+                        "not authorized to write to the topic".to_owned(),
                     ),
                     Some(_) if transactional => error_response(
                         version,

@@ -5,6 +5,7 @@ use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 use super::{code, sb, Handlers, RequestContext};
 use crate::backend::Backend;
 use crate::group::{SyncOutcome, SyncParams};
+use chronik_api::security::AclOperation;
 
 fn response(version: i16, outcome: SyncOutcome) -> SyncGroupResponse {
     let response = SyncGroupResponse::default()
@@ -27,7 +28,8 @@ pub(crate) async fn handle<B: Backend>(
     request: SyncGroupRequest,
 ) -> SyncGroupResponse {
     let group_id = request.group_id.to_string();
-    if let Err(e) = handlers.check_coordinator(&group_id).await {
+    let check = handlers.check_group(ctx, AclOperation::Read, &group_id);
+    if let Err(e) = check.await {
         return response(ctx.api_version, SyncOutcome::error(e));
     }
     let params = SyncParams {

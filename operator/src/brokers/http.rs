@@ -1,5 +1,5 @@
-//! [`HttpBrokers`]: the broker HTTP API over `reqwest`, following `421`
-//! answers to the leader.
+//! [`HttpBrokers`]: the broker HTTP API over `reqwest` (plain HTTP, or https
+//! with a client certificate), following `421` answers to the leader.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use chronik_api::{
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 
-use super::{BrokerApi, BrokerError, MemberChange};
+use super::{BrokerApi, BrokerError, ClientTls, MemberChange};
 use crate::addresses::MemberAddresses;
 
 /// Redirects followed before giving up (leadership moving during the call).
@@ -67,13 +67,18 @@ impl MemberChange {
     }
 }
 
-fn client(timeout: Duration) -> Result<reqwest::Client, BrokerError> {
+fn client(timeout: Duration, tls: Option<&ClientTls>) -> Result<reqwest::Client, BrokerError> {
     // Brokers are reached directly, never through an HTTP proxy from the
     // environment.
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .no_proxy()
         .timeout(timeout)
-        .connect_timeout(timeout)
+        .connect_timeout(timeout);
+    let builder = match tls {
+        Some(tls) => builder.use_preconfigured_tls(tls.rustls_config()?),
+        None => builder,
+    };
+    builder
         .build()
         .map_err(|e| BrokerError::Client {
             message: e.to_string(),
@@ -104,8 +109,22 @@ impl HttpBrokers {
     /// are answered once committed and get `change_timeout`.
     pub fn new(status_timeout: Duration, change_timeout: Duration) -> Result<Self, BrokerError> {
         Ok(Self {
-            status: client(status_timeout)?,
-            change: client(change_timeout)?,
+            status: client(status_timeout, None)?,
+            change: client(change_timeout, None)?,
+        })
+    }
+
+    /// Like [`HttpBrokers::new`], over https with `tls`: the operator's
+    /// client certificate, and the cluster CA bundle as the only trust
+    /// anchors (the brokers' admin port requires both).
+    pub fn with_tls(
+        status_timeout: Duration,
+        change_timeout: Duration,
+        tls: &ClientTls,
+    ) -> Result<Self, BrokerError> {
+        Ok(Self {
+            status: client(status_timeout, Some(tls))?,
+            change: client(change_timeout, Some(tls))?,
         })
     }
 

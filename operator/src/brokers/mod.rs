@@ -7,10 +7,13 @@
 //!   leader is found once per reconcile.
 //! - [`BrokerApi::change`]: a [`MemberChange`] on the leader, following
 //!   `421 Misdirected Request` ([`chronik_api::NotLeaderBody`]) to it.
+//! - [`BrokerClients`]: the API of one cluster, over https with the
+//!   operator's client certificate when the cluster runs peer mTLS.
 
 mod answers;
 mod error;
 mod http;
+mod tls;
 
 use std::sync::Arc;
 
@@ -20,6 +23,7 @@ use futures::future::BoxFuture;
 pub use answers::Answers;
 pub use error::BrokerError;
 pub use http::HttpBrokers;
+pub use tls::{BrokerClients, ClientTls, HttpBrokerClients, SameBrokers};
 
 use crate::addresses::MemberAddresses;
 

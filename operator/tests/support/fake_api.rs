@@ -137,7 +137,7 @@ impl FakeApi {
                 let mut st = state.lock().unwrap();
                 st.calls.push(call.clone());
                 let response = match call.method.as_str() {
-                    "GET" if path.ends_with("/pods") => {
+                    "GET" if path.ends_with("/pods") || path.ends_with("/services") => {
                         // A list: every stored pod under this path.
                         let prefix = format!("{path}/");
                         let items: Vec<Value> = st
@@ -146,7 +146,7 @@ impl FakeApi {
                             .filter(|(k, _)| k.starts_with(&prefix))
                             .map(|(_, v)| v.clone())
                             .collect();
-                        ok(&json!({"kind": "PodList", "apiVersion": "v1",
+                        ok(&json!({"kind": "List", "apiVersion": "v1",
                             "metadata": {"resourceVersion": "1"}, "items": items}))
                     }
                     "DELETE" => {
@@ -360,8 +360,9 @@ pub fn broker_answer(
     status
 }
 
+/// The admin API URL of pod `ordinal` (https: clusters run peer mTLS by default).
 pub fn base_url(ordinal: u64) -> String {
-    format!("http://orders-{ordinal}.orders-headless.streams.svc.cluster.local:8080")
+    format!("https://orders-{ordinal}.orders-headless.streams.svc.cluster.local:8443")
 }
 
 pub fn raft_url(id: u64) -> String {

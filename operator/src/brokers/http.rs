@@ -78,11 +78,9 @@ fn client(timeout: Duration, tls: Option<&ClientTls>) -> Result<reqwest::Client,
         Some(tls) => builder.use_preconfigured_tls(tls.rustls_config()?),
         None => builder,
     };
-    builder
-        .build()
-        .map_err(|e| BrokerError::Client {
-            message: e.to_string(),
-        })
+    builder.build().map_err(|e| BrokerError::Client {
+        message: e.to_string(),
+    })
 }
 
 /// What the HTTP answer says went wrong: `ErrorBody::error`, else the text.

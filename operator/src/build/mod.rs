@@ -31,9 +31,7 @@ pub use statefulset::{
     broker_args, build_statefulset, BOOTSTRAPPED_ANNOTATION, CONFIG_DIR, CONFIG_HASH_ANNOTATION,
     CONTAINER_NAME, DATA_DIR, DATA_VOLUME, INITIAL_REPLICAS_ANNOTATION, TERMINATION_GRACE_SECONDS,
 };
-pub use tls::{
-    security_args, ADVERTISED_DIR, ADVERTISED_KEY, KAFKA_TLS_DIR, PEER_TLS_DIR,
-};
+pub use tls::{security_args, ADVERTISED_DIR, ADVERTISED_KEY, KAFKA_TLS_DIR, PEER_TLS_DIR};
 
 use crate::validate::ValidatedCluster;
 

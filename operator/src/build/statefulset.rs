@@ -322,27 +322,29 @@ fn broker_container(cluster: &ValidatedCluster) -> Container {
             }),
             ..SecurityContext::default()
         }),
-        volume_mounts: Some([
-            VolumeMount {
-                name: DATA_VOLUME.to_string(),
-                mount_path: DATA_DIR.to_string(),
-                ..VolumeMount::default()
-            },
-            VolumeMount {
-                name: "config".to_string(),
-                mount_path: CONFIG_DIR.to_string(),
-                read_only: Some(true),
-                ..VolumeMount::default()
-            },
-            VolumeMount {
-                name: "tmp".to_string(),
-                mount_path: "/tmp".to_string(),
-                ..VolumeMount::default()
-            },
-        ]
-        .into_iter()
-        .chain(security_mounts(cluster))
-        .collect()),
+        volume_mounts: Some(
+            [
+                VolumeMount {
+                    name: DATA_VOLUME.to_string(),
+                    mount_path: DATA_DIR.to_string(),
+                    ..VolumeMount::default()
+                },
+                VolumeMount {
+                    name: "config".to_string(),
+                    mount_path: CONFIG_DIR.to_string(),
+                    read_only: Some(true),
+                    ..VolumeMount::default()
+                },
+                VolumeMount {
+                    name: "tmp".to_string(),
+                    mount_path: "/tmp".to_string(),
+                    ..VolumeMount::default()
+                },
+            ]
+            .into_iter()
+            .chain(security_mounts(cluster))
+            .collect(),
+        ),
         ..Container::default()
     }
 }

@@ -7,8 +7,8 @@
 //! files and the brokers reload them.
 
 use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, KeyToPath, ProjectedVolumeSource, SecretProjection, Volume,
-    VolumeMount, VolumeProjection,
+    ConfigMapVolumeSource, KeyToPath, ProjectedVolumeSource, SecretProjection, Volume, VolumeMount,
+    VolumeProjection,
 };
 
 use crate::certs::SecretNames;
@@ -75,7 +75,10 @@ fn tls_dir(name: &str, brokers: &str, ca_secret: &str) -> Volume {
     Volume {
         name: name.to_string(),
         projected: Some(ProjectedVolumeSource {
-            sources: Some(vec![secret(brokers, None), secret(ca_secret, Some(vec![ca]))]),
+            sources: Some(vec![
+                secret(brokers, None),
+                secret(ca_secret, Some(vec![ca])),
+            ]),
             default_mode: Some(0o440),
             ..ProjectedVolumeSource::default()
         }),

@@ -79,10 +79,7 @@ pub fn broker_sans(
     ordinal: u32,
     external_hosts: &BTreeSet<String>,
 ) -> BTreeSet<String> {
-    let mut sans = BTreeSet::from([format!(
-        "uri:{}",
-        node_uri(NodeId::from_ordinal(ordinal).0)
-    )]);
+    let mut sans = BTreeSet::from([format!("uri:{}", node_uri(NodeId::from_ordinal(ordinal).0))]);
     let pod = cluster.addresses.pod_name(ordinal);
     let headless = cluster.addresses.headless_service_name();
     service_sans(&mut sans, &format!("{pod}.{headless}"), cluster);

@@ -103,7 +103,9 @@ pub fn issue_leaf(
         .distinguished_name
         .push(DnType::CommonName, common_name);
     for san in sans {
-        params.subject_alt_names.push(san_type(san).map_err(sign_err(&what))?);
+        params
+            .subject_alt_names
+            .push(san_type(san).map_err(sign_err(&what))?);
     }
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,

@@ -55,7 +55,10 @@ pub(super) async fn observe(
         name: target.name.clone(),
         source,
     })?;
-    for (ca, plan) in [("cluster", &certs.cluster_plan), ("clients", &certs.clients_plan)] {
+    for (ca, plan) in [
+        ("cluster", &certs.cluster_plan),
+        ("clients", &certs.clients_plan),
+    ] {
         if !plan.is_quiet() {
             let step = match &plan.step {
                 CaStep::Wait { .. } | CaStep::Keep => "none".to_string(),
@@ -64,7 +67,10 @@ pub(super) async fn observe(
             info!(cluster = %target.name, namespace = %target.namespace, ca, step, issue = ?plan.issue, remove = ?plan.remove, "certificates");
         }
     }
-    let tls = certs.operator_tls.as_ref().filter(|_| cluster.security.peer_mtls);
+    let tls = certs
+        .operator_tls
+        .as_ref()
+        .filter(|_| cluster.security.peer_mtls);
     let api = ctx
         .brokers
         .for_cluster(tls)

@@ -83,6 +83,19 @@ fn client(timeout: Duration, tls: Option<&ClientTls>) -> Result<reqwest::Client,
     })
 }
 
+/// A transport error with its causes (`reqwest` prints only the outermost:
+/// "error sending request"; the TLS or connection reason is in the chain).
+fn with_causes(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// What the HTTP answer says went wrong: `ErrorBody::error`, else the text.
 fn error_message(text: &str) -> String {
     serde_json::from_str::<ErrorBody>(text)
@@ -137,7 +150,7 @@ impl HttpBrokers {
                 .map_err(|e| BrokerError::Unreachable {
                     method,
                     url: url.clone(),
-                    message: e.to_string(),
+                    message: with_causes(&e),
                 })?;
         let code = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
@@ -174,7 +187,7 @@ impl HttpBrokers {
             let response = call.send().await.map_err(|e| BrokerError::Unreachable {
                 method,
                 url: url.clone(),
-                message: e.to_string(),
+                message: with_causes(&e),
             })?;
             let code = response.status().as_u16();
             let text = response.text().await.unwrap_or_default();

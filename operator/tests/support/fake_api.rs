@@ -89,6 +89,16 @@ pub fn add_server_fields(path: &str, value: &mut Value, rv: u64) {
             spec["clusterIP"] = json!("10.96.0.10");
         }
         spec["sessionAffinity"] = json!("None");
+        // NodePort and LoadBalancer Services get a node port per port.
+        if matches!(spec["type"].as_str(), Some("NodePort" | "LoadBalancer")) {
+            if let Some(ports) = spec["ports"].as_array_mut() {
+                for (i, port) in ports.iter_mut().enumerate() {
+                    if port["nodePort"].is_null() {
+                        port["nodePort"] = json!(30000 + rv * 10 + i as u64);
+                    }
+                }
+            }
+        }
     }
     if path.contains("/statefulsets/") {
         // Defaults and normalization a real API server applies.

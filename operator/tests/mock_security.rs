@@ -192,3 +192,30 @@ async fn brokers_are_reached_with_the_operator_certificate_unless_peer_mtls_is_o
     let (tls, _) = identity_used(json!({"replicas": 3, "tls": {"peerMtls": false}})).await;
     assert!(tls.is_none(), "plain HTTP without peer mTLS");
 }
+
+#[tokio::test]
+async fn a_missing_user_ca_stops_the_pass_before_any_workload_is_written() {
+    let Harness { api, ctx, .. } = Harness::with_leader(1);
+    api.store_cluster(&support::cluster_with(
+        "orders",
+        json!({"replicas": 3, "tls": {"ca": {"secretName": "corp-ca"}}}),
+    ));
+    let error = reconcile(Arc::new(api.cluster("orders")), ctx.clone())
+        .await
+        .expect_err("no CA to sign with");
+    assert!(error.to_string().contains("corp-ca"), "{error}");
+    let written = writes(&api);
+    assert!(
+        written
+            .iter()
+            .all(|w| w.contains("/events") || w.ends_with("/status")),
+        "only the report is written: {written:?}"
+    );
+    let status = api.cluster("orders").status.unwrap();
+    let degraded = support::condition(&status, "Degraded");
+    assert_eq!(
+        (degraded.status.as_str(), degraded.reason.as_str()),
+        ("True", "CertificatesFailed")
+    );
+    assert!(degraded.message.contains("spec.tls.ca.secretName"));
+}

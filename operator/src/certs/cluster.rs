@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Secret;
 
-use super::pem::{CaPem, CertError, LeafPem};
+use super::pem::{ca_facts, CaPem, CertError, LeafPem};
 use super::plan::{plan_ca, CaWanted, CertPlan};
 use super::secrets::{ca_secrets, carry_out, secret, text, CaState, Signing, CA_CRT, CA_KEY};
 use super::{cluster_leaves, SecretNames, OPERATOR_LEAF};
@@ -46,12 +46,20 @@ pub fn cluster_certs(input: &CertInputs<'_>) -> Result<ClusterCerts, CertError> 
     let names = SecretNames::of(&cluster.name);
     let get = |name: &str| input.secrets.get(name);
     let settings = &cluster.security.ca;
-    let provided = settings.secret_name.as_deref().and_then(|n| {
-        Some(CaPem {
-            cert: text(get(n), CA_CRT)?,
-            key: text(get(n), CA_KEY)?,
-        })
-    });
+    // A user CA that cannot be read stops the pass: signing with a CA of
+    // the operator's own instead would split the cluster's trust.
+    let provided = match settings.secret_name.as_deref() {
+        None => None,
+        Some(name) => {
+            let pem = text(get(name), CA_CRT).zip(text(get(name), CA_KEY));
+            let (cert, key) = pem
+                .filter(|(cert, _)| ca_facts(name, cert).is_ok())
+                .ok_or_else(|| CertError::MissingUserCa {
+                    secret: name.to_string(),
+                })?;
+            Some(CaPem { cert, key })
+        }
+    };
     let timing = |leaves| CaWanted {
         leaves,
         managed: provided.is_none(),

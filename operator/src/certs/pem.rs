@@ -26,6 +26,8 @@ pub enum CertError {
     Parse { what: String, message: String },
     #[error("{what}: time {secs} out of range")]
     Time { what: String, secs: i64 },
+    #[error("spec.tls.ca.secretName {secret:?}: the Secret is missing or has no PEM ca.crt and ca.key; create it, or remove secretName to let the operator create a CA")]
+    MissingUserCa { secret: String },
 }
 
 /// A CA: its certificate and private key, PEM.

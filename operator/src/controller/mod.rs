@@ -228,7 +228,10 @@ async fn reconcile_inner(
         Ok(validated) => validated,
         Err(error) => return invalid_spec(ctx, &target, &error).await,
     };
-    let security = security::observe(ctx, &target, &validated, &workload).await?;
+    let security = match security::observe(ctx, &target, &validated, &workload).await {
+        Ok(security) => security,
+        Err(error) => return Err(report_failure(ctx, &target, "CertificatesFailed", error).await),
+    };
     let observed = observe_brokers(validated, workload, security).await;
     let plan = plan_step(ctx, &target, &observed);
     let desired = build(ctx, &observed, &plan);
@@ -272,6 +275,26 @@ async fn observe_brokers(
         security,
         now: Timestamp::now(),
     }
+}
+
+/// A failure that stops the pass, reported on the resource (`Degraded`
+/// with `reason`, one Warning Event per distinct message) and returned so
+/// that the controller retries with backoff.
+async fn report_failure(
+    ctx: &Context,
+    target: &ClusterRef<'_>,
+    reason: &str,
+    error: ReconcileError,
+) -> ReconcileError {
+    let problem = Problem {
+        reason: reason.to_string(),
+        message: error.to_string(),
+        phase: None,
+    };
+    if let Err(report) = report::problem(ctx, target, &problem).await {
+        warn!(cluster = %target.name, namespace = %target.namespace, error = %report, "reporting a failure");
+    }
+    error
 }
 
 /// An invalid spec: reported on the resource, not a reconcile error.
@@ -352,17 +375,7 @@ async fn apply(
         .filter(|_| plan.state == PlanState::Paused);
     match objects::apply_all(ctx, target, desired, frozen).await {
         Ok(statefulset) => Ok(statefulset),
-        Err(error) => {
-            let problem = Problem {
-                reason: "ApplyFailed".to_string(),
-                message: error.to_string(),
-                phase: None,
-            };
-            if let Err(report) = report::problem(ctx, target, &problem).await {
-                warn!(cluster = %target.name, namespace = %target.namespace, error = %report, "reporting the apply failure");
-            }
-            Err(error.into())
-        }
+        Err(error) => Err(report_failure(ctx, target, "ApplyFailed", error.into()).await),
     }
 }
 

@@ -428,5 +428,8 @@ mod cel_rules {
         let text = check(json!({"replicas": 3,
             "tls": {"ca": {"validityDays": 30, "renewalDays": 30}}}));
         assert!(text.contains("renewalDays must be smaller"), "{text}");
+        let text = check(json!({"replicas": 3, "tls": {"ca": {"validityDays": 365,
+            "renewalDays": 30, "secretName": "x", "certManager": {"issuerRef": {"name": "i"}}}}}));
+        assert!(text.contains("not both"), "{text}");
     }
 }

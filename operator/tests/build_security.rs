@@ -215,6 +215,11 @@ fn bad_listeners_and_settings_are_refused_with_the_field_named() {
         invalid(json!({"replicas": 3, "tls": {"ca": {"validityDays": 30, "renewalDays": 30}}})),
         ValidationError::InvalidCaDays { .. }
     ));
+    assert!(matches!(
+        invalid(json!({"replicas": 3, "tls": {"ca": {"secretName": "x",
+            "certManager": {"issuerRef": {"name": "corp"}}}}})),
+        ValidationError::ConflictingCaSources
+    ));
     let long = "a".repeat(50);
     let err = validate(&support::cluster_with(
         &long,

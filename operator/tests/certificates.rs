@@ -390,3 +390,91 @@ fn the_planner_republishes_a_tampered_bundle_and_reissues_foreign_leaves() {
         }
     );
 }
+
+#[test]
+fn with_cert_manager_the_operator_asks_for_certificates_and_copies_what_is_issued() {
+    use chronik_operator::certs::pem::issue_leaf;
+    let vc = cluster(
+        json!({"replicas": 3, "tls": {"ca": {"validityDays": 90, "renewalDays": 15,
+        "certManager": {"issuerRef": {"name": "corp", "kind": "ClusterIssuer"}}}}}),
+    );
+    let mut store = Store::default();
+    let certs = store.pass(&vc, 3, T0);
+    let names: Vec<_> = certs
+        .certificates
+        .iter()
+        .map(|c| c.metadata.name.clone().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "orders-operator-cert",
+            "orders-0-cert",
+            "orders-1-cert",
+            "orders-2-cert"
+        ]
+    );
+    let spec = &certs.certificates[2].spec;
+    assert_eq!(spec.secret_name, "orders-1-cert");
+    assert_eq!(
+        (spec.duration.as_str(), spec.renew_before.as_str()),
+        ("2160h", "360h")
+    );
+    assert_eq!(spec.uris, ["urn:chronik:node:2"]);
+    assert!(spec
+        .dns_names
+        .contains(&"orders-1.orders-headless.streams.svc.cluster.local".to_string()));
+    assert_eq!(
+        (spec.issuer_ref.name.as_str(), spec.issuer_ref.kind.as_str()),
+        ("corp", "ClusterIssuer")
+    );
+    assert_eq!(certs.certificates[0].spec.uris, ["urn:chronik:operator"]);
+    // Nothing issued yet: no leaves, no identity, and no CA key of the operator's.
+    assert!(certs.operator_tls.is_none());
+    assert!(!store.0.contains_key("orders-cluster-ca"));
+    assert!(store.keys("orders-brokers").is_empty());
+    assert!(
+        store.0.contains_key("orders-clients-ca"),
+        "the clients CA stays the operator's"
+    );
+
+    // cert-manager issues (here: a CA standing in for the issuer).
+    let issuer = new_ca("corp issuer", T0, 3650 * DAY).unwrap();
+    for (leaf, certificate) in ["operator", "orders-0", "orders-1", "orders-2"]
+        .iter()
+        .zip(&certs.certificates)
+    {
+        let sans: BTreeSet<String> = certificate
+            .spec
+            .uris
+            .iter()
+            .map(|u| format!("uri:{u}"))
+            .collect();
+        let issued = issue_leaf(&issuer, leaf, &sans, T0, 90 * DAY, T0 + 3650 * DAY).unwrap();
+        let data = [
+            ("tls.crt", issued.cert),
+            ("tls.key", issued.key),
+            ("ca.crt", issuer.cert.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), k8s_openapi::ByteString(v.into_bytes())))
+        .collect();
+        store.0.insert(
+            certificate.spec.secret_name.clone(),
+            Secret {
+                data: Some(data),
+                ..Secret::default()
+            },
+        );
+    }
+    let certs = store.pass(&vc, 3, T0 + 60);
+    assert_eq!(store.bundle().trim(), issuer.cert.trim());
+    assert_eq!(store.keys("orders-brokers").len(), 6);
+    for leaf in store.leaves() {
+        assert!(trusted(&leaf, &store.bundle()));
+    }
+    let tls = certs
+        .operator_tls
+        .expect("the operator's identity from cert-manager");
+    assert_eq!(tls.ca_pem, store.bundle());
+}

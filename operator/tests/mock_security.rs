@@ -219,3 +219,28 @@ async fn a_missing_user_ca_stops_the_pass_before_any_workload_is_written() {
     );
     assert!(degraded.message.contains("spec.tls.ca.secretName"));
 }
+
+#[tokio::test]
+async fn with_cert_manager_certificates_are_applied_and_no_ca_key_is_made() {
+    let Harness { api, ctx, .. } = Harness::with_leader(1);
+    api.store_cluster(&support::cluster_with(
+        "orders",
+        json!({"replicas": 3, "tls": {"ca": {"certManager": {"issuerRef": {"name": "corp"}}}}}),
+    ));
+    reconcile(Arc::new(api.cluster("orders")), ctx.clone())
+        .await
+        .expect("reconcile");
+    let written = writes(&api);
+    for name in ["orders-0-cert", "orders-2-cert", "orders-operator-cert"] {
+        let path = format!("/apis/cert-manager.io/v1{NS}/certificates/{name}");
+        assert!(written.contains(&path), "{path} missing: {written:?}");
+    }
+    assert!(!written.contains(&format!("/api/v1{NS}/secrets/orders-cluster-ca")));
+    let certificate = api
+        .object(&format!(
+            "/apis/cert-manager.io/v1{NS}/certificates/orders-1-cert"
+        ))
+        .unwrap();
+    assert_eq!(certificate["spec"]["issuerRef"]["kind"], "Issuer");
+    assert_eq!(certificate["spec"]["uris"][0], "urn:chronik:node:2");
+}

@@ -92,6 +92,8 @@ pub struct SecurityObjects {
     /// The certificate Secrets (signed by the controller, see
     /// [`crate::certs`]); empty from [`build_all`].
     pub secrets: Vec<Secret>,
+    /// cert-manager `Certificate`s (with `spec.tls.ca.certManager`).
+    pub certificates: Vec<crate::certs::cert_manager::Certificate>,
     /// `<c>-advertised`, with external listeners.
     pub advertised: Option<ConfigMap>,
     /// Per-broker and bootstrap Services of external listeners.
@@ -114,6 +116,7 @@ pub fn build_all(cluster: &ValidatedCluster) -> DesiredObjects {
         config_map,
         security: SecurityObjects {
             secrets: Vec::new(),
+            certificates: Vec::new(),
             advertised: external.then(|| build_advertised_config_map(cluster, &[])),
             external_services: build_external_services(cluster, pods),
             network_policy: build_network_policy(cluster, &OperatorPods::default()),

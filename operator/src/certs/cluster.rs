@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Secret;
 
+use super::cert_manager::{build_certificates, copy_issued, issued_secret_name, Certificate};
 use super::pem::{ca_facts, CaPem, CertError, LeafPem};
-use super::plan::{plan_ca, CaWanted, CertPlan};
+use super::plan::{plan_ca, CaStep, CaWanted, CertPlan};
 use super::secrets::{ca_secrets, carry_out, secret, text, CaState, Signing, CA_CRT, CA_KEY};
 use super::{cluster_leaves, SecretNames, OPERATOR_LEAF};
 use crate::brokers::ClientTls;
@@ -28,11 +29,12 @@ pub struct CertInputs<'a> {
     pub propagation_secs: i64,
 }
 
-/// The outcome: Secrets to apply, the operator's client identity, and
-/// the plans (for logs and tests).
+/// The outcome: Secrets (and with cert-manager, `Certificate`s) to apply,
+/// the operator's client identity, and the plans (for logs and tests).
 #[derive(Debug)]
 pub struct ClusterCerts {
     pub secrets: Vec<Secret>,
+    pub certificates: Vec<Certificate>,
     pub operator_tls: Option<ClientTls>,
     pub cluster_plan: CertPlan,
     pub clients_plan: CertPlan,
@@ -68,8 +70,28 @@ pub fn cluster_certs(input: &CertInputs<'_>) -> Result<ClusterCerts, CertError> 
     };
     let validity_secs = i64::from(settings.validity_days) * DAY;
 
-    // The cluster CA: brokers and the operator.
     let leaves = cluster_leaves(cluster, input.pods, input.external_hosts);
+    if let Some(issuer) = &settings.cert_manager {
+        let (clients, clients_plan) = clients_ca(input, &names, validity_secs)?;
+        let (clients_ca, clients_bundle) =
+            ca_secrets(cluster, &clients, &names.clients_ca, &names.clients_ca_cert);
+        let (mut secrets, operator_tls) = copy_issued(cluster, input.secrets, &leaves);
+        secrets.insert(1, clients_ca);
+        secrets.insert(2, clients_bundle);
+        return Ok(ClusterCerts {
+            secrets,
+            certificates: build_certificates(cluster, issuer, &leaves),
+            operator_tls,
+            cluster_plan: CertPlan {
+                step: CaStep::Keep,
+                issue: BTreeSet::new(),
+                remove: BTreeSet::new(),
+            },
+            clients_plan,
+        });
+    }
+
+    // The cluster CA: brokers and the operator.
     let mut state = CaState::read(get(&names.cluster_ca), read_leaves(input, &names, &leaves));
     let wanted = timing(leaves);
     let bundle = text(get(&names.cluster_ca_cert), CA_CRT);
@@ -91,31 +113,7 @@ pub fn cluster_certs(input: &CertInputs<'_>) -> Result<ClusterCerts, CertError> 
         },
     )?;
 
-    // The clients CA: always the operator's own; it signs ChronikUser
-    // certificates, not leaves of this module.
-    let mut clients = CaState::read(get(&names.clients_ca), BTreeMap::new());
-    let clients_wanted = CaWanted {
-        managed: true,
-        ..timing(BTreeMap::new())
-    };
-    let clients_bundle = text(get(&names.clients_ca_cert), CA_CRT);
-    let clients_plan = plan_ca(
-        &clients.observe(clients_bundle.as_deref(), None),
-        &clients_wanted,
-        input.now,
-    );
-    let clients_name = format!("{} clients CA", cluster.name);
-    carry_out(
-        &mut clients,
-        &clients_plan,
-        &BTreeMap::new(),
-        &Signing {
-            ca_name: &clients_name,
-            validity_secs,
-            provided: None,
-            now: input.now,
-        },
-    )?;
+    let (clients, clients_plan) = clients_ca(input, &names, validity_secs)?;
 
     let (cluster_ca, cluster_bundle) =
         ca_secrets(cluster, &state, &names.cluster_ca, &names.cluster_ca_cert);
@@ -145,10 +143,68 @@ pub fn cluster_certs(input: &CertInputs<'_>) -> Result<ClusterCerts, CertError> 
             brokers,
             operator,
         ],
+        certificates: Vec::new(),
         operator_tls,
         cluster_plan,
         clients_plan,
     })
+}
+
+/// The clients CA: always the operator's own; it signs ChronikUser
+/// certificates, not leaves of this module.
+fn clients_ca(
+    input: &CertInputs<'_>,
+    names: &SecretNames,
+    validity_secs: i64,
+) -> Result<(CaState, CertPlan), CertError> {
+    let get = |name: &str| input.secrets.get(name);
+    let settings = &input.cluster.security.ca;
+    let mut clients = CaState::read(get(&names.clients_ca), BTreeMap::new());
+    let wanted = CaWanted {
+        leaves: BTreeMap::new(),
+        managed: true,
+        renewal_secs: i64::from(settings.renewal_days) * DAY,
+        propagation_secs: input.propagation_secs,
+    };
+    let bundle = text(get(&names.clients_ca_cert), CA_CRT);
+    let plan = plan_ca(
+        &clients.observe(bundle.as_deref(), None),
+        &wanted,
+        input.now,
+    );
+    let ca_name = format!("{} clients CA", input.cluster.name);
+    carry_out(
+        &mut clients,
+        &plan,
+        &BTreeMap::new(),
+        &Signing {
+            ca_name: &ca_name,
+            validity_secs,
+            provided: None,
+            now: input.now,
+        },
+    )?;
+    Ok((clients, plan))
+}
+
+/// Every Secret a pass reads: the six of [`SecretNames`], a user CA, and
+/// with cert-manager the Secrets it issues (pods `0..pods`, the operator).
+pub fn secrets_to_read(cluster: &ValidatedCluster, pods: u32) -> Vec<String> {
+    let names = SecretNames::of(&cluster.name);
+    let mut read = vec![
+        names.cluster_ca,
+        names.cluster_ca_cert,
+        names.clients_ca,
+        names.clients_ca_cert,
+        names.brokers,
+        names.operator,
+    ];
+    read.extend(cluster.security.ca.secret_name.clone());
+    if cluster.security.ca.cert_manager.is_some() {
+        read.extend((0..pods).map(|o| issued_secret_name(cluster, &cluster.addresses.pod_name(o))));
+        read.push(issued_secret_name(cluster, OPERATOR_LEAF));
+    }
+    read
 }
 
 /// The leaves the live Secrets hold: `<pod>.crt`/`.key` of `<c>-brokers`

@@ -14,7 +14,10 @@
 //! Secrets into facts, [`plan::plan_ca`] (pure) decides,
 //! [`secrets::carry_out`] signs what the plan says, and the Secrets are
 //! built from the result; everything not planned is written back unchanged.
+//! With `spec.tls.ca.certManager`, cert-manager issues the leaves instead
+//! ([`cert_manager`]) and the operator copies them into the same Secrets.
 
+pub mod cert_manager;
 pub mod cluster;
 pub mod pem;
 pub mod plan;

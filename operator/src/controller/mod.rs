@@ -347,6 +347,7 @@ fn build(ctx: &Context, observed: &Observed, plan: &Plan) -> DesiredObjects {
     desired.set_lifecycle(plan.statefulset_replicas, plan.pdb_min_available);
     let security = &mut desired.security;
     security.secrets = observed.security.certs.secrets.clone();
+    security.certificates = observed.security.certs.certificates.clone();
     security.external_services = build_external_services(validated, observed.security.pods);
     if security.advertised.is_some() {
         security.advertised = Some(build_advertised_config_map(

@@ -25,6 +25,9 @@ pub(super) async fn apply_all(
     // Certificates first (renewal goes on while paused: it restarts
     // nothing), then the addresses the brokers advertise.
     let security = &desired.security;
+    for certificate in &security.certificates {
+        note("Certificate", ctx.applier.apply(certificate).await?.1);
+    }
     for secret in &security.secrets {
         note("Secret", ctx.applier.apply(secret).await?.1);
     }

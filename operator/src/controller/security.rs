@@ -15,9 +15,8 @@ use super::observe::Workload;
 use super::{ClusterRef, Context, ReconcileError};
 use crate::brokers::BrokerApi;
 use crate::build::{advertised_addresses, external_hosts, Advertised, MANAGED_BY};
-use crate::certs::cluster::{cluster_certs, CertInputs, ClusterCerts};
+use crate::certs::cluster::{cluster_certs, secrets_to_read, CertInputs, ClusterCerts};
 use crate::certs::plan::CaStep;
-use crate::certs::SecretNames;
 use crate::validate::ValidatedCluster;
 
 /// What the security part of a pass found and decided.
@@ -37,10 +36,10 @@ pub(super) async fn observe(
     cluster: &ValidatedCluster,
     workload: &Workload,
 ) -> Result<SecurityObserved, ReconcileError> {
-    let secrets = read_secrets(ctx, cluster).await?;
+    let pods = workload.pods(cluster);
+    let secrets = read_secrets(ctx, cluster, pods).await?;
     let services = external_services(ctx, cluster).await?;
     let advertised = advertised_addresses(cluster, &services, &workload.pods);
-    let pods = workload.pods(cluster);
     let now = jiff_now();
     let certs = cluster_certs(&CertInputs {
         cluster,
@@ -91,24 +90,16 @@ fn jiff_now() -> i64 {
     k8s_openapi::jiff::Timestamp::now().as_second()
 }
 
-/// GET the cluster's certificate Secrets and the user's CA Secret.
+/// GET the Secrets the certificates are made from (see
+/// [`secrets_to_read`]); absent ones are left out.
 async fn read_secrets(
     ctx: &Context,
     cluster: &ValidatedCluster,
+    pods: u32,
 ) -> Result<BTreeMap<String, Secret>, ReconcileError> {
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &cluster.namespace);
-    let names = SecretNames::of(&cluster.name);
-    let mut wanted = vec![
-        names.cluster_ca,
-        names.cluster_ca_cert,
-        names.clients_ca,
-        names.clients_ca_cert,
-        names.brokers,
-        names.operator,
-    ];
-    wanted.extend(cluster.security.ca.secret_name.clone());
     let mut found = BTreeMap::new();
-    for name in wanted {
+    for name in secrets_to_read(cluster, pods) {
         let secret = api
             .get_opt(&name)
             .await

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 mod security;
 
 pub use security::{
-    AuthorizationSpec, AuthorizationType, CaSpec, ClusterTlsSpec, ListenerAuthType,
-    ListenerAuthentication, ListenerSpec, ListenerType,
+    AuthorizationSpec, AuthorizationType, CaSpec, CertManagerSpec, ClusterTlsSpec, IssuerRef,
+    ListenerAuthType, ListenerAuthentication, ListenerSpec, ListenerType,
 };
 
 /// API group of the custom resource.

@@ -176,6 +176,9 @@ impl Default for ClusterTlsSpec {
 #[x_kube(
     validation = Rule::new("self.renewalDays < self.validityDays").message("tls.ca.renewalDays must be smaller than validityDays")
 )]
+#[x_kube(
+    validation = Rule::new("!(has(self.secretName) && has(self.certManager))").message("tls.ca: set secretName or certManager, not both")
+)]
 pub struct CaSpec {
     /// Days each CA and certificate the operator signs is valid (default 365).
     #[serde(default = "default_validity_days")]
@@ -198,6 +201,16 @@ pub struct CaSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
     pub secret_name: Option<String>,
+
+    /// Let cert-manager issue the brokers' and the operator's certificates
+    /// instead of the operator: one cert-manager `Certificate` per broker
+    /// pod (`<pod>-cert`) and one for the operator (`<cluster>-operator-cert`),
+    /// issued by this issuer with `validityDays` and `renewalDays`. The
+    /// operator copies what cert-manager issues into `<cluster>-brokers`,
+    /// `<cluster>-operator` and (the issuer's `ca.crt`)
+    /// `<cluster>-cluster-ca-cert`. Requires cert-manager in the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_manager: Option<CertManagerSpec>,
 }
 
 impl Default for CaSpec {
@@ -206,8 +219,40 @@ impl Default for CaSpec {
             validity_days: default_validity_days(),
             renewal_days: default_renewal_days(),
             secret_name: None,
+            cert_manager: None,
         }
     }
+}
+
+/// cert-manager as the cluster's certificate source.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CertManagerSpec {
+    /// The issuer that signs the certificates.
+    pub issuer_ref: IssuerRef,
+}
+
+/// A cert-manager issuer.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuerRef {
+    /// Name of the issuer.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// `Issuer` (default, in the cluster's namespace) or `ClusterIssuer`.
+    #[serde(default = "default_issuer_kind")]
+    #[schemars(regex(pattern = r"^(Issuer|ClusterIssuer)$"))]
+    pub kind: String,
+    /// API group of the issuer (default `cert-manager.io`).
+    #[serde(default = "default_issuer_group")]
+    pub group: String,
+}
+
+fn default_issuer_kind() -> String {
+    "Issuer".to_string()
+}
+fn default_issuer_group() -> String {
+    "cert-manager.io".to_string()
 }
 
 fn default_true() -> bool {

@@ -84,6 +84,8 @@ pub enum ValidationError {
     InvalidSuperUser { user: String },
     #[error("the external listener's Service name {name:?} is longer than 63 characters; shorten the cluster or listener name")]
     ExternalNameTooLong { name: String },
+    #[error("spec.tls.ca: set secretName or certManager, not both")]
+    ConflictingCaSources,
     #[error("spec.tls.ca: renewalDays ({renewal}) must be at least 1 and smaller than validityDays ({validity})")]
     InvalidCaDays { validity: i32, renewal: i32 },
     #[error("spec.resources.{field} {value:?} is not a valid quantity: {reason}")]

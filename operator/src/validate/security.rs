@@ -2,7 +2,7 @@
 //! settings become a [`Security`], the part of the validated cluster every
 //! security builder reads.
 
-use crate::crd::{ChronikClusterSpec, ListenerAuthType, ListenerType};
+use crate::crd::{ChronikClusterSpec, IssuerRef, ListenerAuthType, ListenerType};
 
 use super::{Ports, ValidationError};
 
@@ -47,6 +47,8 @@ pub struct CaSettings {
     pub renewal_days: u32,
     /// A user-provided CA Secret (`ca.crt`, `ca.key`) instead of a generated one.
     pub secret_name: Option<String>,
+    /// cert-manager issues the leaves instead of the operator.
+    pub cert_manager: Option<IssuerRef>,
 }
 
 /// The security part of a validated cluster.
@@ -141,6 +143,9 @@ pub(super) fn validate_security(
             renewal: ca.renewal_days,
         });
     }
+    if ca.secret_name.is_some() && ca.cert_manager.is_some() {
+        return Err(ValidationError::ConflictingCaSources);
+    }
     Ok(Security {
         listeners,
         explicit_listeners,
@@ -150,6 +155,7 @@ pub(super) fn validate_security(
             validity_days: u32::try_from(ca.validity_days).unwrap_or(365),
             renewal_days: u32::try_from(ca.renewal_days).unwrap_or(30),
             secret_name: ca.secret_name.clone(),
+            cert_manager: ca.cert_manager.as_ref().map(|c| c.issuer_ref.clone()),
         },
     })
 }

@@ -390,3 +390,32 @@ fn the_network_policy_keeps_peer_ports_to_brokers_and_the_operator() {
     assert_eq!(ports(3), ["Int(9095)"]);
     assert!(rules[3].from.is_none());
 }
+
+#[test]
+fn render_prints_the_external_services_and_the_network_policy_but_no_keys() {
+    let yaml = r#"
+apiVersion: chronik.io/v1alpha1
+kind: ChronikCluster
+metadata:
+  name: demo
+spec:
+  replicas: 3
+  listeners:
+    - {name: tls, port: 9093, tls: true, authentication: {type: scram-sha-512}}
+    - {name: ext, port: 9094, type: nodeport}
+  authorization: {type: simple, superUsers: [admin]}
+"#;
+    let out = chronik_operator::render::render(yaml, "default").unwrap();
+    for name in [
+        "name: demo-advertised",
+        "name: demo-ext-bootstrap",
+        "name: demo-0-ext",
+        "name: demo-2-ext",
+        "kind: NetworkPolicy",
+        "--listener=name=tls,port=9093,tls=true,auth=scram-sha-512",
+        "--super-users=User:admin",
+    ] {
+        assert!(out.contains(name), "{name} missing in\n{out}");
+    }
+    assert!(!out.contains("kind: Secret") && !out.contains("BEGIN"));
+}

@@ -12,6 +12,7 @@ use super::plan::{plan_ca, CaStep, CaWanted, CertPlan};
 use super::secrets::{ca_secrets, carry_out, secret, text, CaState, Signing, CA_CRT, CA_KEY};
 use super::{cluster_leaves, SecretNames, OPERATOR_LEAF};
 use crate::brokers::ClientTls;
+use crate::crd::IssuerRef;
 use crate::validate::ValidatedCluster;
 
 /// What a pass knows about a cluster's certificates.
@@ -48,52 +49,21 @@ pub fn cluster_certs(input: &CertInputs<'_>) -> Result<ClusterCerts, CertError> 
     let names = SecretNames::of(&cluster.name);
     let get = |name: &str| input.secrets.get(name);
     let settings = &cluster.security.ca;
-    // A user CA that cannot be read stops the pass: signing with a CA of
-    // the operator's own instead would split the cluster's trust.
-    let provided = match settings.secret_name.as_deref() {
-        None => None,
-        Some(name) => {
-            let pem = text(get(name), CA_CRT).zip(text(get(name), CA_KEY));
-            let (cert, key) = pem
-                .filter(|(cert, _)| ca_facts(name, cert).is_ok())
-                .ok_or_else(|| CertError::MissingUserCa {
-                    secret: name.to_string(),
-                })?;
-            Some(CaPem { cert, key })
-        }
-    };
-    let timing = |leaves| CaWanted {
+    let provided = user_ca(input)?;
+    let validity_secs = i64::from(settings.validity_days) * DAY;
+    let leaves = cluster_leaves(cluster, input.pods, input.external_hosts);
+    if let Some(issuer) = &settings.cert_manager {
+        return from_cert_manager(input, issuer, &leaves, validity_secs);
+    }
+
+    // The cluster CA: brokers and the operator.
+    let mut state = CaState::read(get(&names.cluster_ca), read_leaves(input, &names, &leaves));
+    let wanted = CaWanted {
         leaves,
         managed: provided.is_none(),
         renewal_secs: i64::from(settings.renewal_days) * DAY,
         propagation_secs: input.propagation_secs,
     };
-    let validity_secs = i64::from(settings.validity_days) * DAY;
-
-    let leaves = cluster_leaves(cluster, input.pods, input.external_hosts);
-    if let Some(issuer) = &settings.cert_manager {
-        let (clients, clients_plan) = clients_ca(input, &names, validity_secs)?;
-        let (clients_ca, clients_bundle) =
-            ca_secrets(cluster, &clients, &names.clients_ca, &names.clients_ca_cert);
-        let (mut secrets, operator_tls) = copy_issued(cluster, input.secrets, &leaves);
-        secrets.insert(1, clients_ca);
-        secrets.insert(2, clients_bundle);
-        return Ok(ClusterCerts {
-            secrets,
-            certificates: build_certificates(cluster, issuer, &leaves),
-            operator_tls,
-            cluster_plan: CertPlan {
-                step: CaStep::Keep,
-                issue: BTreeSet::new(),
-                remove: BTreeSet::new(),
-            },
-            clients_plan,
-        });
-    }
-
-    // The cluster CA: brokers and the operator.
-    let mut state = CaState::read(get(&names.cluster_ca), read_leaves(input, &names, &leaves));
-    let wanted = timing(leaves);
     let bundle = text(get(&names.cluster_ca_cert), CA_CRT);
     let cluster_plan = plan_ca(
         &state.observe(bundle.as_deref(), provided.as_ref()),
@@ -146,6 +116,53 @@ pub fn cluster_certs(input: &CertInputs<'_>) -> Result<ClusterCerts, CertError> 
         certificates: Vec::new(),
         operator_tls,
         cluster_plan,
+        clients_plan,
+    })
+}
+
+/// The CA of the user's Secret (`spec.tls.ca.secretName`). One that cannot
+/// be read stops the pass: signing with a CA of the operator's own instead
+/// would split the cluster's trust.
+fn user_ca(input: &CertInputs<'_>) -> Result<Option<CaPem>, CertError> {
+    let Some(name) = input.cluster.security.ca.secret_name.as_deref() else {
+        return Ok(None);
+    };
+    let secret = input.secrets.get(name);
+    let (cert, key) = text(secret, CA_CRT)
+        .zip(text(secret, CA_KEY))
+        .filter(|(cert, _)| ca_facts(name, cert).is_ok())
+        .ok_or_else(|| CertError::MissingUserCa {
+            secret: name.to_string(),
+        })?;
+    Ok(Some(CaPem { cert, key }))
+}
+
+/// With cert-manager: the `Certificate`s to apply and the copies of what
+/// it issued; the clients CA stays the operator's.
+fn from_cert_manager(
+    input: &CertInputs<'_>,
+    issuer: &IssuerRef,
+    leaves: &BTreeMap<String, BTreeSet<String>>,
+    validity_secs: i64,
+) -> Result<ClusterCerts, CertError> {
+    let cluster = input.cluster;
+    let names = SecretNames::of(&cluster.name);
+    let (clients, clients_plan) = clients_ca(input, &names, validity_secs)?;
+    let (clients_ca, clients_bundle) =
+        ca_secrets(cluster, &clients, &names.clients_ca, &names.clients_ca_cert);
+    let (mut secrets, operator_tls) = copy_issued(cluster, input.secrets, leaves);
+    // After `<c>-cluster-ca-cert`, before the leaves.
+    secrets.insert(1, clients_ca);
+    secrets.insert(2, clients_bundle);
+    Ok(ClusterCerts {
+        secrets,
+        certificates: build_certificates(cluster, issuer, leaves),
+        operator_tls,
+        cluster_plan: CertPlan {
+            step: CaStep::Keep,
+            issue: BTreeSet::new(),
+            remove: BTreeSet::new(),
+        },
         clients_plan,
     })
 }

@@ -140,6 +140,13 @@ pub enum ReconcileError {
         #[source]
         source: BrokerError,
     },
+    #[error("broker client of {namespace}/{name}: {source}")]
+    BrokerClient {
+        namespace: String,
+        name: String,
+        #[source]
+        source: BrokerError,
+    },
     #[error("certificates of {namespace}/{name}: {source}")]
     Certificates {
         namespace: String,
@@ -168,6 +175,7 @@ impl ReconcileError {
             Self::Membership { .. } => "Membership",
             Self::DeletePod { .. } => "DeletePod",
             Self::Certificates { .. } => "Certificates",
+            Self::BrokerClient { .. } => "BrokerClient",
         }
     }
 }

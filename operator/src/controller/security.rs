@@ -73,7 +73,7 @@ pub(super) async fn observe(
     let api = ctx
         .brokers
         .for_cluster(tls)
-        .map_err(|source| ReconcileError::Membership {
+        .map_err(|source| ReconcileError::BrokerClient {
             namespace: target.namespace.clone(),
             name: target.name.clone(),
             source,

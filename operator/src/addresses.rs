@@ -33,3 +33,29 @@ impl MemberAddresses for PodAddresses {
         self.http_url(ordinal(id))
     }
 }
+
+/// The pods' addresses as the operator calls their HTTP API: with peer
+/// mTLS, `https://<pod fqdn>:<admin port>` (the mutual-TLS admin port, the
+/// URL the brokers register and put in `421` answers); without it, the
+/// plain `http://<pod fqdn>:<http port>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerApiAddresses {
+    pub pods: PodAddresses,
+    /// The admin port when the cluster runs peer mTLS.
+    pub admin_port: Option<u16>,
+}
+
+impl MemberAddresses for BrokerApiAddresses {
+    fn pod_of(&self, id: NodeId) -> String {
+        self.pods.pod_of(id)
+    }
+    fn raft_url_of(&self, id: NodeId) -> String {
+        self.pods.raft_url_of(id)
+    }
+    fn http_url_of(&self, id: NodeId) -> String {
+        match self.admin_port {
+            Some(port) => format!("https://{}:{port}", self.pods.pod_fqdn(ordinal(id))),
+            None => self.pods.http_url_of(id),
+        }
+    }
+}

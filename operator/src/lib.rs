@@ -11,6 +11,7 @@ pub mod addresses;
 pub mod apply;
 pub mod brokers;
 pub mod build;
+pub mod certs;
 pub mod controller;
 pub mod crd;
 pub mod leader;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use chronik_operator::brokers::HttpBrokers;
+use chronik_operator::brokers::HttpBrokerClients;
+use chronik_operator::build::OperatorPods;
 use chronik_operator::controller::{self, Context};
 use chronik_operator::leader::{LeaderElector, LeaseConfig};
 use chronik_operator::metrics::Metrics;
@@ -81,6 +82,31 @@ struct RunArgs {
     /// Timeout of each broker status request, in seconds.
     #[arg(long, default_value_t = 2)]
     broker_timeout_secs: u64,
+    /// Labels of the operator's pods (`key=value,…`): each cluster's
+    /// NetworkPolicy lets them reach the brokers' Raft and admin ports.
+    #[arg(
+        long,
+        default_value = "app.kubernetes.io/name=chronik-operator",
+        env = "CHRONIK_OPERATOR_POD_SELECTOR"
+    )]
+    pod_selector: String,
+    /// Seconds a Secret change needs to reach every pod (the kubelet's
+    /// sync period and cache): the wait between the steps of a CA renewal.
+    #[arg(long, default_value_t = 120)]
+    cert_propagation_secs: u64,
+}
+
+/// `key=value,…` into labels.
+fn parse_labels(text: &str) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    text.split(',')
+        .filter(|pair| !pair.trim().is_empty())
+        .map(|pair| {
+            let (key, value) = pair
+                .split_once('=')
+                .with_context(|| format!("--pod-selector entry {pair:?} is not key=value"))?;
+            Ok((key.trim().to_string(), value.trim().to_string()))
+        })
+        .collect()
 }
 
 fn init_logging(format: LogFormat) {
@@ -151,12 +177,18 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     metrics.leader.set(1);
 
     // Membership changes are answered once committed: allow a few seconds.
-    let brokers = HttpBrokers::new(
+    let brokers = HttpBrokerClients::new(
         Duration::from_secs(args.broker_timeout_secs),
         Duration::from_secs(10),
     )
     .context("building the broker HTTP client")?;
-    let ctx = Arc::new(Context::new(client, Arc::new(brokers), metrics.clone()));
+    let mut ctx = Context::with_clients(client, Arc::new(brokers), metrics.clone());
+    ctx.operator_pods = OperatorPods {
+        namespace: std::env::var("POD_NAMESPACE").ok(),
+        labels: parse_labels(&args.pod_selector)?,
+    };
+    ctx.cert_propagation = Duration::from_secs(args.cert_propagation_secs);
+    let ctx = Arc::new(ctx);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let stop = futures::FutureExt::shared(async move {
         let _ = stop_rx.await;

@@ -8,7 +8,7 @@ use std::process::Command;
 use chronik_operator::crd::crd_yaml;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Service, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::de::DeserializeOwned;
 
@@ -122,22 +122,43 @@ fn parse<K: DeserializeOwned>(doc: &serde_yaml::Value) -> K {
     serde_yaml::from_value(doc.clone()).unwrap_or_else(|e| panic!("{e}: {doc:?}"))
 }
 
-#[test]
-fn helm_chart_lints_and_renders_typed_objects() {
-    helm_run(&["lint", "--strict", "charts/chronik-operator"]);
-    let rendered = helm_run(&[
+/// Only the verbs the operator uses: pods are the only thing deleted (one
+/// at a time, for rolls), Secrets are read and written by name, never
+/// listed or watched, and nothing is granted with `*`.
+fn assert_least_privilege(rules: Vec<PolicyRule>) {
+    for rule in rules {
+        let resources = rule.resources.clone().unwrap_or_default();
+        for verb in &rule.verbs {
+            let allowed = ["get", "list", "watch", "patch", "create", "update"]
+                .contains(&verb.as_str())
+                || (verb == "delete" && resources == ["pods"]);
+            assert!(allowed, "unexpected verb {verb} on {resources:?}");
+            if resources.contains(&"secrets".to_string()) {
+                assert!(
+                    ["get", "patch"].contains(&verb.as_str()),
+                    "{verb} on secrets"
+                );
+            }
+        }
+        assert!(!rule.verbs.contains(&"*".to_string()));
+        assert!(!resources.contains(&"*".to_string()));
+    }
+}
+
+/// `helm template` with `extra` values; the kinds rendered, in order, with
+/// each object parsed into its k8s-openapi type.
+fn render_chart(extra: &[&str]) -> Vec<(String, serde_yaml::Value)> {
+    let mut args = vec![
         "template",
         "chronik",
         "charts/chronik-operator",
         "--namespace",
         "chronik-system",
         "--include-crds",
-        "--set",
-        "metrics.serviceMonitor.enabled=true",
-        "--set",
-        "watchNamespace=streams",
-    ]);
-    let mut kinds = Vec::new();
+    ];
+    args.extend_from_slice(extra);
+    let rendered = helm_run(&args);
+    let mut out = Vec::new();
     for document in serde_yaml::Deserializer::from_str(&rendered) {
         let doc: serde_yaml::Value = serde::Deserialize::deserialize(document).unwrap();
         if doc.is_null() {
@@ -156,47 +177,13 @@ fn helm_chart_lints_and_renders_typed_objects() {
                     "{name:?}"
                 );
             }
-            "Deployment" => {
-                let d: Deployment = parse(&doc);
-                let pod = d.spec.template.spec.unwrap();
-                let c = &pod.containers[0];
-                let args = c.args.clone().unwrap();
-                assert_eq!(args[0], "run");
-                assert!(
-                    args.contains(&"--namespace=streams".to_string()),
-                    "{args:?}"
-                );
-                assert_eq!(
-                    c.security_context
-                        .as_ref()
-                        .unwrap()
-                        .read_only_root_filesystem,
-                    Some(true)
-                );
-            }
+            "Deployment" => drop(parse::<Deployment>(&doc)),
             "ServiceAccount" => drop(parse::<ServiceAccount>(&doc)),
             "Service" => drop(parse::<Service>(&doc)),
-            "Role" => drop(parse::<Role>(&doc)),
+            "Role" => assert_least_privilege(parse::<Role>(&doc).rules.unwrap()),
             "RoleBinding" => drop(parse::<RoleBinding>(&doc)),
             "ClusterRoleBinding" => drop(parse::<ClusterRoleBinding>(&doc)),
-            "ClusterRole" => {
-                let role: ClusterRole = parse(&doc);
-                for rule in role.rules.unwrap() {
-                    let resources = rule.resources.clone().unwrap_or_default();
-                    for verb in &rule.verbs {
-                        // Only pods may be deleted (one at a time, for rolls).
-                        let allowed = ["get", "list", "watch", "patch", "create"]
-                            .contains(&verb.as_str())
-                            || (verb == "delete" && resources == ["pods"]);
-                        assert!(allowed, "unexpected verb {verb} on {resources:?}");
-                    }
-                    assert!(!rule.verbs.contains(&"*".to_string()));
-                    assert!(!rule
-                        .resources
-                        .unwrap_or_default()
-                        .contains(&"*".to_string()));
-                }
-            }
+            "ClusterRole" => assert_least_privilege(parse::<ClusterRole>(&doc).rules.unwrap()),
             "ServiceMonitor" => {
                 assert_eq!(doc["apiVersion"].as_str(), Some("monitoring.coreos.com/v1"));
                 assert_eq!(
@@ -206,8 +193,16 @@ fn helm_chart_lints_and_renders_typed_objects() {
             }
             other => panic!("unexpected kind {other} in helm template output"),
         }
-        kinds.push(kind);
+        out.push((kind, doc));
     }
+    out
+}
+
+#[test]
+fn helm_chart_lints_and_renders_typed_objects() {
+    helm_run(&["lint", "--strict", "charts/chronik-operator"]);
+    let all = render_chart(&["--set", "metrics.serviceMonitor.enabled=true"]);
+    let kinds: Vec<_> = all.iter().map(|(k, _)| k.as_str()).collect();
     for expected in [
         "CustomResourceDefinition",
         "Deployment",
@@ -218,10 +213,63 @@ fn helm_chart_lints_and_renders_typed_objects() {
         "ServiceMonitor",
     ] {
         assert!(
-            kinds.iter().any(|k| k == expected),
+            kinds.contains(&expected),
             "{expected} missing from {kinds:?}"
         );
     }
+    let deployment: Deployment = parse(&all.iter().find(|(k, _)| k == "Deployment").unwrap().1);
+    let pod = deployment.spec.template.spec.unwrap();
+    let c = &pod.containers[0];
+    let args = c.args.clone().unwrap();
+    assert_eq!(args[0], "run");
+    assert!(
+        args.contains(
+            &"--pod-selector=app.kubernetes.io/name=chronik-operator,app.kubernetes.io/instance=chronik"
+                .to_string()
+        ),
+        "{args:?}"
+    );
+    assert_eq!(
+        c.security_context
+            .as_ref()
+            .unwrap()
+            .read_only_root_filesystem,
+        Some(true)
+    );
+}
+
+#[test]
+fn watching_one_namespace_grants_a_role_there_and_nothing_cluster_wide() {
+    let one = render_chart(&["--set", "watchNamespace=streams"]);
+    let kinds: Vec<_> = one.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(!kinds.contains(&"ClusterRole"), "{kinds:?}");
+    assert!(!kinds.contains(&"ClusterRoleBinding"), "{kinds:?}");
+    let in_streams: Vec<_> = one
+        .iter()
+        .filter(|(k, d)| {
+            (k == "Role" || k == "RoleBinding")
+                && d["metadata"]["namespace"].as_str() == Some("streams")
+        })
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(in_streams, ["Role", "RoleBinding"]);
+    let role = one
+        .iter()
+        .find(|(k, d)| k == "Role" && d["metadata"]["namespace"].as_str() == Some("streams"))
+        .unwrap();
+    let rules = parse::<Role>(&role.1).rules.unwrap();
+    assert!(rules
+        .iter()
+        .any(|r| r.resources.as_deref() == Some(&["secrets".to_string()][..])));
+    let deployment: Deployment = parse(&one.iter().find(|(k, _)| k == "Deployment").unwrap().1);
+    let args = deployment.spec.template.spec.unwrap().containers[0]
+        .args
+        .clone()
+        .unwrap();
+    assert!(
+        args.contains(&"--namespace=streams".to_string()),
+        "{args:?}"
+    );
 }
 
 /// Every field of the schema has a description, so `kubectl explain` reads well.
@@ -357,5 +405,35 @@ mod cel_rules {
             text.contains("one-way latch"),
             "clearing the latch: {text:?}"
         );
+    }
+
+    #[test]
+    fn listener_and_tls_rules_refuse_what_the_brokers_cannot_run() {
+        let schema = schema();
+        let check = |spec: Value| messages(kube_cel::validate(&schema, &cluster(spec), None));
+        let ok = check(json!({"replicas": 3, "listeners": [
+            {"name": "tls", "port": 9093, "tls": true, "authentication": {"type": "tls"}},
+            {"name": "ext", "port": 9094, "type": "nodeport", "tls": false}],
+            "authorization": {"type": "simple", "superUsers": ["admin"]},
+            "tls": {"ca": {"validityDays": 365, "renewalDays": 30}}}));
+        assert_eq!(ok, "");
+        let text = check(json!({"replicas": 3, "listeners": [
+            {"name": "m", "port": 9093, "tls": false, "authentication": {"type": "tls"}}]}));
+        assert!(text.contains("needs tls: true"), "{text}");
+        let text = check(json!({"replicas": 3, "listeners": [
+            {"name": "a", "port": 9093, "tls": false}, {"name": "a", "port": 9094, "tls": false}]}));
+        assert!(text.contains("listener names must be unique"), "{text}");
+        let text = check(json!({"replicas": 3, "listeners": [
+            {"name": "a", "port": 9093, "tls": false}, {"name": "b", "port": 9093, "tls": false}]}));
+        assert!(text.contains("listener ports must be unique"), "{text}");
+        let text = check(json!({"replicas": 3,
+            "authorization": {"type": "simple", "superUsers": ["a;b"]}}));
+        assert!(text.contains("must not contain ';'"), "{text}");
+        let text = check(json!({"replicas": 3,
+            "tls": {"ca": {"validityDays": 30, "renewalDays": 30}}}));
+        assert!(text.contains("renewalDays must be smaller"), "{text}");
+        let text = check(json!({"replicas": 3, "tls": {"ca": {"validityDays": 365,
+            "renewalDays": 30, "secretName": "x", "certManager": {"issuerRef": {"name": "i"}}}}}));
+        assert!(text.contains("not both"), "{text}");
     }
 }

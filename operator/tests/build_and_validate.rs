@@ -384,13 +384,20 @@ fn validation_refuses_bad_fields() {
 fn render_prints_every_object_and_refuses_invalid_like_the_controller() {
     let yaml = "apiVersion: chronik.io/v1alpha1\nkind: ChronikCluster\nmetadata:\n  name: demo\nspec:\n  replicas: 3\n";
     let out = render(yaml, "default").unwrap();
-    for kind in ["ConfigMap", "Service", "StatefulSet", "PodDisruptionBudget"] {
+    for kind in [
+        "ConfigMap",
+        "Service",
+        "StatefulSet",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+    ] {
         assert!(
             out.contains(&format!("kind: {kind}")),
             "{kind} missing in\n{out}"
         );
     }
-    assert_eq!(out.matches("---\n").count(), 5);
+    assert_eq!(out.matches("---\n").count(), 6);
+    assert!(!out.contains("kind: Secret"), "render never prints keys");
     assert!(out.contains("demo-0.demo-headless.default.svc.cluster.local"));
 
     let bad = yaml.replace("replicas: 3", "replicas: 4");

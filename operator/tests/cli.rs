@@ -47,7 +47,7 @@ fn every_example_renders() {
         let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&text)
             .map(|d| serde::Deserialize::deserialize(d).unwrap())
             .collect();
-        assert_eq!(docs.len(), 5, "{file}");
+        assert_eq!(docs.len(), 6, "{file}");
         let sts = docs.iter().find(|d| d["kind"] == "StatefulSet").unwrap();
         assert_eq!(sts["spec"]["replicas"].as_i64(), Some(replicas), "{file}");
         let pdb = docs

@@ -36,11 +36,18 @@ async fn create_then_idempotent_second_pass_makes_zero_writes() {
     assert_eq!(
         writes,
         vec![
+            format!("/api/v1{NS}/secrets/orders-cluster-ca"),
+            format!("/api/v1{NS}/secrets/orders-cluster-ca-cert"),
+            format!("/api/v1{NS}/secrets/orders-clients-ca"),
+            format!("/api/v1{NS}/secrets/orders-clients-ca-cert"),
+            format!("/api/v1{NS}/secrets/orders-brokers"),
+            format!("/api/v1{NS}/secrets/orders-operator"),
             format!("/api/v1{NS}/configmaps/orders-config"),
             format!("/api/v1{NS}/services/orders-headless"),
             format!("/api/v1{NS}/services/orders"),
             format!("/apis/apps/v1{NS}/statefulsets/orders"),
             format!("/apis/policy/v1{NS}/poddisruptionbudgets/orders"),
+            format!("/apis/networking.k8s.io/v1{NS}/networkpolicies/orders"),
             format!("/apis/chronik.io/v1alpha1{NS}/chronikclusters/orders/status"),
         ]
     );
@@ -71,8 +78,9 @@ async fn create_then_idempotent_second_pass_makes_zero_writes() {
     assert!(writes.is_empty(), "second pass wrote: {writes:?}");
     assert_eq!(
         calls.len(),
-        7,
-        "the StatefulSet and pod list for planning, then one GET per owned object: {calls:?}"
+        20,
+        "the StatefulSet and pod list for planning, the six certificate Secrets, \
+         then one GET per owned object: {calls:?}"
     );
 
     let text = metrics.encode().unwrap();
@@ -389,15 +397,16 @@ async fn a_refused_apply_is_reported_on_the_resource_and_retried() {
         .filter(Call::is_write)
         .map(|c| c.path)
         .collect();
-    assert_eq!(writes[3], sts_path);
-    assert_eq!(writes[4], format!("/apis/events.k8s.io/v1{NS}/events"));
+    // Six certificate Secrets, the ConfigMap and two Services come first.
+    assert_eq!(writes[9], sts_path);
+    assert_eq!(writes[10], format!("/apis/events.k8s.io/v1{NS}/events"));
     assert_eq!(
-        writes[5],
+        writes[11],
         format!("/apis/chronik.io/v1alpha1{NS}/chronikclusters/orders/status")
     );
     assert_eq!(
         writes.len(),
-        6,
+        12,
         "no PDB after a failed StatefulSet: {writes:?}"
     );
 

@@ -1,5 +1,5 @@
-//! [`HttpBrokers`]: the broker HTTP API over `reqwest`, following `421`
-//! answers to the leader.
+//! [`HttpBrokers`]: the broker HTTP API over `reqwest` (plain HTTP, or https
+//! with a client certificate), following `421` answers to the leader.
 
 mod security;
 
@@ -13,7 +13,7 @@ use chronik_api::{
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 
-use super::{BrokerApi, BrokerError, MemberChange};
+use super::{BrokerApi, BrokerError, ClientTls, MemberChange};
 use crate::addresses::MemberAddresses;
 
 /// Redirects followed before giving up (leadership moving during the call).
@@ -69,17 +69,33 @@ impl MemberChange {
     }
 }
 
-fn client(timeout: Duration) -> Result<reqwest::Client, BrokerError> {
+fn client(timeout: Duration, tls: Option<&ClientTls>) -> Result<reqwest::Client, BrokerError> {
     // Brokers are reached directly, never through an HTTP proxy from the
     // environment.
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .no_proxy()
         .timeout(timeout)
-        .connect_timeout(timeout)
-        .build()
-        .map_err(|e| BrokerError::Client {
-            message: e.to_string(),
-        })
+        .connect_timeout(timeout);
+    let builder = match tls {
+        Some(tls) => builder.use_preconfigured_tls(tls.rustls_config()?),
+        None => builder,
+    };
+    builder.build().map_err(|e| BrokerError::Client {
+        message: e.to_string(),
+    })
+}
+
+/// A transport error with its causes (`reqwest` prints only the outermost:
+/// "error sending request"; the TLS or connection reason is in the chain).
+fn with_causes(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// What the HTTP answer says went wrong: `ErrorBody::error`, else the text.
@@ -106,8 +122,22 @@ impl HttpBrokers {
     /// are answered once committed and get `change_timeout`.
     pub fn new(status_timeout: Duration, change_timeout: Duration) -> Result<Self, BrokerError> {
         Ok(Self {
-            status: client(status_timeout)?,
-            change: client(change_timeout)?,
+            status: client(status_timeout, None)?,
+            change: client(change_timeout, None)?,
+        })
+    }
+
+    /// Like [`HttpBrokers::new`], over https with `tls`: the operator's
+    /// client certificate, and the cluster CA bundle as the only trust
+    /// anchors (the brokers' admin port requires both).
+    pub fn with_tls(
+        status_timeout: Duration,
+        change_timeout: Duration,
+        tls: &ClientTls,
+    ) -> Result<Self, BrokerError> {
+        Ok(Self {
+            status: client(status_timeout, Some(tls))?,
+            change: client(change_timeout, Some(tls))?,
         })
     }
 
@@ -122,7 +152,7 @@ impl HttpBrokers {
                 .map_err(|e| BrokerError::Unreachable {
                     method,
                     url: url.clone(),
-                    message: e.to_string(),
+                    message: with_causes(&e),
                 })?;
         let code = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
@@ -159,7 +189,7 @@ impl HttpBrokers {
             let response = call.send().await.map_err(|e| BrokerError::Unreachable {
                 method,
                 url: url.clone(),
-                message: e.to_string(),
+                message: with_causes(&e),
             })?;
             let code = response.status().as_u16();
             let text = response.text().await.unwrap_or_default();

@@ -8,11 +8,14 @@
 //! - [`BrokerApi::change`]: a [`MemberChange`] on the leader, following
 //!   `421 Misdirected Request` ([`chronik_api::NotLeaderBody`]) to it.
 //! - [`SecurityApi`]: SCRAM users and ACLs, on the leader likewise.
+//! - [`BrokerClients`]: the API of one cluster, over https with the
+//!   operator's client certificate when the cluster runs peer mTLS.
 
 mod answers;
 mod error;
 mod http;
 mod security;
+mod tls;
 
 use std::sync::Arc;
 
@@ -23,6 +26,7 @@ pub use answers::Answers;
 pub use error::BrokerError;
 pub use http::HttpBrokers;
 pub use security::SecurityApi;
+pub use tls::{BrokerClients, ClientTls, HttpBrokerClients, SameBrokers};
 
 use crate::addresses::MemberAddresses;
 

@@ -19,6 +19,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use chronik_api::identity::format_peers;
 
+use super::tls::{security_args, security_mounts, security_volumes};
 use super::{
     broker_conf, config_hash, labels, owned_meta, selector_labels, BROKER_CONF_KEY,
     INITIAL_CLUSTER_STATE_KEY,
@@ -138,21 +139,26 @@ fn pod_spec(cluster: &ValidatedCluster) -> PodSpec {
         service_account_name: overrides.service_account_name.clone(),
         automount_service_account_token: Some(false),
         enable_service_links: Some(false),
-        volumes: Some(vec![
-            Volume {
-                name: "config".to_string(),
-                config_map: Some(ConfigMapVolumeSource {
-                    name: cluster.config_map_name(),
-                    ..ConfigMapVolumeSource::default()
-                }),
-                ..Volume::default()
-            },
-            Volume {
-                name: "tmp".to_string(),
-                empty_dir: Some(EmptyDirVolumeSource::default()),
-                ..Volume::default()
-            },
-        ]),
+        volumes: Some(
+            [
+                Volume {
+                    name: "config".to_string(),
+                    config_map: Some(ConfigMapVolumeSource {
+                        name: cluster.config_map_name(),
+                        ..ConfigMapVolumeSource::default()
+                    }),
+                    ..Volume::default()
+                },
+                Volume {
+                    name: "tmp".to_string(),
+                    empty_dir: Some(EmptyDirVolumeSource::default()),
+                    ..Volume::default()
+                },
+            ]
+            .into_iter()
+            .chain(security_volumes(cluster))
+            .collect(),
+        ),
         ..PodSpec::default()
     }
 }
@@ -236,11 +242,12 @@ fn container_port(name: &str, port: i32) -> ContainerPort {
     }
 }
 
-/// The broker's command line, in the order the broker documents its flags.
+/// The broker's command line, in the order the broker documents its flags,
+/// then the security flags ([`security_args`]).
 pub fn broker_args(cluster: &ValidatedCluster) -> Vec<String> {
     let ports = &cluster.ports;
     let initial_voters = u32::try_from(cluster.initial_replicas).unwrap_or_default();
-    vec![
+    let mut args = vec![
         format!("--cluster-id={}", cluster.uid),
         format!(
             "--peers={}",
@@ -253,11 +260,29 @@ pub fn broker_args(cluster: &ValidatedCluster) -> Vec<String> {
         format!("--advertised-host={}", cluster.advertised_host_arg()),
         "--log-format=json".to_string(),
         format!("--config={CONFIG_DIR}/{BROKER_CONF_KEY}"),
-    ]
+    ];
+    args.extend(security_args(cluster));
+    args
+}
+
+/// Container ports: every listener, Raft, plain HTTP and, with peer mTLS, admin.
+fn container_ports(cluster: &ValidatedCluster) -> Vec<ContainerPort> {
+    let ports = &cluster.ports;
+    let mut out: Vec<ContainerPort> = cluster
+        .security
+        .listeners
+        .iter()
+        .map(|l| container_port(&l.port_name, l.port))
+        .collect();
+    out.push(container_port("raft", ports.raft));
+    out.push(container_port("http", ports.http));
+    if cluster.security.peer_mtls {
+        out.push(container_port("admin", ports.admin));
+    }
+    out
 }
 
 fn broker_container(cluster: &ValidatedCluster) -> Container {
-    let ports = &cluster.ports;
     Container {
         name: CONTAINER_NAME.to_string(),
         image: Some(cluster.image.clone()),
@@ -270,11 +295,7 @@ fn broker_container(cluster: &ValidatedCluster) -> Container {
             field_env("POD_NAMESPACE", "metadata.namespace"),
             initial_cluster_state_env(cluster),
         ]),
-        ports: Some(vec![
-            container_port("kafka", ports.kafka),
-            container_port("raft", ports.raft),
-            container_port("http", ports.http),
-        ]),
+        ports: Some(container_ports(cluster)),
         // The broker answers /livez within milliseconds of its start and
         // fails it only when its loop or storage recovery stops making
         // progress, however long recovery of a large disk takes; /readyz
@@ -301,24 +322,29 @@ fn broker_container(cluster: &ValidatedCluster) -> Container {
             }),
             ..SecurityContext::default()
         }),
-        volume_mounts: Some(vec![
-            VolumeMount {
-                name: DATA_VOLUME.to_string(),
-                mount_path: DATA_DIR.to_string(),
-                ..VolumeMount::default()
-            },
-            VolumeMount {
-                name: "config".to_string(),
-                mount_path: CONFIG_DIR.to_string(),
-                read_only: Some(true),
-                ..VolumeMount::default()
-            },
-            VolumeMount {
-                name: "tmp".to_string(),
-                mount_path: "/tmp".to_string(),
-                ..VolumeMount::default()
-            },
-        ]),
+        volume_mounts: Some(
+            [
+                VolumeMount {
+                    name: DATA_VOLUME.to_string(),
+                    mount_path: DATA_DIR.to_string(),
+                    ..VolumeMount::default()
+                },
+                VolumeMount {
+                    name: "config".to_string(),
+                    mount_path: CONFIG_DIR.to_string(),
+                    read_only: Some(true),
+                    ..VolumeMount::default()
+                },
+                VolumeMount {
+                    name: "tmp".to_string(),
+                    mount_path: "/tmp".to_string(),
+                    ..VolumeMount::default()
+                },
+            ]
+            .into_iter()
+            .chain(security_mounts(cluster))
+            .collect(),
+        ),
         ..Container::default()
     }
 }

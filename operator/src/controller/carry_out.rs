@@ -8,7 +8,7 @@ use kube::api::DeleteParams;
 use kube::Api;
 
 use super::{Context, ReconcileError};
-use crate::brokers::BrokerError;
+use crate::brokers::{BrokerApi, BrokerError};
 use crate::lifecycle::Action;
 use crate::validate::ValidatedCluster;
 
@@ -17,6 +17,7 @@ use crate::validate::ValidatedCluster;
 /// again. A pod already gone is not one either.
 pub(super) async fn carry_out(
     ctx: &Context,
+    brokers: &dyn BrokerApi,
     cluster: &ValidatedCluster,
     leader: u64,
     action: &Action,
@@ -27,8 +28,8 @@ pub(super) async fn carry_out(
         };
         return delete_pod(ctx, cluster, pod).await;
     };
-    let members = Arc::new(cluster.addresses.clone());
-    match ctx.brokers.change(members, leader, change).await {
+    let members = Arc::new(cluster.broker_api_addresses());
+    match brokers.change(members, leader, change).await {
         Ok(_) | Err(BrokerError::Pending { .. }) => Ok(()),
         Err(source) => Err(ReconcileError::Membership {
             namespace: cluster.namespace.clone(),

@@ -11,6 +11,7 @@ mod carry_out;
 mod objects;
 mod observe;
 mod report;
+mod security;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,8 +28,12 @@ use kube::{Api, Client, Resource, ResourceExt};
 use tracing::{info, warn};
 
 use crate::apply::{Applier, ApplyError, FIELD_MANAGER};
-use crate::brokers::{Answers, BrokerApi, BrokerError};
-use crate::build::{build_all, DesiredObjects, MANAGED_BY};
+use crate::brokers::{Answers, BrokerApi, BrokerClients, BrokerError, SameBrokers};
+use crate::build::{
+    build_advertised_config_map, build_all, build_external_services, build_network_policy,
+    DesiredObjects, OperatorPods, MANAGED_BY,
+};
+use crate::certs::pem::CertError;
 use crate::crd::{ChronikCluster, ClusterPhase, OperationStatus};
 use crate::lifecycle::{plan, raft_view, Plan, PlanInput, PlanState, PlannerSettings, RaftView};
 use crate::metrics::Metrics;
@@ -41,8 +46,8 @@ use observe::Workload;
 pub struct Context {
     pub client: Client,
     pub applier: Applier,
-    /// The brokers' HTTP API: status, membership changes.
-    pub brokers: Arc<dyn BrokerApi>,
+    /// The brokers' HTTP API (status, membership changes), per cluster.
+    pub brokers: Arc<dyn BrokerClients>,
     pub metrics: Arc<Metrics>,
     pub recorder: Recorder,
     /// Requeue interval while the cluster is healthy (status polling).
@@ -53,11 +58,27 @@ pub struct Context {
     pub step_requeue: Duration,
     /// Tunables of the lifecycle planner.
     pub planner: PlannerSettings,
+    /// Where the operator's pods are (the NetworkPolicy lets them in).
+    pub operator_pods: OperatorPods,
+    /// How long a Secret change needs to reach every pod: the wait between
+    /// the steps of a CA renewal.
+    pub cert_propagation: Duration,
 }
 
 impl Context {
-    /// A context with the default intervals and planner settings.
+    /// A context asking every cluster's brokers through `brokers` (tests'
+    /// fakes), with the default intervals and planner settings.
     pub fn new(client: Client, brokers: Arc<dyn BrokerApi>, metrics: Arc<Metrics>) -> Self {
+        Self::with_clients(client, Arc::new(SameBrokers(brokers)), metrics)
+    }
+
+    /// A context reaching each cluster through `clients` (plain HTTP, or
+    /// https with the cluster's operator certificate).
+    pub fn with_clients(
+        client: Client,
+        brokers: Arc<dyn BrokerClients>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let reporter = Reporter {
             controller: FIELD_MANAGER.to_string(),
             instance: std::env::var("POD_NAME").ok(),
@@ -72,6 +93,8 @@ impl Context {
             unhealthy_requeue: Duration::from_secs(5),
             step_requeue: Duration::from_secs(2),
             planner: PlannerSettings::default(),
+            operator_pods: OperatorPods::default(),
+            cert_propagation: Duration::from_secs(120),
         }
     }
 }
@@ -117,6 +140,20 @@ pub enum ReconcileError {
         #[source]
         source: BrokerError,
     },
+    #[error("broker client of {namespace}/{name}: {source}")]
+    BrokerClient {
+        namespace: String,
+        name: String,
+        #[source]
+        source: BrokerError,
+    },
+    #[error("certificates of {namespace}/{name}: {source}")]
+    Certificates {
+        namespace: String,
+        name: String,
+        #[source]
+        source: CertError,
+    },
     #[error("deleting pod {namespace}/{pod} for a roll: {source}")]
     DeletePod {
         namespace: String,
@@ -137,6 +174,8 @@ impl ReconcileError {
             Self::NoNamespace => "NoNamespace",
             Self::Membership { .. } => "Membership",
             Self::DeletePod { .. } => "DeletePod",
+            Self::Certificates { .. } => "Certificates",
+            Self::BrokerClient { .. } => "BrokerClient",
         }
     }
 }
@@ -176,6 +215,8 @@ struct Observed {
     answers: Answers,
     /// The leader's view of Raft, `None` while no broker leads.
     raft: Option<RaftView>,
+    /// Certificates, external addresses and the cluster's broker API.
+    security: security::SecurityObserved,
     now: Timestamp,
 }
 
@@ -195,14 +236,19 @@ async fn reconcile_inner(
         Ok(validated) => validated,
         Err(error) => return invalid_spec(ctx, &target, &error).await,
     };
-    let observed = observe_brokers(ctx, validated, workload).await;
+    let security = match security::observe(ctx, &target, &validated, &workload).await {
+        Ok(security) => security,
+        Err(error) => return Err(report_failure(ctx, &target, "CertificatesFailed", error).await),
+    };
+    let observed = observe_brokers(validated, workload, security).await;
     let plan = plan_step(ctx, &target, &observed);
-    let desired = build(&observed.validated, &plan);
+    let desired = build(ctx, &observed, &plan);
     let statefulset = apply(ctx, &target, &desired, &observed.workload, &plan).await?;
     let healthy = status(ctx, &target, &observed, &plan, &statefulset).await?;
     if let (Some(action), Some(raft)) = (&plan.action, &observed.raft) {
         info!(cluster = %target.name, namespace = %target.namespace, step = %plan.message, "lifecycle step");
-        carry_out::carry_out(ctx, &observed.validated, raft.leader_id, action).await?;
+        let api = observed.security.api.as_ref();
+        carry_out::carry_out(ctx, api, &observed.validated, raft.leader_id, action).await?;
         return Ok(Action::requeue(ctx.step_requeue));
     }
     Ok(Action::requeue(if healthy {
@@ -215,11 +261,11 @@ async fn reconcile_inner(
 /// Observe the brokers of a validated cluster: every pod's `/v1/status`,
 /// and the leader's view of Raft from them.
 async fn observe_brokers(
-    ctx: &Context,
     validated: ValidatedCluster,
     workload: Workload,
+    security: security::SecurityObserved,
 ) -> Observed {
-    let answers = observe::brokers(ctx, &validated, &workload).await;
+    let answers = observe::brokers(security.api.as_ref(), &validated, &workload).await;
     let mut validated = validated;
     // The latch: stored in status, remembered on the StatefulSet, or formed
     // now; the ConfigMap built from it tells pods started from now on.
@@ -234,8 +280,29 @@ async fn observe_brokers(
         validated,
         workload,
         answers,
+        security,
         now: Timestamp::now(),
     }
+}
+
+/// A failure that stops the pass, reported on the resource (`Degraded`
+/// with `reason`, one Warning Event per distinct message) and returned so
+/// that the controller retries with backoff.
+async fn report_failure(
+    ctx: &Context,
+    target: &ClusterRef<'_>,
+    reason: &str,
+    error: ReconcileError,
+) -> ReconcileError {
+    let problem = Problem {
+        reason: reason.to_string(),
+        message: error.to_string(),
+        phase: None,
+    };
+    if let Err(report) = report::problem(ctx, target, &problem).await {
+        warn!(cluster = %target.name, namespace = %target.namespace, error = %report, "reporting a failure");
+    }
+    error
 }
 
 /// An invalid spec: reported on the resource, not a reconcile error.
@@ -279,10 +346,24 @@ fn recorded_operation<'a>(target: &ClusterRef<'a>) -> Option<&'a OperationStatus
         .and_then(|s| s.operation.as_ref())
 }
 
-/// Build: the desired objects, with the planned replicas and budget.
-fn build(validated: &ValidatedCluster, plan: &Plan) -> DesiredObjects {
+/// Build: the desired objects, with the planned replicas and budget, the
+/// signed Secrets, a Service per existing or planned pod and the external
+/// addresses the Services gave.
+fn build(ctx: &Context, observed: &Observed, plan: &Plan) -> DesiredObjects {
+    let validated = &observed.validated;
     let mut desired = build_all(validated);
     desired.set_lifecycle(plan.statefulset_replicas, plan.pdb_min_available);
+    let security = &mut desired.security;
+    security.secrets = observed.security.certs.secrets.clone();
+    security.certificates = observed.security.certs.certificates.clone();
+    security.external_services = build_external_services(validated, observed.security.pods);
+    if security.advertised.is_some() {
+        security.advertised = Some(build_advertised_config_map(
+            validated,
+            &observed.security.advertised,
+        ));
+    }
+    security.network_policy = build_network_policy(validated, &ctx.operator_pods);
     desired
 }
 
@@ -303,17 +384,7 @@ async fn apply(
         .filter(|_| plan.state == PlanState::Paused);
     match objects::apply_all(ctx, target, desired, frozen).await {
         Ok(statefulset) => Ok(statefulset),
-        Err(error) => {
-            let problem = Problem {
-                reason: "ApplyFailed".to_string(),
-                message: error.to_string(),
-                phase: None,
-            };
-            if let Err(report) = report::problem(ctx, target, &problem).await {
-                warn!(cluster = %target.name, namespace = %target.namespace, error = %report, "reporting the apply failure");
-            }
-            Err(error.into())
-        }
+        Err(error) => Err(report_failure(ctx, target, "ApplyFailed", error.into()).await),
     }
 }
 

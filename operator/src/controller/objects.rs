@@ -22,6 +22,18 @@ pub(super) async fn apply_all(
             changed.push(kind.to_string());
         }
     };
+    // Certificates first (renewal goes on while paused: it restarts
+    // nothing), then the addresses the brokers advertise.
+    let security = &desired.security;
+    for certificate in &security.certificates {
+        note("Certificate", ctx.applier.apply(certificate).await?.1);
+    }
+    for secret in &security.secrets {
+        note("Secret", ctx.applier.apply(secret).await?.1);
+    }
+    if let Some(advertised) = &security.advertised {
+        note("ConfigMap", ctx.applier.apply(advertised).await?.1);
+    }
     if frozen.is_none() {
         note("ConfigMap", ctx.applier.apply(&desired.config_map).await?.1);
     }
@@ -33,6 +45,9 @@ pub(super) async fn apply_all(
         "Service",
         ctx.applier.apply(&desired.client_service).await?.1,
     );
+    for service in &security.external_services {
+        note("Service", ctx.applier.apply(service).await?.1);
+    }
     let statefulset = match frozen {
         Some(live) => live.clone(),
         None => {
@@ -44,6 +59,10 @@ pub(super) async fn apply_all(
     note(
         "PodDisruptionBudget",
         ctx.applier.apply(&desired.pdb).await?.1,
+    );
+    note(
+        "NetworkPolicy",
+        ctx.applier.apply(&security.network_policy).await?.1,
     );
     if !changed.is_empty() {
         info!(cluster = %target.name, namespace = %target.namespace, applied = ?changed, "applied objects");

@@ -7,7 +7,7 @@ use kube::api::ListParams;
 use kube::{Api, ResourceExt};
 
 use super::{ClusterRef, Context, ReconcileError};
-use crate::brokers::{ask_all, Answers};
+use crate::brokers::{ask_all, Answers, BrokerApi};
 use crate::build::{APP_NAME, BOOTSTRAPPED_ANNOTATION, INITIAL_REPLICAS_ANNOTATION};
 use crate::lifecycle::{workload_view, WorkloadView};
 use crate::validate::ValidatedCluster;
@@ -15,6 +15,8 @@ use crate::validate::ValidatedCluster;
 /// The live StatefulSet (if any) and the planner's view of it and its pods.
 pub(super) struct Workload {
     pub statefulset: Option<StatefulSet>,
+    /// The cluster's pods as listed (their node addresses advertise NodePorts).
+    pub pods: Vec<Pod>,
     pub view: WorkloadView,
 }
 
@@ -41,8 +43,9 @@ impl Workload {
         })
     }
 
-    /// Pods to ask: every pod that exists or should exist.
-    fn pods(&self, cluster: &ValidatedCluster) -> u32 {
+    /// Pods to ask (and to sign certificates for): every pod that exists
+    /// or should exist.
+    pub fn pods(&self, cluster: &ValidatedCluster) -> u32 {
         // Pods up to the highest ordinal that exists.
         let highest_pod = self.view.pods.iter().map(|p| p.ordinal + 1).max();
         let replicas = self
@@ -88,18 +91,22 @@ pub(super) async fn workload(
         }
     };
     let view = workload_view(name, statefulset.as_ref(), &pods);
-    Ok(Workload { statefulset, view })
+    Ok(Workload {
+        statefulset,
+        pods,
+        view,
+    })
 }
 
 /// Ask every pod that exists or should exist for its `/v1/status`.
 pub(super) async fn brokers(
-    ctx: &Context,
+    brokers: &dyn BrokerApi,
     cluster: &ValidatedCluster,
     workload: &Workload,
 ) -> Answers {
     ask_all(
-        ctx.brokers.as_ref(),
-        &cluster.addresses,
+        brokers,
+        &cluster.broker_api_addresses(),
         workload.pods(cluster),
     )
     .await

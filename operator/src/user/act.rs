@@ -15,7 +15,6 @@ use super::scram;
 use super::UserError;
 use crate::addresses::MemberAddresses;
 use crate::apply::FIELD_MANAGER;
-use crate::controller::Context;
 use crate::crd::{GROUP, VERSION};
 
 /// The finalizer that keeps a deleted ChronikUser until its credentials and
@@ -24,6 +23,8 @@ pub const FINALIZER: &str = "chronik.io/user-cleanup";
 
 /// Where the cluster's brokers are and which member to ask first.
 pub(super) struct Target {
+    /// The cluster's brokers, with the operator's identity when it needs one.
+    pub api: Arc<dyn crate::brokers::BrokerApi>,
     pub members: Arc<dyn MemberAddresses>,
     pub via: u64,
 }
@@ -36,7 +37,6 @@ fn broker(what: &str, user: &str) -> impl FnOnce(crate::brokers::BrokerError) ->
 /// Carry out `plan` for `user`: the SCRAM credential first, then new ACLs,
 /// then the extra ones deleted.
 pub(super) async fn carry_out(
-    ctx: &Context,
     target: &Target,
     user: &str,
     material: &Material,
@@ -45,7 +45,8 @@ pub(super) async fn carry_out(
     if let (true, Material::Scram { password, .. }) = (plan.upsert_scram, material) {
         let credential = scram::credential(ScramMechanism::ScramSha512, password)
             .map_err(|e| UserError::Credentials(e.into()))?;
-        ctx.brokers
+        target
+            .api
             .upsert_scram(
                 target.members.clone(),
                 target.via,
@@ -59,7 +60,8 @@ pub(super) async fn carry_out(
         let acls = AclList {
             acls: plan.acls.create.clone(),
         };
-        ctx.brokers
+        target
+            .api
             .create_acls(target.members.clone(), target.via, acls)
             .await
             .map_err(broker("creating ACLs", user))?;
@@ -69,7 +71,8 @@ pub(super) async fn carry_out(
             exact: plan.acls.delete.clone(),
             ..AclDeleteRequest::default()
         };
-        ctx.brokers
+        target
+            .api
             .delete_acls(target.members.clone(), target.via, request)
             .await
             .map_err(broker("deleting extra ACLs", user))?;
@@ -80,14 +83,14 @@ pub(super) async fn carry_out(
 /// Remove everything the brokers hold for the user: its SCRAM credential
 /// and every ACL of its principal.
 pub(super) async fn clean_up(
-    ctx: &Context,
     target: &Target,
     user: &str,
     authentication: AuthenticationType,
     principal: &Principal,
 ) -> Result<(), UserError> {
     if authentication == AuthenticationType::ScramSha512 {
-        ctx.brokers
+        target
+            .api
             .delete_scram(
                 target.members.clone(),
                 target.via,
@@ -101,7 +104,8 @@ pub(super) async fn clean_up(
         principal: Some(principal.clone()),
         ..AclDeleteRequest::default()
     };
-    ctx.brokers
+    target
+        .api
         .delete_acls(target.members.clone(), target.via, request)
         .await
         .map_err(broker("deleting the ACLs", user))

@@ -223,8 +223,8 @@ async fn converge(
     }
     let target = &cluster.target;
     let scram_users = match user.authentication {
-        AuthenticationType::ScramSha512 => ctx
-            .brokers
+        AuthenticationType::ScramSha512 => target
+            .api
             .list_scram_users(target.members.clone(), target.via)
             .await
             .map_err(|source| UserError::Broker {
@@ -233,8 +233,8 @@ async fn converge(
             })?,
         AuthenticationType::Tls => Vec::new(),
     };
-    let live = ctx
-        .brokers
+    let live = target
+        .api
         .list_acls(target.members.clone(), target.via)
         .await
         .map_err(|source| UserError::Broker {
@@ -254,7 +254,7 @@ async fn converge(
         info!(user = %user.name, namespace = %user.namespace, scram = planned.upsert_scram,
             create = planned.acls.create.len(), delete = planned.acls.delete.len(), "updating the brokers");
     }
-    act::carry_out(ctx, target, &user.name, &material, &planned).await?;
+    act::carry_out(target, &user.name, &material, &planned).await?;
     let desired = secret::build_secret(
         user,
         &material,
@@ -310,6 +310,10 @@ async fn ready_cluster(
             Some(CaPem { cert, key })
         }
     };
+    let Some(api) = observe::broker_api(ctx, namespace, &cluster).await? else {
+        let message = format!("Secret {name}-operator (the operator's certificate for the brokers) is not complete yet");
+        return Ok(Err(stop(NotReady::ClusterNotReady, message)));
+    };
     let service_host = format!(
         "{}.{}",
         cluster.client_service_name(),
@@ -317,6 +321,7 @@ async fn ready_cluster(
     );
     Ok(Ok(ReadyCluster {
         target: Target {
+            api,
             members: Arc::new(cluster.addresses.clone()),
             via: stored.and_then(|s| s.leader.as_ref()).map_or(1, |l| l.id),
         },
@@ -363,13 +368,22 @@ async fn finalize(
         .filter(|c| c.cluster.metadata.deletion_timestamp.is_none())
         .and_then(|c| Some((validate(&c.cluster).ok()?, c.cluster.status)));
     if let Some((cluster, stored)) = live {
+        let brokers = observe::broker_api(ctx, namespace, &cluster)
+            .await?
+            .ok_or_else(|| UserError::Broker {
+                what: format!("the operator's certificate for {}", cluster.name),
+                source: crate::brokers::BrokerError::Client {
+                    message: format!("Secret {}-operator is not complete", cluster.name),
+                },
+            })?;
         let target = Target {
+            api: brokers,
             members: Arc::new(cluster.addresses.clone()),
             via: stored.and_then(|s| s.leader).map_or(1, |l| l.id),
         };
         let authentication = user.spec.authentication.type_;
         let principal = validate::principal_of(&name, authentication);
-        if let Err(error) = act::clean_up(ctx, &target, &name, authentication, &principal).await {
+        if let Err(error) = act::clean_up(&target, &name, authentication, &principal).await {
             let status = status::not_ready_status(
                 user.status.as_ref(),
                 user.metadata.generation,

@@ -8,8 +8,11 @@ use kube::Api;
 use serde_json::Value;
 
 use super::UserError;
+use crate::brokers::{BrokerApi, ClientTls};
 use crate::controller::Context;
 use crate::crd::ChronikCluster;
+use crate::validate::ValidatedCluster;
+use std::sync::Arc;
 
 /// The user's cluster: typed, and its `spec` as the API server holds it.
 pub(super) struct ClusterObject {
@@ -64,4 +67,39 @@ pub(super) fn key_text(secret: Option<&Secret>, key: &str) -> Option<String> {
     String::from_utf8(bytes.0.clone())
         .ok()
         .filter(|t| !t.is_empty())
+}
+
+/// The cluster's brokers as the operator reaches them: over mTLS with the
+/// identity in `<cluster>-operator` when the cluster runs peer mTLS (the
+/// same identity the cluster controller uses), plain HTTP otherwise. `None`
+/// when the cluster needs the identity and its Secret is not complete yet.
+pub(super) async fn broker_api(
+    ctx: &Context,
+    namespace: &str,
+    cluster: &ValidatedCluster,
+) -> Result<Option<Arc<dyn BrokerApi>>, UserError> {
+    let failed = |source| UserError::Broker {
+        what: format!("a client for the brokers of {}", cluster.name),
+        source,
+    };
+    if !cluster.security.peer_mtls {
+        return ctx.brokers.for_cluster(None).map(Some).map_err(failed);
+    }
+    let secret = secret(ctx, namespace, &format!("{}-operator", cluster.name)).await?;
+    let (Some(ca_pem), Some(cert_pem), Some(key_pem)) = (
+        key_text(secret.as_ref(), "ca.crt"),
+        key_text(secret.as_ref(), "tls.crt"),
+        key_text(secret.as_ref(), "tls.key"),
+    ) else {
+        return Ok(None);
+    };
+    let tls = ClientTls {
+        ca_pem,
+        cert_pem,
+        key_pem,
+    };
+    ctx.brokers
+        .for_cluster(Some(&tls))
+        .map(Some)
+        .map_err(failed)
 }

@@ -89,6 +89,16 @@ pub fn add_server_fields(path: &str, value: &mut Value, rv: u64) {
             spec["clusterIP"] = json!("10.96.0.10");
         }
         spec["sessionAffinity"] = json!("None");
+        // NodePort and LoadBalancer Services get a node port per port.
+        if matches!(spec["type"].as_str(), Some("NodePort" | "LoadBalancer")) {
+            if let Some(ports) = spec["ports"].as_array_mut() {
+                for (i, port) in ports.iter_mut().enumerate() {
+                    if port["nodePort"].is_null() {
+                        port["nodePort"] = json!(30000 + rv * 10 + i as u64);
+                    }
+                }
+            }
+        }
     }
     if path.contains("/statefulsets/") {
         // Defaults and normalization a real API server applies.
@@ -141,7 +151,7 @@ impl FakeApi {
                 let mut st = state.lock().unwrap();
                 st.calls.push(call.clone());
                 let response = match call.method.as_str() {
-                    "GET" if path.ends_with("/pods") => {
+                    "GET" if path.ends_with("/pods") || path.ends_with("/services") => {
                         // A list: every stored pod under this path.
                         let prefix = format!("{path}/");
                         let items: Vec<Value> = st
@@ -150,7 +160,7 @@ impl FakeApi {
                             .filter(|(k, _)| k.starts_with(&prefix))
                             .map(|(_, v)| v.clone())
                             .collect();
-                        ok(&json!({"kind": "PodList", "apiVersion": "v1",
+                        ok(&json!({"kind": "List", "apiVersion": "v1",
                             "metadata": {"resourceVersion": "1"}, "items": items}))
                     }
                     "DELETE" => {
@@ -380,8 +390,9 @@ pub fn broker_answer(
     status
 }
 
+/// The admin API URL of pod `ordinal` (https: clusters run peer mTLS by default).
 pub fn base_url(ordinal: u64) -> String {
-    format!("http://orders-{ordinal}.orders-headless.streams.svc.cluster.local:8080")
+    format!("https://orders-{ordinal}.orders-headless.streams.svc.cluster.local:8443")
 }
 
 pub fn raft_url(id: u64) -> String {

@@ -8,8 +8,12 @@ use kube::api::ObjectMeta;
 
 /// A ChronikCluster as the API server would hand it to the controller.
 pub fn cluster(name: &str, replicas: i32) -> ChronikCluster {
-    let spec: ChronikClusterSpec =
-        serde_json::from_value(serde_json::json!({ "replicas": replicas })).expect("spec");
+    cluster_with(name, serde_json::json!({ "replicas": replicas }))
+}
+
+/// A ChronikCluster with the given spec (JSON, defaults filled in).
+pub fn cluster_with(name: &str, spec: serde_json::Value) -> ChronikCluster {
+    let spec: ChronikClusterSpec = serde_json::from_value(spec).expect("spec");
     ChronikCluster {
         metadata: ObjectMeta {
             name: Some(name.to_string()),

@@ -13,6 +13,13 @@ use kube::{CustomResource, CustomResourceExt, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod security;
+
+pub use security::{
+    AuthorizationSpec, AuthorizationType, CaSpec, CertManagerSpec, ClusterTlsSpec, IssuerRef,
+    ListenerAuthType, ListenerAuthentication, ListenerSpec, ListenerType,
+};
+
 /// API group of the custom resource.
 pub const GROUP: &str = "chronik.io";
 /// API version of the custom resource.
@@ -97,6 +104,24 @@ pub struct ChronikClusterSpec {
     /// Ports the broker listens on.
     #[serde(default)]
     pub ports: PortsSpec,
+
+    /// Kafka listeners of every broker (Strimzi's `spec.kafka.listeners`).
+    /// When empty, one listener `plain`: internal, on `spec.ports.kafka`,
+    /// without TLS or authentication.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8))]
+    #[x_kube(validation = Rule::new("self.all(l, self.exists_one(m, m.name == l.name))").message("listener names must be unique"))]
+    #[x_kube(validation = Rule::new("self.all(l, self.exists_one(m, m.port == l.port))").message("listener ports must be unique"))]
+    pub listeners: Vec<ListenerSpec>,
+
+    /// Authorization of Kafka requests; every request is allowed when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<AuthorizationSpec>,
+
+    /// The cluster's certificate authority and mutual TLS between brokers
+    /// (on by default).
+    #[serde(default)]
+    pub tls: ClusterTlsSpec,
 
     /// DNS domain of the Kubernetes cluster, used to build the brokers' peer
     /// and advertised addresses. Default `cluster.local`.
@@ -194,10 +219,17 @@ pub struct PortsSpec {
     #[serde(default = "default_raft_port")]
     #[schemars(range(min = 1, max = 65535))]
     pub raft: i32,
-    /// HTTP port for probes, metrics, status and the admin API (default 8080).
+    /// Plain HTTP port for probes, metrics and `GET /v1/status` (default
+    /// 8080); with `tls.peerMtls: false` it serves the whole admin API.
     #[serde(default = "default_http_port")]
     #[schemars(range(min = 1, max = 65535))]
     pub http: i32,
+    /// Mutual-TLS admin API port (default 8443), used with `tls.peerMtls`:
+    /// membership, leader transfer, topics, users and ACLs, for the
+    /// operator and the brokers only.
+    #[serde(default = "default_admin_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub admin: i32,
 }
 
 impl Default for PortsSpec {
@@ -206,6 +238,7 @@ impl Default for PortsSpec {
             kafka: default_kafka_port(),
             raft: default_raft_port(),
             http: default_http_port(),
+            admin: default_admin_port(),
         }
     }
 }
@@ -475,6 +508,9 @@ fn default_raft_port() -> i32 {
 }
 fn default_http_port() -> i32 {
     8080
+}
+fn default_admin_port() -> i32 {
+    8443
 }
 fn default_cluster_domain() -> String {
     "cluster.local".to_string()

@@ -15,6 +15,10 @@ use kube::Resource;
 
 use crate::crd::{ChronikCluster, PodOverrides, GROUP, VERSION};
 
+mod security;
+
+pub use security::{CaSettings, Listener, Security};
+
 /// Longest ChronikCluster name: the StatefulSet's pods carry a
 /// `controller-revision-hash` label of `<name>-<10 chars>` that must fit in 63.
 pub const MAX_NAME_LEN: usize = 52;
@@ -62,6 +66,28 @@ pub enum ValidationError {
     InvalidConfigKey { key: String },
     #[error("spec.config value of {key:?} must not contain a line break")]
     InvalidConfigValue { key: String },
+    #[error("spec.listeners: listener name {name:?} must be 1-11 lowercase letters, digits or single '-', start with a letter, and not be raft, http or admin")]
+    InvalidListenerName { name: String },
+    #[error("spec.listeners: listener {name:?} port {port} must be between 1 and 65535")]
+    InvalidListenerPort { name: String, port: i32 },
+    #[error("spec.listeners: listener {name:?} uses port {port}, already spec.{other}")]
+    ListenerPortTaken {
+        name: String,
+        port: i32,
+        other: &'static str,
+    },
+    #[error("spec.listeners: listeners {first:?} and {second:?} share a name or a port")]
+    DuplicateListener { first: String, second: String },
+    #[error("spec.listeners: listener {name:?} has authentication.type tls (mutual TLS) but tls: false; set tls: true")]
+    MutualTlsWithoutTls { name: String },
+    #[error("spec.authorization.superUsers entry {user:?} must be non-empty and contain no ';' or line break")]
+    InvalidSuperUser { user: String },
+    #[error("the external listener's Service name {name:?} is longer than 63 characters; shorten the cluster or listener name")]
+    ExternalNameTooLong { name: String },
+    #[error("spec.tls.ca: set secretName or certManager, not both")]
+    ConflictingCaSources,
+    #[error("spec.tls.ca: renewalDays ({renewal}) must be at least 1 and smaller than validityDays ({validity})")]
+    InvalidCaDays { validity: i32, renewal: i32 },
     #[error("spec.resources.{field} {value:?} is not a valid quantity: {reason}")]
     InvalidResource {
         field: String,
@@ -81,6 +107,8 @@ pub struct Ports {
     pub kafka: i32,
     pub raft: i32,
     pub http: i32,
+    /// The mutual-TLS admin API port (used with peer mTLS).
+    pub admin: i32,
 }
 
 /// Storage of the broker, checked.
@@ -113,6 +141,8 @@ pub struct ValidatedCluster {
     /// HTTP ports).
     pub addresses: PodAddresses,
     pub config: BTreeMap<String, String>,
+    /// Listeners, authorization and certificates.
+    pub security: Security,
     pub pod: PodOverrides,
     /// `spec.paused`: no workload change while set.
     pub paused: bool,
@@ -178,8 +208,10 @@ pub fn validate_with(
         kafka: spec.ports.kafka,
         raft: spec.ports.raft,
         http: spec.ports.http,
+        admin: spec.ports.admin,
     };
     check_ports(&ports)?;
+    let security = security::validate_security(&name, spec, &ports)?;
 
     if !is_dns_name(&spec.cluster_domain) {
         return Err(ValidationError::InvalidClusterDomain {
@@ -237,6 +269,7 @@ pub fn validate_with(
         ports,
         addresses,
         config: spec.config.clone(),
+        security,
         pod: spec.pod.clone(),
         paused: spec.paused,
         bootstrapped: status.is_some_and(|s| s.bootstrapped),
@@ -258,6 +291,7 @@ fn check_ports(ports: &Ports) -> Result<(), ValidationError> {
         ("kafka", ports.kafka),
         ("raft", ports.raft),
         ("http", ports.http),
+        ("admin", ports.admin),
     ];
     for (name, port) in named {
         if !(1..=65535).contains(&port) {
@@ -304,6 +338,10 @@ impl ValidatedCluster {
     pub fn config_map_name(&self) -> String {
         format!("{}-config", self.name)
     }
+    /// Name of the ConfigMap of advertised external addresses.
+    pub fn advertised_config_map_name(&self) -> String {
+        format!("{}-advertised", self.name)
+    }
     /// The `--advertised-host` value, expanded by the kubelet from `POD_NAME`.
     pub fn advertised_host_arg(&self) -> String {
         format!(
@@ -312,14 +350,32 @@ impl ValidatedCluster {
             self.addresses.svc_suffix()
         )
     }
-    /// Kafka bootstrap address of the client Service.
+    /// Kafka bootstrap address of the client Service: its first internal
+    /// listener's port (the first listener's when all are external).
     pub fn bootstrap_servers(&self) -> String {
+        let listeners = &self.security.listeners;
+        let port = listeners
+            .iter()
+            .find(|l| !l.is_external())
+            .or(listeners.first())
+            .map_or(self.ports.kafka, |l| l.port);
         format!(
             "{}.{}:{}",
             self.client_service_name(),
             self.addresses.svc_suffix(),
-            self.ports.kafka
+            port
         )
+    }
+    /// Where the operator reaches the brokers' HTTP API: the mutual-TLS
+    /// admin port over https with peer mTLS, else the plain HTTP port.
+    pub fn broker_api_addresses(&self) -> crate::addresses::BrokerApiAddresses {
+        crate::addresses::BrokerApiAddresses {
+            pods: self.addresses.clone(),
+            admin_port: self
+                .security
+                .peer_mtls
+                .then(|| u16::try_from(self.ports.admin).unwrap_or_default()),
+        }
     }
     /// The owner reference every built object carries.
     pub fn owner_reference(&self) -> OwnerReference {

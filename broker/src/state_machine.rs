@@ -8,10 +8,14 @@ mod incarnations;
 
 pub use incarnations::{Incarnations, Standing};
 mod digest;
+mod listeners;
 mod producer_ids;
+mod scram;
 mod voters;
 
+pub use listeners::{register_command, BrokerListeners};
 pub use producer_ids::{ProducerIdBlock, ProducerIds};
+pub use scram::{scram_command, ScramCredentials};
 pub use voters::stamp_voters;
 
 use chronik_proto::meta::{self, command::Cmd};
@@ -118,6 +122,10 @@ pub struct MetaStateMachine {
     incarnations: Incarnations,
     /// Producer ids reserved through the log.
     producer_ids: ProducerIds,
+    /// SCRAM credentials of Kafka users.
+    scram: ScramCredentials,
+    /// Each broker's address on each Kafka listener.
+    listeners: BrokerListeners,
     /// The metadata group's voters as of the entry being applied, in log
     /// order (set by the applier; not part of the snapshot). Only commands
     /// from logs that predate voters in the command use it.
@@ -261,6 +269,7 @@ impl MetaStateMachine {
                 ApplyOutcome::Done
             }
             Some(Cmd::RegisterBroker(b)) => {
+                self.listeners.register(b.node_id, &b.listeners);
                 self.brokers.insert(b.node_id, b.kafka_addr);
                 // A registration from a broker that predates HTTP URLs says
                 // nothing about it; it does not erase a known one.
@@ -295,6 +304,10 @@ impl MetaStateMachine {
             },
             Some(Cmd::AllocateProducerIds(a)) => {
                 self.producer_ids.allocate(index, &a);
+                ApplyOutcome::Done
+            }
+            Some(Cmd::AlterScramCredentials(a)) => {
+                self.scram.apply(a);
                 ApplyOutcome::Done
             }
             Some(Cmd::Put(p)) => {
@@ -351,6 +364,16 @@ impl MetaStateMachine {
     /// Kafka listener address ("host:port") of each registered broker.
     pub fn brokers(&self) -> &BTreeMap<u64, String> {
         &self.brokers
+    }
+
+    /// SCRAM credentials of Kafka users.
+    pub fn scram(&self) -> &ScramCredentials {
+        &self.scram
+    }
+
+    /// Each broker's address on each Kafka listener.
+    pub fn listeners(&self) -> &BrokerListeners {
+        &self.listeners
     }
 
     /// HTTP API URL (`http://host:port`) of each registered broker.
@@ -419,6 +442,8 @@ impl MetaStateMachine {
             rejoining: self.incarnations.rejoining().clone().into_iter().collect(),
             next_producer_id,
             producer_id_blocks: producer_id_blocks.into_iter().collect(),
+            scram_credentials: self.scram.encode(),
+            listeners: self.listeners.encode(),
         };
         snap.encode_to_vec()
     }
@@ -472,6 +497,8 @@ impl MetaStateMachine {
                 snap.rejoining.into_iter().collect(),
             ),
             producer_ids: ProducerIds::decode(snap.next_producer_id, snap.producer_id_blocks),
+            scram: ScramCredentials::decode(snap.scram_credentials),
+            listeners: BrokerListeners::decode(snap.listeners),
             voters: Vec::new(),
         })
     }
@@ -546,6 +573,7 @@ pub mod commands {
             kafka_addr: kafka_addr.to_string(),
             http_url: http_url.to_string(),
             incarnation: incarnation.to_string(),
+            ..Default::default()
         }))
     }
 

@@ -4,6 +4,7 @@
 mod error;
 mod membership;
 mod metadata;
+mod users;
 
 use crate::metrics::Metrics;
 use crate::node::NodeHandle;
@@ -45,6 +46,12 @@ pub fn router(state: HttpState) -> Router {
             get(metadata::list_topics).post(metadata::create_topic),
         )
         .route("/v1/kv/{key}", put(metadata::put_kv).get(metadata::get_kv))
+        .route("/v1/users", get(users::list_users))
+        .route("/v1/users/{user}/scram", put(users::put_scram))
+        .route(
+            "/v1/users/{user}/scram/{mechanism}",
+            delete(users::delete_scram),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             refuse_while_recovering,

@@ -117,5 +117,9 @@ pub(super) fn digest(sm: &MetaStateMachine) -> u64 {
         h.i64(b.first);
         h.u64(u64::from(b.count));
     }
+    h.tag("scram");
+    sm.scram.digest_into(|b| h.bytes(b));
+    h.tag("listeners");
+    sm.listeners.digest_into(|b| h.bytes(b));
     h.0
 }

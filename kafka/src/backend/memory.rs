@@ -67,6 +67,7 @@ pub struct MemoryBackend {
     config: MemoryBackendConfig,
     state: Mutex<State>,
     changes: watch::Sender<u64>,
+    scram: crate::sasl::store::ScramStore,
 }
 
 impl MemoryBackend {
@@ -80,6 +81,7 @@ impl MemoryBackend {
                 ..State::default()
             }),
             changes,
+            scram: Default::default(),
         }
     }
 
@@ -426,6 +428,25 @@ impl Backend for MemoryBackend {
                 .collect(),
         };
         Ok(found)
+    }
+
+    async fn scram_credentials(
+        &self,
+        user: &str,
+    ) -> BackendResult<Vec<(crate::sasl::ScramMechanism, crate::sasl::ScramCredential)>> {
+        Ok(self.scram.get(user))
+    }
+
+    async fn scram_users(&self) -> BackendResult<Vec<chronik_api::security::UserCredentials>> {
+        Ok(self.scram.users())
+    }
+
+    async fn alter_scram_credentials(
+        &self,
+        alterations: Vec<super::ScramAlteration>,
+    ) -> BackendResult<()> {
+        self.scram.apply(alterations);
+        Ok(())
     }
 }
 

@@ -90,4 +90,8 @@ apis! {
     InitProducerId => InitProducerIdRequest, InitProducerIdResponse;
     DescribeConfigs => DescribeConfigsRequest, DescribeConfigsResponse;
     CreatePartitions => CreatePartitionsRequest, CreatePartitionsResponse;
+    SaslHandshake => SaslHandshakeRequest, SaslHandshakeResponse;
+    SaslAuthenticate => SaslAuthenticateRequest, SaslAuthenticateResponse;
+    DescribeUserScramCredentials => DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse;
+    AlterUserScramCredentials => AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse;
 }

@@ -9,7 +9,12 @@ use kafka_protocol::ResponseError;
 use super::{sb, Handlers, RequestContext};
 use crate::backend::Backend;
 
-async fn lookup<B: Backend>(handlers: &Handlers<B>, key_type: i8, key: &StrBytes) -> Coordinator {
+async fn lookup<B: Backend>(
+    handlers: &Handlers<B>,
+    listener: &str,
+    key_type: i8,
+    key: &StrBytes,
+) -> Coordinator {
     let base = Coordinator::default()
         .with_key(key.clone())
         .with_node_id(BrokerId(-1))
@@ -27,7 +32,7 @@ async fn lookup<B: Backend>(handlers: &Handlers<B>, key_type: i8, key: &StrBytes
                 .with_error_message(Some(sb(&e.to_string())))
         }
     };
-    match handlers.broker_info(node).await {
+    match handlers.broker_info(node, listener).await {
         Some(info) => base
             .with_node_id(BrokerId(info.node_id))
             .with_host(sb(&info.host))
@@ -45,11 +50,11 @@ pub(crate) async fn handle<B: Backend>(
     if ctx.api_version >= 4 {
         let mut coordinators = Vec::with_capacity(request.coordinator_keys.len());
         for key in &request.coordinator_keys {
-            coordinators.push(lookup(handlers, request.key_type, key).await);
+            coordinators.push(lookup(handlers, &ctx.listener, request.key_type, key).await);
         }
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
-    let c = lookup(handlers, request.key_type, &request.key).await;
+    let c = lookup(handlers, &ctx.listener, request.key_type, &request.key).await;
     // The error message exists from v1.
     let message = if ctx.api_version >= 1 {
         c.error_message

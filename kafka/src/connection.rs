@@ -60,6 +60,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
     }
 
+    /// Closes the sending side (TLS close_notify, then FIN) so the client
+    /// reads everything written before it sees the close.
+    pub async fn shutdown(&mut self) -> Result<(), ConnectionError> {
+        self.stream.shutdown().await?;
+        Ok(())
+    }
+
     /// Writes an encoded response frame.
     pub async fn write_frame(&mut self, frame: &[u8]) -> Result<(), ConnectionError> {
         self.stream.write_all(frame).await?;

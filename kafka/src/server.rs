@@ -64,6 +64,9 @@ impl ListenerSecurity {
     }
 }
 
+/// Kafka's `connection.failed.authentication.delay.ms` default.
+const FAILED_AUTHENTICATION_DELAY: Duration = Duration::from_millis(100);
+
 /// How long a TLS handshake may take.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -255,7 +258,11 @@ async fn serve_frames<B: Backend, S: AsyncRead + AsyncWrite + Unpin>(
                     }
                     if close {
                         debug!(%peer, "SASL authentication failed; closing");
-                        return Ok(());
+                        // Kafka's connection.failed.authentication.delay.ms:
+                        // the client reads the error before the close, and a
+                        // guessing client is slowed down.
+                        tokio::time::sleep(FAILED_AUTHENTICATION_DELAY).await;
+                        return connection.shutdown().await;
                     }
                     if let Some(principal) = principal {
                         debug!(%peer, %principal, "SASL authenticated");

@@ -227,6 +227,18 @@ impl ScramExchange {
         (exchange, server_first)
     }
 
+    /// Whether the client-final nonce is the combined nonce. librdkafka
+    /// before 2.6.1 (kcat among its users) sends the client nonce once more
+    /// in front of it (librdkafka#4895); Kafka 3.8.1–3.9 accepts that form
+    /// and so does this broker, for that form only: the server nonce still
+    /// has to be there whole, so a replayed exchange still fails.
+    fn nonce_matches(&self, nonce: &str) -> bool {
+        nonce == self.nonce
+            || nonce
+                .strip_prefix(self.client_first.nonce.as_str())
+                .is_some_and(|rest| rest == self.nonce)
+    }
+
     /// The authenticated user name.
     pub fn user(&self) -> &str {
         &self.client_first.user
@@ -251,7 +263,8 @@ impl ScramExchange {
                 "channel binding differs from the gs2 header",
             ));
         }
-        if attrs.next().and_then(|a| a.strip_prefix("r=")) != Some(self.nonce.as_str()) {
+        let nonce = attrs.next().and_then(|a| a.strip_prefix("r="));
+        if !nonce.is_some_and(|n| self.nonce_matches(n)) {
             return Err(ScramError::Malformed("nonce differs from the server's"));
         }
         let proof = B64

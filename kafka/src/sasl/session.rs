@@ -5,8 +5,6 @@
 
 use std::sync::OnceLock;
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
 use bytes::Bytes;
 use kafka_protocol::ResponseError;
 use ring::rand::{SecureRandom, SystemRandom};
@@ -163,9 +161,14 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
-/// A fresh server nonce (printable, without commas).
+/// A fresh server nonce: 32 random letters and digits, as Kafka's (some
+/// clients, librdkafka 2.0 among them, mangle a nonce holding `+` or `/`).
 fn server_nonce() -> String {
-    B64.encode(random_bytes::<24>())
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    random_bytes::<32>()
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect()
 }
 
 /// The salt announced for a user that does not exist: stable for the user

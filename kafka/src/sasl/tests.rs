@@ -62,6 +62,16 @@ fn a_wrong_proof_or_unknown_user_fails_alike() {
         unknown.map_err(|e| e.to_string()),
         fails.map_err(|e| e.to_string())
     );
+    // librdkafka < 2.6.1 repeats the client nonce in front: still checked.
+    let doubled = CLIENT_FINAL.replace(
+        "r=rOprNGfwEbeRWgbNEkqO%",
+        "r=rOprNGfwEbeRWgbNEkqOrOprNGfwEbeRWgbNEkqO%",
+    );
+    assert_eq!(
+        rfc_exchange(Some(rfc_credential())).finish(doubled.as_bytes()),
+        Err(ScramError::Failed),
+        "the proof covers the message as sent"
+    );
     let tampered = CLIENT_FINAL.replace("r=rOprNGfwEbeRWgbNEkqO%", "r=rOprNGfwEbeRWgbNEkqX%");
     assert!(matches!(
         rfc_exchange(Some(rfc_credential())).finish(tampered.as_bytes()),

@@ -492,3 +492,38 @@ async fn tls_sasl_and_mtls_listeners_with_real_clients() {
         .await;
     assert!(!users.contains("\"bob\""), "{users}");
 }
+
+/// `--advertised-listeners-file`: this node's line overrides its address on
+/// a listener, and a change of the file is registered again (what the
+/// operator does when a NodePort address becomes known).
+#[tokio::test(flavor = "multi_thread")]
+async fn advertised_listeners_file_overrides_and_follows_changes() {
+    let mut c = TestCluster::plan(1);
+    let file = c.dir.path().join("advertised");
+    std::fs::write(
+        &file,
+        "1 plain node-a.example:31001\n2 plain other.example:1\n",
+    )
+    .expect("write");
+    c.extra_args = vec![
+        "--advertised-listeners-file".into(),
+        file.display().to_string(),
+    ];
+    c.start_all();
+    c.wait_leader(&[1], Duration::from_secs(30)).await;
+    let bootstrap = plaintext(c.specs[&1].kafka_port);
+    let wait_for = |want: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = script("metadata", &bootstrap, &[]);
+            if out.contains(want) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "never saw {want}: {out}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    };
+    wait_for("BROKERS 1=node-a.example:31001");
+    std::fs::write(&file, "1 plain node-b.example:31002\n").expect("rewrite");
+    wait_for("BROKERS 1=node-b.example:31002");
+}

@@ -167,3 +167,112 @@ async fn a_session_follows_handshake_then_authenticate() {
 }
 
 use crate::handlers::Principal;
+
+fn frame(
+    key: kafka_protocol::messages::ApiKey,
+    version: i16,
+    body: &crate::codec::RequestBody,
+) -> bytes::Bytes {
+    use kafka_protocol::messages::RequestHeader;
+    use kafka_protocol::protocol::Encodable as _;
+    let mut buf = bytes::BytesMut::new();
+    RequestHeader::default()
+        .with_request_api_key(key as i16)
+        .with_request_api_version(version)
+        .with_correlation_id(7)
+        .encode(&mut buf, key.request_header_version(version))
+        .unwrap_or_else(|e| panic!("{e}"));
+    body.encode_into(&mut buf, version)
+        .unwrap_or_else(|e| panic!("{e}"));
+    buf.freeze()
+}
+
+/// Before authenticating, only ApiVersions passes; a v0 handshake is
+/// followed by a raw token answered with a raw (length-prefixed) frame.
+#[tokio::test]
+async fn the_gate_admits_sasl_and_api_versions_only_and_takes_raw_tokens_after_v0() {
+    use super::gate::{admit, Gate};
+    use crate::codec::RequestBody;
+    use kafka_protocol::messages::{
+        ApiKey, ApiVersionsRequest, MetadataRequest, SaslHandshakeRequest,
+    };
+    let backend = backend_with_alice();
+    let credential =
+        ScramCredential::from_password(ScramMechanism::ScramSha512, b"pw", b"salt-of-alice", 4096);
+    backend
+        .alter_scram_credentials(vec![ScramAlteration::Upsert {
+            user: "alice".into(),
+            mechanism: ScramMechanism::ScramSha512,
+            credential,
+        }])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut session = SaslSession::new(vec![SaslMechanism::Plain]);
+    let metadata = frame(
+        ApiKey::Metadata,
+        4,
+        &RequestBody::Metadata(MetadataRequest::default()),
+    );
+    assert!(matches!(
+        admit(&mut session, &backend, metadata).await,
+        Ok(Gate::Refuse(3))
+    ));
+    let versions = frame(
+        ApiKey::ApiVersions,
+        3,
+        &RequestBody::ApiVersions(ApiVersionsRequest::default()),
+    );
+    assert!(matches!(
+        admit(&mut session, &backend, versions).await,
+        Ok(Gate::PassThrough(_))
+    ));
+    let handshake = frame(
+        ApiKey::SaslHandshake,
+        0,
+        &RequestBody::SaslHandshake(
+            SaslHandshakeRequest::default().with_mechanism(crate::handlers::sb("PLAIN")),
+        ),
+    );
+    match admit(&mut session, &backend, handshake).await {
+        Ok(Gate::Reply {
+            principal: None,
+            close: false,
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(session.expects_raw_token());
+    match admit(
+        &mut session,
+        &backend,
+        bytes::Bytes::from_static(b"\0alice\0pw"),
+    )
+    .await
+    {
+        Ok(Gate::Reply {
+            bytes,
+            principal: Some(p),
+            close: false,
+        }) => {
+            assert_eq!(p, Principal::user("alice"));
+            assert_eq!(&bytes[..], &[0, 0, 0, 0], "an empty raw token");
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut session = SaslSession::new(vec![SaslMechanism::Plain]);
+    let wrong = frame(
+        ApiKey::SaslHandshake,
+        1,
+        &RequestBody::SaslHandshake(
+            SaslHandshakeRequest::default().with_mechanism(crate::handlers::sb("GSSAPI")),
+        ),
+    );
+    match admit(&mut session, &backend, wrong).await {
+        Ok(Gate::Reply {
+            principal: None,
+            close: true,
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+}

@@ -13,10 +13,12 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::ResponseError;
 
-use super::{sb, Handlers};
+use super::{sb, Handlers, RequestContext};
 use crate::backend::{Backend, ScramAlteration};
 use crate::sasl::{ScramCredential, ScramMechanism};
-use chronik_api::security::{UserCredentials, MAX_SCRAM_ITERATIONS, MIN_SCRAM_ITERATIONS};
+use chronik_api::security::{
+    AclOperation, UserCredentials, MAX_SCRAM_ITERATIONS, MIN_SCRAM_ITERATIONS,
+};
 
 type Refusal = (ResponseError, String);
 
@@ -56,11 +58,37 @@ fn has(users: &[UserCredentials], user: &str, m: ScramMechanism) -> bool {
         .any(|u| u.user == user && u.credentials.iter().any(|c| c.mechanism == m))
 }
 
+/// Every named user refused with `CLUSTER_AUTHORIZATION_FAILED` (Alter on
+/// the cluster is required, as in Kafka); nothing changes.
+fn unauthorized(request: &AlterUserScramCredentialsRequest) -> AlterUserScramCredentialsResponse {
+    let users: std::collections::BTreeSet<String> = request
+        .deletions
+        .iter()
+        .map(|d| d.name.to_string())
+        .chain(request.upsertions.iter().map(|u| u.name.to_string()))
+        .collect();
+    AlterUserScramCredentialsResponse::default().with_results(
+        users
+            .into_iter()
+            .map(|user| {
+                AlterUserScramCredentialsResult::default()
+                    .with_user(sb(&user))
+                    .with_error_code(ResponseError::ClusterAuthorizationFailed.code())
+                    .with_error_message(Some(sb("Alter on the cluster is required")))
+            })
+            .collect(),
+    )
+}
+
 /// Handles AlterUserScramCredentials.
 pub(crate) async fn handle<B: Backend>(
     handlers: &Handlers<B>,
+    ctx: &RequestContext,
     request: AlterUserScramCredentialsRequest,
 ) -> AlterUserScramCredentialsResponse {
+    if !handlers.access(ctx).await.cluster(AclOperation::Alter) {
+        return unauthorized(&request);
+    }
     let existing = handlers.backend.scram_users().await;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for name in request

@@ -1,7 +1,8 @@
 //! DescribeUserScramCredentials (v0): each user's mechanisms and iteration
 //! counts (never salts or keys). No user list, or an empty one, describes
 //! every user; a named user without credentials is `RESOURCE_NOT_FOUND`, a
-//! user named twice `DUPLICATE_RESOURCE`.
+//! user named twice `DUPLICATE_RESOURCE`. Needs Describe on the cluster
+//! (`CLUSTER_AUTHORIZATION_FAILED`), as in Kafka.
 
 use std::collections::BTreeMap;
 
@@ -13,9 +14,9 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::ResponseError;
 
-use super::{sb, Handlers};
+use super::{sb, Handlers, RequestContext};
 use crate::backend::Backend;
-use chronik_api::security::UserCredentials;
+use chronik_api::security::{AclOperation, UserCredentials};
 
 fn described(user: &UserCredentials) -> DescribeUserScramCredentialsResult {
     DescribeUserScramCredentialsResult::default()
@@ -46,8 +47,14 @@ fn refused(
 /// Handles DescribeUserScramCredentials.
 pub(crate) async fn handle<B: Backend>(
     handlers: &Handlers<B>,
+    ctx: &RequestContext,
     request: DescribeUserScramCredentialsRequest,
 ) -> DescribeUserScramCredentialsResponse {
+    if !handlers.access(ctx).await.cluster(AclOperation::Describe) {
+        return DescribeUserScramCredentialsResponse::default()
+            .with_error_code(ResponseError::ClusterAuthorizationFailed.code())
+            .with_error_message(Some(sb("Describe on the cluster is required")));
+    }
     let users = match handlers.backend.scram_users().await {
         Ok(users) => users,
         Err(e) => {

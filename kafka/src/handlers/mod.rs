@@ -264,11 +264,11 @@ impl<B: Backend> Handlers<B> {
             }
             RequestBody::DescribeUserScramCredentials(r) => {
                 ResponseBody::DescribeUserScramCredentials(
-                    describe_user_scram_credentials::handle(self, r).await,
+                    describe_user_scram_credentials::handle(self, &ctx, r).await,
                 )
             }
             RequestBody::AlterUserScramCredentials(r) => ResponseBody::AlterUserScramCredentials(
-                alter_user_scram_credentials::handle(self, r).await,
+                alter_user_scram_credentials::handle(self, &ctx, r).await,
             ),
         };
         Some(Reply {

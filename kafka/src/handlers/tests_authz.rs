@@ -555,3 +555,90 @@ async fn describe_and_delete_acls_use_filters() {
         )]
     );
 }
+
+fn alter_scram(user: &str) -> RequestBody {
+    RequestBody::AlterUserScramCredentials(
+        AlterUserScramCredentialsRequest::default().with_upsertions(vec![
+            alter_user_scram_credentials_request::ScramCredentialUpsertion::default()
+                .with_name(sb(user))
+                .with_mechanism(2)
+                .with_iterations(4096)
+                .with_salt(bytes::Bytes::from_static(b"salt"))
+                .with_salted_password(bytes::Bytes::from_static(&[7u8; 64])),
+        ]),
+    )
+}
+
+async fn scram_users(h: &Handlers<MemoryBackend>, who: &str) -> (i16, usize) {
+    let body =
+        RequestBody::DescribeUserScramCredentials(DescribeUserScramCredentialsRequest::default());
+    match call(h, who, ApiKey::DescribeUserScramCredentials, 0, body).await {
+        ResponseBody::DescribeUserScramCredentials(r) => (r.error_code, r.results.len()),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn scram_credentials_need_alter_and_describe_on_the_cluster() {
+    let h = secured().await;
+    let refused = match call(
+        &h,
+        "User:alice",
+        ApiKey::AlterUserScramCredentials,
+        0,
+        alter_scram("eve"),
+    )
+    .await
+    {
+        ResponseBody::AlterUserScramCredentials(r) => r.results,
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(refused.len(), 1);
+    assert_eq!(
+        refused[0].error_code,
+        ResponseError::ClusterAuthorizationFailed.code()
+    );
+    assert_eq!(
+        scram_users(&h, "User:alice").await.0,
+        ResponseError::ClusterAuthorizationFailed.code()
+    );
+    // Nothing was stored; a super user may create and describe.
+    assert_eq!(scram_users(&h, ADMIN).await, (0, 0));
+    match call(
+        &h,
+        ADMIN,
+        ApiKey::AlterUserScramCredentials,
+        0,
+        alter_scram("eve"),
+    )
+    .await
+    {
+        ResponseBody::AlterUserScramCredentials(r) => assert_eq!(r.results[0].error_code, 0),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(scram_users(&h, ADMIN).await, (0, 1));
+    // Alter on the cluster granted to alice lets her manage users.
+    h.backend
+        .create_acls(vec![allow(
+            ResourceType::Cluster,
+            "kafka-cluster",
+            "User:alice",
+            AclOperation::Alter,
+        )])
+        .await
+        .expect("acl");
+    match call(
+        &h,
+        "User:alice",
+        ApiKey::AlterUserScramCredentials,
+        0,
+        alter_scram("bob"),
+    )
+    .await
+    {
+        ResponseBody::AlterUserScramCredentials(r) => assert_eq!(r.results[0].error_code, 0),
+        other => panic!("unexpected {other:?}"),
+    }
+    // Alter implies Describe, as in Kafka.
+    assert_eq!(scram_users(&h, "User:alice").await, (0, 2));
+}

@@ -183,9 +183,7 @@ async fn kafka_kcat_sees_every_broker_and_reads_every_partition() {
     let c = three_node_cluster().await;
     durability("produce", &c.kafka(1), "kc", 300, &[]);
     let kcat = |args: &[&str]| {
-        let output = std::process::Command::new("timeout")
-            .arg("60")
-            .arg("kcat")
+        let output = chronik_testkit::kcat::command(60)
             .args(args)
             .output()
             .expect("kcat is required: apt-get install -y kcat");

@@ -206,8 +206,8 @@ fn plaintext(port: u16) -> Vec<String> {
 }
 
 fn kcat(args: &[String], input: Option<&str>) -> String {
-    let mut cmd = Command::new("timeout");
-    cmd.arg("30").arg("kcat").args(args);
+    let mut cmd = chronik_testkit::kcat::command(30);
+    cmd.args(args);
     cmd.stdin(if input.is_some() {
         Stdio::piped()
     } else {

@@ -32,9 +32,7 @@ async fn tls_cluster() -> TestCluster {
 
 /// Runs kcat with `stdin`; its standard output (fails the test on error).
 fn kcat(args: &[&str], stdin: &str) -> String {
-    let mut child = std::process::Command::new("timeout")
-        .arg("60")
-        .arg("kcat")
+    let mut child = chronik_testkit::kcat::command(60)
         .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

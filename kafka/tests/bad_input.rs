@@ -169,8 +169,8 @@ fn kcat_still_works_after_garbage() {
     for _ in 0..20 {
         assert_closed_after(&broker, &frame(&[0xab; 40]), "garbage");
     }
-    let output = std::process::Command::new("timeout")
-        .args(["30", "kcat", "-b", &broker.bootstrap, "-L"])
+    let output = chronik_testkit::kcat::command(30)
+        .args(["-b", &broker.bootstrap, "-L"])
         .output()
         .unwrap_or_else(|e| panic!("kcat: {e}"));
     let listing = check("kcat -L", &output);

@@ -5,7 +5,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use chronik_testkit::kcat::require_kcat;
 use chronik_testkit::python::{check, run_script};
@@ -49,9 +49,7 @@ fn idempotent_producers_store_each_record_once() {
 }
 
 fn kcat(args: &[&str], input: Option<&str>) -> String {
-    let mut child = Command::new("timeout")
-        .arg("60")
-        .arg("kcat")
+    let mut child = chronik_testkit::kcat::command(60)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -1,5 +1,5 @@
 //! kcat (librdkafka) as a Kafka client independent of the Python ones:
-//! presence check and the partition leader it sees.
+//! the command to run it, a presence check and the partition leader it sees.
 
 use serde_json::Value;
 use std::process::Command;
@@ -7,9 +7,21 @@ use std::time::{Duration, Instant};
 
 use crate::TestCluster;
 
+/// `kcat` under `timeout <secs>`, loading the system's librdkafka: `cargo
+/// test` puts build-script library directories on `LD_LIBRARY_PATH`, among
+/// them the librdkafka that rdkafka-sys builds for the test client (with
+/// other features than Debian's), which kcat would otherwise load.
+pub fn command(timeout_secs: u64) -> Command {
+    let mut cmd = Command::new("timeout");
+    cmd.arg(timeout_secs.to_string())
+        .arg("kcat")
+        .env_remove("LD_LIBRARY_PATH");
+    cmd
+}
+
 /// Fails the test unless kcat runs.
 pub fn require_kcat() {
-    let ok = Command::new("kcat")
+    let ok = command(10)
         .arg("-V")
         .output()
         .is_ok_and(|o| o.status.success());
@@ -21,8 +33,8 @@ pub fn require_kcat() {
 
 /// Leader of `topic`/`partition` as kcat sees it through node `via`.
 pub fn kcat_leader(c: &TestCluster, via: u64, topic: &str, partition: i64) -> Option<i64> {
-    let output = Command::new("timeout")
-        .args(["20", "kcat", "-b", &c.kafka(via), "-L", "-J", "-t", topic])
+    let output = command(20)
+        .args(["-b", &c.kafka(via), "-L", "-J", "-t", topic])
         .output()
         .ok()?;
     let md: Value = serde_json::from_slice(&output.stdout).ok()?;

@@ -18,7 +18,7 @@ use chronik_testkit::ports::free_port;
 use chronik_testkit::python::run_script;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 use support::TestCluster;
 

@@ -99,6 +99,25 @@ fn with_causes(error: &reqwest::Error) -> String {
 }
 
 /// What the HTTP answer says went wrong: `ErrorBody::error`, else the text.
+/// Where a `421 Misdirected Request` answer sends a call next: the
+/// leader's HTTP URL when the broker knows it, else the leader's id mapped
+/// to its address.
+fn leader_base(
+    text: &str,
+    members: &dyn MemberAddresses,
+    method: &'static str,
+    url: String,
+) -> Result<String, BrokerError> {
+    match serde_json::from_str::<NotLeaderBody>(text).ok() {
+        Some(b) if !b.leader_url.is_empty() => Ok(b.leader_url),
+        Some(b) => match b.leader() {
+            Some(leader) => Ok(members.http_url_of(NodeId(leader))),
+            None => Err(BrokerError::NoLeader { method, url }),
+        },
+        None => Err(BrokerError::NoLeader { method, url }),
+    }
+}
+
 fn error_message(text: &str) -> String {
     serde_json::from_str::<ErrorBody>(text)
         .map(|b| b.error)
@@ -195,19 +214,7 @@ impl HttpBrokers {
             let text = response.text().await.unwrap_or_default();
             match code {
                 200..=299 => return parse(method, url, &text),
-                421 => {
-                    // The leader's HTTP URL when the broker knows it, else
-                    // the leader's id mapped to its address.
-                    let not_leader = serde_json::from_str::<NotLeaderBody>(&text).ok();
-                    base = match not_leader {
-                        Some(b) if !b.leader_url.is_empty() => b.leader_url,
-                        Some(b) => match b.leader() {
-                            Some(leader) => members.http_url_of(NodeId(leader)),
-                            None => return Err(BrokerError::NoLeader { method, url }),
-                        },
-                        None => return Err(BrokerError::NoLeader { method, url }),
-                    };
-                }
+                421 => base = leader_base(&text, members, method, url)?,
                 409 => {
                     return Err(BrokerError::Pending {
                         method,

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use chronik_api::security::{
     AclDeleteRequest, AclList, ScramMechanism, ScramUpsert, UserCredentials,
 };
-use chronik_api::{NodeId, NotLeaderBody};
+use chronik_api::NodeId;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use super::{error_message, parse, HttpBrokers, MAX_HOPS};
+use super::{error_message, leader_base, parse, HttpBrokers, MAX_HOPS};
 use crate::addresses::MemberAddresses;
 use crate::brokers::{BrokerError, SecurityApi};
 
@@ -73,17 +73,7 @@ impl HttpBrokers {
             match code {
                 200..=299 => return Ok(text),
                 404 if call.absent_is_ok => return Ok(String::new()),
-                421 => {
-                    let not_leader = serde_json::from_str::<NotLeaderBody>(&text).ok();
-                    base = match not_leader {
-                        Some(b) if !b.leader_url.is_empty() => b.leader_url,
-                        Some(b) => match b.leader() {
-                            Some(leader) => members.http_url_of(NodeId(leader)),
-                            None => return Err(BrokerError::NoLeader { method, url }),
-                        },
-                        None => return Err(BrokerError::NoLeader { method, url }),
-                    };
-                }
+                421 => base = leader_base(&text, members, method, url)?,
                 _ => {
                     return Err(BrokerError::Http {
                         method,

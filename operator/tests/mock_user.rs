@@ -70,7 +70,7 @@ fn store_ready_cluster(h: &Harness) {
         {"name": "scram", "port": 9094, "type": "internal", "tls": true,
          "authentication": {"type": "scram-sha-512"}},
         {"name": "mtls", "port": 9095, "type": "internal", "tls": true,
-         "authentication": {"type": "mtls"}}
+         "authentication": {"type": "tls"}}
     ]);
     value["status"] = json!({"leader": {"id": 2, "pod": "orders-1"}, "conditions": [
         {"type": "Available", "status": "True", "reason": "QuorumHealthy", "message": "",
@@ -82,6 +82,13 @@ fn store_ready_cluster(h: &Harness) {
         .unwrap()
         .objects
         .insert(path.to_string(), value);
+    // The cluster runs peer mTLS (the default): the operator reaches its
+    // brokers with the identity in `<cluster>-operator`.
+    store_secret(
+        h,
+        "orders-operator",
+        &[("ca.crt", "CA"), ("tls.crt", "CERT"), ("tls.key", "KEY")],
+    );
 }
 
 fn store_secret(h: &Harness, name: &str, data: &[(&str, &str)]) {

@@ -213,7 +213,7 @@ fn clients_connect_through_the_first_matching_listener() {
     let spec = json!({"listeners": [
         {"name": "ext", "port": 9094, "type": "nodeport", "tls": true, "authentication": {"type": "scram-sha-512"}},
         {"name": "in", "port": 9093, "tls": false, "authentication": {"type": "scram-sha-512"}},
-        {"name": "certs", "port": 9095, "type": "internal", "tls": true, "authentication": {"type": "mtls"}}
+        {"name": "certs", "port": 9095, "type": "internal", "tls": true, "authentication": {"type": "tls"}}
     ]});
     let external = connection(&spec, AuthenticationType::ScramSha512, host);
     assert_eq!(

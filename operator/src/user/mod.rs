@@ -408,19 +408,14 @@ pub async fn run(
     namespace: Option<String>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let client = ctx.client.clone();
-    let (users, secrets): (Api<ChronikUser>, Api<Secret>) = match &namespace {
-        Some(ns) => (
-            Api::namespaced(client.clone(), ns),
-            Api::namespaced(client, ns),
-        ),
-        None => (Api::all(client.clone()), Api::all(client)),
+    // The users' Secrets are not watched: that would need list and watch on
+    // every Secret the operator can reach (RBAC cannot narrow them to a
+    // label); the periodic pass puts back a Secret deleted by hand.
+    let users: Api<ChronikUser> = match &namespace {
+        Some(ns) => Api::namespaced(ctx.client.clone(), ns),
+        None => Api::all(ctx.client.clone()),
     };
-    let owned = watcher::Config::default().labels(&format!(
-        "app.kubernetes.io/managed-by={MANAGED_BY},app.kubernetes.io/component=user"
-    ));
     Controller::new(users, watcher::Config::default())
-        .owns(secrets, owned)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {

@@ -23,7 +23,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
@@ -32,7 +31,6 @@ use tracing::{info, warn};
 
 use crate::apply::ApplyError;
 use crate::brokers::BrokerError;
-use crate::build::MANAGED_BY;
 use crate::controller::Context;
 use crate::status::conditions::{status_of, ConditionStatus, ConditionType};
 use crate::validate::validate;

@@ -92,6 +92,8 @@ pub struct NodeArgs {
     pub peer_tls: crate::peer_security::PeerTlsArgs,
     #[command(flatten)]
     pub authz: crate::kafka::AuthzArgs,
+    #[command(flatten)]
+    pub listeners: crate::listeners::ListenerArgs,
     /// Most partitions one topic may have (CreateTopics, CreatePartitions and
     /// POST /v1/topics beyond it are refused; at most 10000).
     #[arg(long, env = "CHRONIK_MAX_PARTITIONS_PER_TOPIC", default_value_t = crate::topic_limits::DEFAULT_MAX_PARTITIONS_PER_TOPIC, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::topic_limits::HARD_MAX_PARTITIONS_PER_TOPIC)))]
@@ -136,6 +138,8 @@ pub enum ConfigError {
     ConfigLine { path: PathBuf, line: usize },
     #[error("--config: {0}")]
     Timestamps(#[from] chronik_kafka::timestamps::InvalidTimestampConfig),
+    #[error(transparent)]
+    Listeners(#[from] crate::listeners::ListenerError),
     #[error("--test-fs is for tests only (it loses data on a crash); set CHRONIK_ENABLE_TEST_FS=1 to use it")]
     TestFsNotEnabled,
 }
@@ -162,6 +166,8 @@ pub struct NodeConfig {
     pub limits: crate::limits::Limits,
     /// Partition limits of topic creation.
     pub topic_limits: crate::topic_limits::TopicLimits,
+    /// Kafka listeners.
+    pub listeners: crate::listeners::ListenerConfig,
     /// Produce timestamp bounds (`log.message.timestamp.*` in --config).
     pub timestamp_defaults: chronik_kafka::timestamps::TimestampPolicy,
     /// Mutual TLS between brokers and the admin API.
@@ -184,6 +190,9 @@ impl NodeArgs {
             .iter()
             .find(|p| p.id == node_id)
             .map(|p| p.url.clone());
+        let listeners = self
+            .listeners
+            .validate(self.kafka_addr, pod_name.as_deref())?;
         let advertised_host = self
             .advertised_host
             .clone()
@@ -218,6 +227,7 @@ impl NodeArgs {
             initial_cluster_state: self.initial_cluster_state,
             limits: self.limits.limits(),
             authz: self.authz.config(),
+            listeners,
             topic_limits: crate::topic_limits::TopicLimits {
                 max_partitions_per_topic: self.max_partitions_per_topic,
                 max_partitions: self.max_partitions,

@@ -7,6 +7,7 @@ pub mod dev;
 pub mod http;
 pub mod kafka;
 pub mod limits;
+pub mod listeners;
 pub mod logging;
 pub mod metrics;
 pub mod node;

@@ -53,6 +53,8 @@ pub enum BrokerError {
     Recovery(#[from] RecoveryError),
     #[error("peer TLS: {0}")]
     Tls(#[from] TlsError),
+    #[error(transparent)]
+    Listeners(#[from] crate::listeners::ListenerStartError),
 }
 
 /// A running broker.
@@ -161,14 +163,20 @@ impl Broker {
         for (id, url) in &initial_members {
             transport.set_address(*id, url);
         }
-        let kafka_listener = bind("kafka", cfg.kafka_addr).await?;
-        let kafka_addr = local_addr("kafka", cfg.kafka_addr, &kafka_listener)?;
+        let kafka_listeners = crate::listeners::BoundListeners::bind(
+            &cfg.listeners,
+            &cfg.advertised_host,
+            cfg.node_id,
+        )
+        .await?;
+        let kafka_addr = kafka_listeners.default_addr;
         let advertised = Advertised {
-            kafka_addr: format!("{}:{}", cfg.advertised_host, kafka_addr.port()),
+            kafka_addr: kafka_listeners.default_advertised(),
             http_url: match admin_addr {
                 Some(admin) => format!("https://{}:{}", cfg.advertised_host, admin.port()),
                 None => format!("http://{}:{}", cfg.advertised_host, http_addr.port()),
             },
+            listeners: kafka_listeners.advertised.clone(),
         };
         let actor = NodeActor::new(
             NodeParts {
@@ -214,15 +222,8 @@ impl Broker {
             move || coordinator.active_groups(),
             cfg.limits.offset_retention,
         );
-        let (kafka_stop, mut kafka_stop_rx) = watch::channel(false);
-        tokio::spawn(chronik_kafka::serve(
-            kafka_listener,
-            frontend,
-            cfg.limits.kafka_server(),
-            async move {
-                let _ = kafka_stop_rx.wait_for(|stop| *stop).await;
-            },
-        ));
+        let (kafka_stop, kafka_stop_rx) = watch::channel(false);
+        kafka_listeners.serve(frontend, cfg.limits.kafka_server(), kafka_stop_rx);
         tracing::info!(%raft_addr, %http_addr, %kafka_addr, url = %cfg.self_url, "broker started");
         Ok(Self {
             handle,

@@ -9,10 +9,14 @@ mod incarnations;
 
 pub use incarnations::{Incarnations, Standing};
 mod digest;
+mod listeners;
 mod producer_ids;
+mod scram;
 mod voters;
 
+pub use listeners::{register_command, BrokerListeners};
 pub use producer_ids::{ProducerIdBlock, ProducerIds};
+pub use scram::{scram_command, ScramCredentials};
 pub use voters::stamp_voters;
 
 use chronik_proto::meta::{self, command::Cmd};
@@ -121,6 +125,10 @@ pub struct MetaStateMachine {
     producer_ids: ProducerIds,
     /// The ACLs in force.
     acls: acls::Acls,
+    /// SCRAM credentials of Kafka users.
+    scram: ScramCredentials,
+    /// Each broker's address on each Kafka listener.
+    listeners: BrokerListeners,
     /// The metadata group's voters as of the entry being applied, in log
     /// order (set by the applier; not part of the snapshot). Only commands
     /// from logs that predate voters in the command use it.
@@ -264,6 +272,7 @@ impl MetaStateMachine {
                 ApplyOutcome::Done
             }
             Some(Cmd::RegisterBroker(b)) => {
+                self.listeners.register(b.node_id, &b.listeners);
                 self.brokers.insert(b.node_id, b.kafka_addr);
                 // A registration from a broker that predates HTTP URLs says
                 // nothing about it; it does not erase a known one.
@@ -302,6 +311,10 @@ impl MetaStateMachine {
             }
             Some(Cmd::CreateAcls(c)) => self.acls.create(index, &c),
             Some(Cmd::DeleteAcls(d)) => self.acls.delete(index, &d),
+            Some(Cmd::AlterScramCredentials(a)) => {
+                self.scram.apply(a);
+                ApplyOutcome::Done
+            }
             Some(Cmd::Put(p)) => {
                 self.kv.insert(p.key, p.value);
                 ApplyOutcome::Done
@@ -356,6 +369,16 @@ impl MetaStateMachine {
     /// Kafka listener address ("host:port") of each registered broker.
     pub fn brokers(&self) -> &BTreeMap<u64, String> {
         &self.brokers
+    }
+
+    /// SCRAM credentials of Kafka users.
+    pub fn scram(&self) -> &ScramCredentials {
+        &self.scram
+    }
+
+    /// Each broker's address on each Kafka listener.
+    pub fn listeners(&self) -> &BrokerListeners {
+        &self.listeners
     }
 
     /// HTTP API URL (`http://host:port`) of each registered broker.
@@ -430,6 +453,8 @@ impl MetaStateMachine {
             next_producer_id,
             producer_id_blocks: producer_id_blocks.into_iter().collect(),
             acls: self.acls.encode(),
+            scram_credentials: self.scram.encode(),
+            listeners: self.listeners.encode(),
         };
         snap.encode_to_vec()
     }
@@ -484,6 +509,8 @@ impl MetaStateMachine {
             ),
             producer_ids: ProducerIds::decode(snap.next_producer_id, snap.producer_id_blocks),
             acls: acls::Acls::decode(&snap.acls),
+            scram: ScramCredentials::decode(snap.scram_credentials),
+            listeners: BrokerListeners::decode(snap.listeners),
             voters: Vec::new(),
         })
     }
@@ -558,6 +585,7 @@ pub mod commands {
             kafka_addr: kafka_addr.to_string(),
             http_url: http_url.to_string(),
             incarnation: incarnation.to_string(),
+            ..Default::default()
         }))
     }
 

@@ -1,7 +1,8 @@
-//! One client connection: reads length-prefixed frames, writes response frames.
+//! One client connection: reads length-prefixed frames, writes response frames,
+//! over any byte stream (a TCP socket, or a TLS session over one).
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::codec::{self, CodecError};
@@ -23,17 +24,17 @@ pub enum ConnectionError {
     },
 }
 
-/// A framed Kafka connection.
+/// A framed Kafka connection over `S`.
 #[derive(Debug)]
-pub struct Connection {
-    stream: TcpStream,
+pub struct Connection<S = TcpStream> {
+    stream: S,
     buffer: BytesMut,
     max_request_bytes: usize,
 }
 
-impl Connection {
-    /// Wraps an accepted socket.
-    pub fn new(stream: TcpStream, max_request_bytes: usize) -> Self {
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    /// Wraps an accepted stream.
+    pub fn new(stream: S, max_request_bytes: usize) -> Self {
         Self {
             stream,
             buffer: BytesMut::with_capacity(8 * 1024),
@@ -59,9 +60,18 @@ impl Connection {
         }
     }
 
+    /// Closes the sending side (TLS close_notify, then FIN) so the client
+    /// reads everything written before it sees the close.
+    pub async fn shutdown(&mut self) -> Result<(), ConnectionError> {
+        self.stream.shutdown().await?;
+        Ok(())
+    }
+
     /// Writes an encoded response frame.
     pub async fn write_frame(&mut self, frame: &[u8]) -> Result<(), ConnectionError> {
         self.stream.write_all(frame).await?;
+        // A TLS stream buffers records until flushed.
+        self.stream.flush().await?;
         Ok(())
     }
 }

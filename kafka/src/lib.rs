@@ -8,6 +8,7 @@
 //! - [`batch`] / [`idempotence`] / [`timestamps`]: record batch validation, producer
 //!   sequence rules and record timestamp bounds, shared with backend implementations.
 //! - [`topic_name`]: Kafka's topic name rule.
+//! - [`sasl`]: SASL PLAIN and SCRAM authentication of connections.
 //!
 //! See `docs/kafka.md` for the design.
 
@@ -21,6 +22,7 @@ pub mod connection;
 pub mod group;
 pub mod handlers;
 pub mod idempotence;
+pub mod sasl;
 pub mod server;
 pub mod timestamps;
 pub mod topic_name;
@@ -31,4 +33,4 @@ mod test_support;
 
 pub use backend::{Backend, BackendError, MemoryBackend, MemoryBackendConfig};
 pub use handlers::{FrontendConfig, Handlers, Principal, Session};
-pub use server::{serve, ServerConfig};
+pub use server::{serve, serve_listener, ListenerSecurity, ListenerTls, ServerConfig};

@@ -362,6 +362,34 @@ mod samples {
                     delete_acls_request::DeleteAclsFilter::default(),
                 ]))
             }
+            ApiKey::SaslHandshake => RequestBody::SaslHandshake(
+                SaslHandshakeRequest::default().with_mechanism(sb("PLAIN")),
+            ),
+            ApiKey::SaslAuthenticate => RequestBody::SaslAuthenticate(
+                SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from_static(b"\0u\0p")),
+            ),
+            ApiKey::DescribeUserScramCredentials => RequestBody::DescribeUserScramCredentials(
+                DescribeUserScramCredentialsRequest::default().with_users(Some(vec![
+                    describe_user_scram_credentials_request::UserName::default()
+                        .with_name(sb("alice")),
+                ])),
+            ),
+            ApiKey::AlterUserScramCredentials => RequestBody::AlterUserScramCredentials(
+                AlterUserScramCredentialsRequest::default()
+                    .with_deletions(vec![
+                        alter_user_scram_credentials_request::ScramCredentialDeletion::default()
+                            .with_name(sb("bob"))
+                            .with_mechanism(1),
+                    ])
+                    .with_upsertions(vec![
+                        alter_user_scram_credentials_request::ScramCredentialUpsertion::default()
+                            .with_name(sb("alice"))
+                            .with_mechanism(2)
+                            .with_iterations(4096)
+                            .with_salt(Bytes::from_static(b"salt"))
+                            .with_salted_password(Bytes::from_static(b"salted")),
+                    ]),
+            ),
             other => panic!("no sample for {other:?}"),
         }
     }

@@ -43,6 +43,10 @@ pub const SUPPORTED_APIS: &[SupportedApi] = &[
     api(ApiKey::CreateAcls, 1, 3),
     api(ApiKey::DescribeAcls, 1, 3),
     api(ApiKey::DeleteAcls, 1, 3),
+    api(ApiKey::SaslHandshake, 0, 1),
+    api(ApiKey::SaslAuthenticate, 0, 2),
+    api(ApiKey::DescribeUserScramCredentials, 0, 0),
+    api(ApiKey::AlterUserScramCredentials, 0, 0),
 ];
 
 /// The implemented range of `key`, if the API is implemented at all.

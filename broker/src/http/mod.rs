@@ -8,6 +8,7 @@ mod admin;
 mod error;
 mod membership;
 mod metadata;
+mod users;
 
 pub use admin::{plain_port, serve_admin};
 
@@ -53,6 +54,12 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/acls", get(acls::list).post(acls::create))
         .route("/v1/acls/delete", post(acls::delete))
         .route("/v1/kv/{key}", put(metadata::put_kv).get(metadata::get_kv))
+        .route("/v1/users", get(users::list_users))
+        .route("/v1/users/{user}/scram", put(users::put_scram))
+        .route(
+            "/v1/users/{user}/scram/{mechanism}",
+            delete(users::delete_scram),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             refuse_while_recovering,

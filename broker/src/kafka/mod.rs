@@ -10,6 +10,7 @@ mod limits;
 mod offsets;
 mod producer_ids;
 mod read;
+mod scram;
 mod topics;
 
 pub use authorizer::{AuthorizerFlag, AuthzArgs, SuperUsers};
@@ -84,6 +85,33 @@ impl RaftBackend {
 impl Backend for RaftBackend {
     fn node_id(&self) -> i32 {
         i32::try_from(self.registry.node_id()).unwrap_or(-1)
+    }
+
+    async fn listener_addresses(&self) -> BackendResult<chronik_kafka::backend::ListenerAddresses> {
+        scram::listener_addresses(&self.node).await
+    }
+
+    async fn scram_credentials(
+        &self,
+        user: &str,
+    ) -> BackendResult<
+        Vec<(
+            chronik_api::security::ScramMechanism,
+            chronik_kafka::sasl::ScramCredential,
+        )>,
+    > {
+        scram::credentials(&self.node, user).await
+    }
+
+    async fn scram_users(&self) -> BackendResult<Vec<chronik_api::security::UserCredentials>> {
+        scram::users(&self.node).await
+    }
+
+    async fn alter_scram_credentials(
+        &self,
+        alterations: Vec<chronik_kafka::backend::ScramAlteration>,
+    ) -> BackendResult<()> {
+        scram::alter(&self.node, alterations).await
     }
 
     /// Waits (at most [`REGISTRATION_WAIT`]) until this broker and the

@@ -31,12 +31,15 @@ type MembershipReply = oneshot::Sender<Result<Membership, NodeError>>;
 
 /// Where this broker serves clients, registered in the metadata so every
 /// broker knows every other's.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Advertised {
     /// Kafka address ("host:port") as clients reach it.
     pub kafka_addr: String,
     /// HTTP API URL (`http://host:port`), where a 421 sends callers.
     pub http_url: String,
+    /// Each Kafka listener's advertised address by listener name; changes
+    /// (`--advertised-listeners-file`) are registered again.
+    pub listeners: tokio::sync::watch::Receiver<std::collections::BTreeMap<String, String>>,
 }
 
 struct PendingTransfer {
@@ -226,17 +229,20 @@ impl MetaGroup {
     pub fn register(&mut self, advertised: &Advertised, peers: &Peers) {
         let id = self.id();
         let state = self.applier.state();
+        let listeners = advertised.listeners.borrow().clone();
         let registered = state.brokers().get(&id) == Some(&advertised.kafka_addr)
             && state.http_urls().get(&id) == Some(&advertised.http_url)
+            && state.listeners().all().get(&id) == Some(&listeners)
             && state.incarnations().recorded().contains_key(&id);
         if !state.members().contains_key(&id) || registered || self.raw.raft.leader_id == 0 {
             return;
         }
-        let cmd = commands::register_broker_as(
+        let cmd = crate::state_machine::register_command(
             id,
             &advertised.kafka_addr,
             &advertised.http_url,
             &peers.incarnation(id),
+            &listeners,
         );
         if let Err(e) = self.raw.propose(Vec::new(), cmd) {
             tracing::debug!(error = %e, "registering the broker's addresses failed; will retry");

@@ -130,5 +130,9 @@ pub(super) fn digest(sm: &MetaStateMachine) -> u64 {
             h.i64(i64::from(a.permission));
         }
     }
+    h.tag("scram");
+    sm.scram.digest_into(|b| h.bytes(b));
+    h.tag("listeners");
+    sm.listeners.digest_into(|b| h.bytes(b));
     h.0
 }

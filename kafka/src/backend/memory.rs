@@ -70,6 +70,7 @@ pub struct MemoryBackend {
     config: MemoryBackendConfig,
     state: Mutex<State>,
     changes: watch::Sender<u64>,
+    scram: crate::sasl::store::ScramStore,
 }
 
 impl MemoryBackend {
@@ -83,6 +84,7 @@ impl MemoryBackend {
                 ..State::default()
             }),
             changes,
+            scram: Default::default(),
         }
     }
 
@@ -445,6 +447,25 @@ impl Backend for MemoryBackend {
         for acl in &acls {
             state.acls.remove(acl);
         }
+        Ok(())
+    }
+
+    async fn scram_credentials(
+        &self,
+        user: &str,
+    ) -> BackendResult<Vec<(crate::sasl::ScramMechanism, crate::sasl::ScramCredential)>> {
+        Ok(self.scram.get(user))
+    }
+
+    async fn scram_users(&self) -> BackendResult<Vec<chronik_api::security::UserCredentials>> {
+        Ok(self.scram.users())
+    }
+
+    async fn alter_scram_credentials(
+        &self,
+        alterations: Vec<super::ScramAlteration>,
+    ) -> BackendResult<()> {
+        self.scram.apply(alterations);
         Ok(())
     }
 }

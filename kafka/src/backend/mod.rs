@@ -13,8 +13,8 @@ pub use error::BackendError;
 pub use memory::{MemoryBackend, MemoryBackendConfig};
 pub use types::{
     Acks, AppendOutcome, AppendRequest, BrokerInfo, ClusterView, CommittedOffset, GroupOffset,
-    OffsetSpec, PartitionInfo, ProducerIdentity, ReadRequest, ReadResult, TimestampOffset,
-    TopicInfo, TopicPartition, TopicSpec,
+    ListenerAddresses, OffsetSpec, PartitionInfo, ProducerIdentity, ReadRequest, ReadResult,
+    ScramAlteration, TimestampOffset, TopicInfo, TopicPartition, TopicSpec,
 };
 
 use std::future::Future;
@@ -138,4 +138,31 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Removes exactly these ACLs; absent ones are ignored.
     fn delete_acls(&self, acls: Vec<AclBinding>) -> impl Future<Output = BackendResult<()>> + Send;
+    /// Each broker's address on each named listener, for Metadata and
+    /// FindCoordinator answers on that listener. A broker missing from a
+    /// listener's map is advertised at its [`Backend::cluster`] address.
+    fn listener_addresses(&self) -> impl Future<Output = BackendResult<ListenerAddresses>> + Send {
+        std::future::ready(Ok(ListenerAddresses::new()))
+    }
+
+    /// `user`'s SCRAM credentials (empty for an unknown user).
+    fn scram_credentials(
+        &self,
+        user: &str,
+    ) -> impl Future<
+        Output = BackendResult<Vec<(crate::sasl::ScramMechanism, crate::sasl::ScramCredential)>>,
+    > + Send;
+
+    /// Every user with SCRAM credentials, by name, with mechanism and
+    /// iterations of each credential.
+    fn scram_users(
+        &self,
+    ) -> impl Future<Output = BackendResult<Vec<chronik_api::security::UserCredentials>>> + Send;
+
+    /// Applies `alterations` together (validated by the caller: one entry
+    /// per user, iterations in Kafka's range).
+    fn alter_scram_credentials(
+        &self,
+        alterations: Vec<ScramAlteration>,
+    ) -> impl Future<Output = BackendResult<()>> + Send;
 }

@@ -200,3 +200,28 @@ pub struct GroupOffset {
     /// The committed offset.
     pub committed: CommittedOffset,
 }
+
+/// One change of AlterUserScramCredentials (or of the HTTP users API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScramAlteration {
+    /// Creates or replaces `user`'s credential for `mechanism`.
+    Upsert {
+        /// User name.
+        user: String,
+        /// Mechanism.
+        mechanism: crate::sasl::ScramMechanism,
+        /// The derived credential (never the password).
+        credential: crate::sasl::ScramCredential,
+    },
+    /// Removes `user`'s credential for `mechanism`.
+    Delete {
+        /// User name.
+        user: String,
+        /// Mechanism.
+        mechanism: crate::sasl::ScramMechanism,
+    },
+}
+
+/// Each listener's address of each broker: listener name → node id →
+/// (host, port).
+pub type ListenerAddresses = BTreeMap<String, BTreeMap<i32, (String, i32)>>;

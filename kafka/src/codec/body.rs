@@ -93,4 +93,8 @@ apis! {
     CreateAcls => CreateAclsRequest, CreateAclsResponse;
     DescribeAcls => DescribeAclsRequest, DescribeAclsResponse;
     DeleteAcls => DeleteAclsRequest, DeleteAclsResponse;
+    SaslHandshake => SaslHandshakeRequest, SaslHandshakeResponse;
+    SaslAuthenticate => SaslAuthenticateRequest, SaslAuthenticateResponse;
+    DescribeUserScramCredentials => DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse;
+    AlterUserScramCredentials => AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse;
 }

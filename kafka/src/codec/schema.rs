@@ -277,6 +277,23 @@ const CREATE_ACLS: &[Field] = &[all(structs(ACL))];
 
 const DELETE_ACLS: &[Field] = &[all(structs(ACL))];
 
+const SASL_HANDSHAKE: &[Field] = &[all(STR)]; // mechanism
+
+const SASL_AUTHENTICATE: &[Field] = &[all(BYTES)]; // auth_bytes
+
+const DESCRIBE_USER_SCRAM_CREDENTIALS: &[Field] = &[all(structs(&[all(STR)]))]; // users
+
+const ALTER_USER_SCRAM_CREDENTIALS: &[Field] = &[
+    all(structs(&[all(STR), all(I8)])), // deletions: name, mechanism
+    all(structs(&[
+        all(STR),   // name
+        all(I8),    // mechanism
+        all(I32),   // iterations
+        all(BYTES), // salt
+        all(BYTES), // salted_password
+    ])),
+];
+
 /// Layout and first flexible version of an implemented request.
 pub(crate) fn request_layout(key: ApiKey) -> Option<(&'static [Field], i16)> {
     Some(match key {
@@ -302,6 +319,10 @@ pub(crate) fn request_layout(key: ApiKey) -> Option<(&'static [Field], i16)> {
         ApiKey::CreateAcls => (CREATE_ACLS, 2),
         ApiKey::DescribeAcls => (ACL, 2),
         ApiKey::DeleteAcls => (DELETE_ACLS, 2),
+        ApiKey::SaslHandshake => (SASL_HANDSHAKE, i16::MAX),
+        ApiKey::SaslAuthenticate => (SASL_AUTHENTICATE, 2),
+        ApiKey::DescribeUserScramCredentials => (DESCRIBE_USER_SCRAM_CREDENTIALS, 0),
+        ApiKey::AlterUserScramCredentials => (ALTER_USER_SCRAM_CREDENTIALS, 0),
         _ => return None,
     })
 }

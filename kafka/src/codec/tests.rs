@@ -93,8 +93,8 @@ fn unknown_api_key_keeps_correlation_id() {
 
 #[test]
 fn unimplemented_api_and_version_are_rejected() {
-    // SaslHandshake exists in Kafka but is not implemented here.
-    let frame = header_bytes(ApiKey::SaslHandshake as i16, 1, 5).freeze();
+    // DescribeDelegationToken exists in Kafka but is not implemented here.
+    let frame = header_bytes(ApiKey::DescribeDelegationToken as i16, 1, 5).freeze();
     assert!(matches!(
         decode_request(frame),
         Err(CodecError::UnsupportedVersion {

@@ -14,6 +14,7 @@ use chronik_api::security::{AclOperation, ResourceType};
 async fn lookup<B: Backend>(
     handlers: &Handlers<B>,
     access: &Access,
+    listener: &str,
     key_type: i8,
     key: &StrBytes,
 ) -> Coordinator {
@@ -44,7 +45,7 @@ async fn lookup<B: Backend>(
                 .with_error_message(Some(sb(&e.to_string())))
         }
     };
-    match handlers.broker_info(node).await {
+    match handlers.broker_info(node, listener).await {
         Some(info) => base
             .with_node_id(BrokerId(info.node_id))
             .with_host(sb(&info.host))
@@ -63,11 +64,19 @@ pub(crate) async fn handle<B: Backend>(
     if ctx.api_version >= 4 {
         let mut coordinators = Vec::with_capacity(request.coordinator_keys.len());
         for key in &request.coordinator_keys {
-            coordinators.push(lookup(handlers, &access, request.key_type, key).await);
+            coordinators
+                .push(lookup(handlers, &access, &ctx.listener, request.key_type, key).await);
         }
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
-    let c = lookup(handlers, &access, request.key_type, &request.key).await;
+    let c = lookup(
+        handlers,
+        &access,
+        &ctx.listener,
+        request.key_type,
+        &request.key,
+    )
+    .await;
     // The error message exists from v1.
     let message = if ctx.api_version >= 1 {
         c.error_message

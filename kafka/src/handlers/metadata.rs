@@ -1,4 +1,5 @@
-//! Metadata: brokers, controller, topics with partition leaders.
+//! Metadata: brokers (at their addresses on the client's listener),
+//! controller, topics with partition leaders.
 
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
@@ -63,7 +64,8 @@ pub(crate) async fn handle<B: Backend>(
     request: MetadataRequest,
 ) -> MetadataResponse {
     let backend = &handlers.backend;
-    let (cluster, topics) = match (backend.cluster().await, backend.list_topics().await) {
+    let cluster = handlers.cluster_on(&ctx.listener).await;
+    let (cluster, topics) = match (cluster, backend.list_topics().await) {
         (Ok(c), Ok(t)) => (c, t),
         _ => return MetadataResponse::default(),
     };

@@ -1,6 +1,7 @@
 //! Request dispatch: one module per API, all sharing one [`Handlers`] (the
 //! backend, the consumer group coordinator and the front-end settings).
 
+mod alter_user_scram_credentials;
 mod api_versions;
 mod create_acls;
 mod create_partitions;
@@ -10,6 +11,7 @@ mod delete_topics;
 mod describe_acls;
 mod describe_configs;
 mod describe_groups;
+mod describe_user_scram_credentials;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -22,6 +24,8 @@ mod metadata;
 mod offset_commit;
 mod offset_fetch;
 mod produce;
+pub(crate) mod sasl_authenticate;
+pub(crate) mod sasl_handshake;
 mod sync_group;
 
 use std::sync::Arc;
@@ -32,7 +36,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 use crate::authz::{Access, AuthorizerKind, AuthzConfig};
-use crate::backend::{Backend, BrokerInfo};
+use crate::backend::{Backend, BackendError, BrokerInfo, ClusterView};
 use crate::codec::{self, CodecError, Decoded, DecodedRequest, RequestBody, ResponseBody};
 use crate::group::GroupCoordinator;
 pub use chronik_api::security::Principal;
@@ -252,6 +256,20 @@ impl<B: Backend> Handlers<B> {
             RequestBody::DescribeConfigs(r) => {
                 ResponseBody::DescribeConfigs(describe_configs::handle(self, &ctx, r).await)
             }
+            RequestBody::SaslHandshake(_) => {
+                ResponseBody::SaslHandshake(sasl_handshake::out_of_state())
+            }
+            RequestBody::SaslAuthenticate(_) => {
+                ResponseBody::SaslAuthenticate(sasl_authenticate::out_of_state())
+            }
+            RequestBody::DescribeUserScramCredentials(r) => {
+                ResponseBody::DescribeUserScramCredentials(
+                    describe_user_scram_credentials::handle(self, r).await,
+                )
+            }
+            RequestBody::AlterUserScramCredentials(r) => ResponseBody::AlterUserScramCredentials(
+                alter_user_scram_credentials::handle(self, r).await,
+            ),
         };
         Some(Reply {
             version,
@@ -299,10 +317,26 @@ impl<B: Backend> Handlers<B> {
         self.check_coordinator(group).await
     }
 
-    /// Looks up a broker of the cluster view.
-    async fn broker_info(&self, node_id: i32) -> Option<BrokerInfo> {
-        let cluster = self.backend.cluster().await.ok()?;
+    /// Looks up a broker of the cluster as seen on `listener`.
+    async fn broker_info(&self, node_id: i32, listener: &str) -> Option<BrokerInfo> {
+        let cluster = self.cluster_on(listener).await.ok()?;
         cluster.brokers.into_iter().find(|b| b.node_id == node_id)
+    }
+
+    /// The cluster as a client on `listener` sees it: every broker at its
+    /// address on that listener (its default address when it has none).
+    async fn cluster_on(&self, listener: &str) -> Result<ClusterView, BackendError> {
+        let mut cluster = self.backend.cluster().await?;
+        let addresses = self.backend.listener_addresses().await?;
+        if let Some(on_listener) = addresses.get(listener) {
+            for broker in &mut cluster.brokers {
+                if let Some((host, port)) = on_listener.get(&broker.node_id) {
+                    broker.host.clone_from(host);
+                    broker.port = *port;
+                }
+            }
+        }
+        Ok(cluster)
     }
 }
 

@@ -32,7 +32,7 @@ impl StderrContext {
 
 impl ClientContext for StderrContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        log_line(level, fac, log_message);
+        self.errors.log(level, fac, log_message);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
@@ -68,6 +68,21 @@ impl ErrorNotes {
         );
         if !transient {
             self.note(&format!("{error}: {reason}"));
+        }
+    }
+
+    /// A log line: written to stderr, and remembered when it is an error
+    /// (a failed SASL authentication is logged, not always raised).
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        log_line(level, fac, log_message);
+        if matches!(
+            level,
+            RDKafkaLogLevel::Emerg
+                | RDKafkaLogLevel::Alert
+                | RDKafkaLogLevel::Critical
+                | RDKafkaLogLevel::Error
+        ) {
+            self.note(&format!("{fac}: {log_message}"));
         }
     }
 
@@ -164,7 +179,7 @@ impl DeliveryCounter {
 
 impl ClientContext for DeliveryCounter {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        log_line(level, fac, log_message);
+        self.errors.log(level, fac, log_message);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {

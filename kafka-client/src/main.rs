@@ -71,7 +71,9 @@ fn finish<T: Serialize>(summary: &T, passed: bool) -> ExitCode {
 /// from stalling a client that long. `security` adds TLS and SASL.
 pub(crate) fn client_config(security: &security::SecurityArgs) -> rdkafka::config::ClientConfig {
     let mut config = rdkafka::config::ClientConfig::new();
-    config.set("socket.connection.setup.timeout.ms", "5000");
+    config
+        .set("socket.connection.setup.timeout.ms", "5000")
+        .set_log_level(rdkafka::config::RDKafkaLogLevel::Warning);
     security.apply(&mut config);
     config
 }

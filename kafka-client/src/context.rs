@@ -1,4 +1,5 @@
-//! librdkafka callbacks: log lines to stderr and delivery reports counted.
+//! librdkafka callbacks: log lines to stderr, client errors (such as a
+//! failed SASL authentication) remembered, and delivery reports counted.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,24 +9,85 @@ use std::time::Instant;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::ConsumerContext;
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{DeliveryResult, Message};
 use rdkafka::producer::ProducerContext;
 
 /// How many distinct error strings a report keeps.
 pub const MAX_ERRORS: usize = 5;
 
-/// Client context that writes librdkafka's log lines and errors to stderr.
+/// Client context that writes librdkafka's log lines and errors to stderr
+/// and remembers the first distinct errors.
 #[derive(Debug, Default)]
-pub struct StderrContext;
+pub struct StderrContext {
+    errors: ErrorNotes,
+}
+
+impl StderrContext {
+    /// The first distinct client errors seen.
+    pub fn errors(&self) -> Vec<String> {
+        self.errors.list()
+    }
+}
 
 impl ClientContext for StderrContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        eprintln!("librdkafka {level:?} {fac}: {log_message}");
+        self.errors.log(level, fac, log_message);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
+        self.errors.client_error(&error, reason);
+    }
+}
+
+fn log_line(level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+    eprintln!("librdkafka {level:?} {fac}: {log_message}");
+}
+
+/// The first [`MAX_ERRORS`] distinct error strings.
+#[derive(Debug, Default)]
+struct ErrorNotes(Mutex<Vec<String>>);
+
+impl ErrorNotes {
+    fn note(&self, error: &str) {
+        if let Ok(mut errors) = self.0.lock() {
+            if errors.len() < MAX_ERRORS && !errors.iter().any(|e| e == error) {
+                errors.push(error.to_string());
+            }
+        }
+    }
+
+    /// A client-level error (librdkafka's error callback): logged, and
+    /// remembered unless it is only a connection going down, which
+    /// librdkafka retries by itself.
+    fn client_error(&self, error: &KafkaError, reason: &str) {
         eprintln!("librdkafka error: {error}: {reason}");
+        let transient = matches!(
+            error.rdkafka_error_code(),
+            Some(RDKafkaErrorCode::BrokerTransportFailure | RDKafkaErrorCode::AllBrokersDown)
+        );
+        if !transient {
+            self.note(&format!("{error}: {reason}"));
+        }
+    }
+
+    /// A log line: written to stderr, and remembered when it is an error
+    /// (a failed SASL authentication is logged, not always raised).
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        log_line(level, fac, log_message);
+        if matches!(
+            level,
+            RDKafkaLogLevel::Emerg
+                | RDKafkaLogLevel::Alert
+                | RDKafkaLogLevel::Critical
+                | RDKafkaLogLevel::Error
+        ) {
+            self.note(&format!("{fac}: {log_message}"));
+        }
+    }
+
+    fn list(&self) -> Vec<String> {
+        self.0.lock().map(|e| e.clone()).unwrap_or_default()
     }
 }
 
@@ -37,7 +99,7 @@ pub struct DeliveryCounter {
     started: Instant,
     acked: AtomicU64,
     failed: AtomicU64,
-    errors: Mutex<Vec<String>>,
+    errors: ErrorNotes,
     partitions: Mutex<BTreeMap<i32, PartitionDeliveries>>,
 }
 
@@ -47,7 +109,7 @@ impl Default for DeliveryCounter {
             started: Instant::now(),
             acked: AtomicU64::new(0),
             failed: AtomicU64::new(0),
-            errors: Mutex::new(Vec::new()),
+            errors: ErrorNotes::default(),
             partitions: Mutex::new(BTreeMap::new()),
         }
     }
@@ -106,26 +168,22 @@ impl DeliveryCounter {
 
     /// The first distinct error strings seen.
     pub fn errors(&self) -> Vec<String> {
-        self.errors.lock().map(|e| e.clone()).unwrap_or_default()
+        self.errors.list()
     }
 
     /// Remembers `error` if it is new and there is room.
     pub fn note(&self, error: &str) {
-        if let Ok(mut errors) = self.errors.lock() {
-            if errors.len() < MAX_ERRORS && !errors.iter().any(|e| e == error) {
-                errors.push(error.to_string());
-            }
-        }
+        self.errors.note(error);
     }
 }
 
 impl ClientContext for DeliveryCounter {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        StderrContext.log(level, fac, log_message);
+        self.errors.log(level, fac, log_message);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        StderrContext.error(error, reason);
+        self.errors.client_error(&error, reason);
     }
 }
 

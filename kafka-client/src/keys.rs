@@ -43,6 +43,9 @@ pub struct Tally {
     pub out_of_order: u64,
     /// Keys `0..expect` never read.
     pub missing: u64,
+    /// Records read that belong to no run of this id (other runs' records
+    /// in the same topic).
+    pub other_runs: u64,
 }
 
 /// Accumulates a [`Tally`] record by record.
@@ -68,6 +71,11 @@ impl Checker {
         } else {
             *highest = i;
         }
+    }
+
+    /// Counts a record of another run.
+    pub fn other_run(&mut self) {
+        self.tally.other_runs += 1;
     }
 
     /// Whether every key `0..expect` was read.
@@ -108,6 +116,7 @@ mod tests {
         for (p, i) in [(0, 0), (1, 1), (0, 2), (0, 2), (1, 5), (1, 3)] {
             c.observe(p, i);
         }
+        c.other_run();
         assert!(!c.complete(6));
         let t = c.finish(6);
         assert_eq!(
@@ -118,6 +127,7 @@ mod tests {
                 duplicates: 1,
                 out_of_order: 1,
                 missing: 1,
+                other_runs: 1,
             }
         );
     }

@@ -11,6 +11,7 @@ mod context;
 mod keys;
 mod produce;
 mod ready;
+mod security;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -67,10 +68,13 @@ fn finish<T: Serialize>(summary: &T, passed: bool) -> ExitCode {
 /// connection attempt to an address nobody owns any more gets no answer at
 /// all and waits for librdkafka's connection setup timeout, 30 s by default.
 /// Five seconds is plenty for a cluster-local connection and keeps a roll
-/// from stalling a client that long.
-pub(crate) fn client_config() -> rdkafka::config::ClientConfig {
+/// from stalling a client that long. `security` adds TLS and SASL.
+pub(crate) fn client_config(security: &security::SecurityArgs) -> rdkafka::config::ClientConfig {
     let mut config = rdkafka::config::ClientConfig::new();
-    config.set("socket.connection.setup.timeout.ms", "5000");
+    config
+        .set("socket.connection.setup.timeout.ms", "5000")
+        .set_log_level(rdkafka::config::RDKafkaLogLevel::Warning);
+    security.apply(&mut config);
     config
 }
 

@@ -41,6 +41,9 @@ pub struct ProduceArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 60)]
     pub timeout_secs: u64,
+    /// TLS and SASL.
+    #[command(flatten)]
+    pub security: crate::security::SecurityArgs,
     /// Records per second, spread evenly (0: as fast as possible). A paced
     /// producer keeps writing while something else happens to the cluster.
     #[arg(long, default_value_t = 0)]
@@ -79,7 +82,7 @@ pub fn run(args: &ProduceArgs) -> Result<ProduceSummary> {
         counter.fail(args.count, &format!("creating topic {}: {e}", args.topic));
         return Ok(summary(&counter));
     }
-    let mut config = crate::client_config();
+    let mut config = crate::client_config(&args.security);
     if let Some(contexts) = &args.debug {
         // rdkafka passes on only what its log level lets through.
         config
@@ -171,10 +174,10 @@ fn send(
 
 /// Creates the topic unless it exists, retrying until `deadline`.
 fn create_topic(args: &ProduceArgs, deadline: Instant) -> Result<()> {
-    let admin: AdminClient<StderrContext> = crate::client_config()
+    let admin: AdminClient<StderrContext> = crate::client_config(&args.security)
         .set("bootstrap.servers", &args.bootstrap)
         .set("client.id", "chronik-kafka-client-admin")
-        .create_with_context(StderrContext)
+        .create_with_context(StderrContext::default())
         .context("creating the admin client")?;
     let topic = NewTopic::new(
         &args.topic,
@@ -199,13 +202,22 @@ fn create_topic(args: &ProduceArgs, deadline: Instant) -> Result<()> {
                     eprintln!("topic {} already exists", args.topic);
                     return Ok(());
                 }
+                // A user without Create may still write to a topic that
+                // exists: producing says whether it may.
+                Some(Err((_, RDKafkaErrorCode::TopicAuthorizationFailed))) => {
+                    eprintln!("not allowed to create topic {}; producing", args.topic);
+                    return Ok(());
+                }
                 Some(Err((_, code))) => code.to_string(),
                 None => "no result for the topic".to_string(),
             },
             Err(e) => e.to_string(),
         };
         if Instant::now() >= deadline {
-            anyhow::bail!(error);
+            // The client's own errors say why (e.g. a failed SASL
+            // authentication) when the request only timed out.
+            let client = admin.inner().context().errors();
+            anyhow::bail!("{error} {client:?}");
         }
         eprintln!("creating topic {}: {error}; retrying", args.topic);
         std::thread::sleep(Duration::from_secs(1));

@@ -11,6 +11,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde::Serialize;
 
 use crate::context::StderrContext;
+use crate::security::SecurityArgs;
 
 /// Arguments of `wait-ready`.
 #[derive(clap::Args, Debug)]
@@ -24,6 +25,9 @@ pub struct ReadyArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 60)]
     pub timeout_secs: u64,
+    /// TLS and SASL.
+    #[command(flatten)]
+    pub security: crate::security::SecurityArgs,
 }
 
 /// One broker as metadata lists it.
@@ -68,12 +72,12 @@ pub fn run(args: &ReadyArgs) -> Result<ReadySummary> {
     Ok(last)
 }
 
-fn client(bootstrap: &str) -> Result<BaseConsumer<StderrContext>> {
-    crate::client_config()
+fn client(bootstrap: &str, security: &SecurityArgs) -> Result<BaseConsumer<StderrContext>> {
+    crate::client_config(security)
         .set("bootstrap.servers", bootstrap)
         .set("client.id", "chronik-kafka-client-ready")
         .set_log_level(RDKafkaLogLevel::Warning)
-        .create_with_context(StderrContext)
+        .create_with_context(StderrContext::default())
         .context("creating a client")
 }
 
@@ -94,7 +98,7 @@ fn brokers(client: &Client<StderrContext>) -> Result<Vec<BrokerInfo>, String> {
 
 /// One attempt.
 fn check(args: &ReadyArgs) -> Result<ReadySummary> {
-    let listed = match brokers(client(&args.bootstrap)?.client()) {
+    let listed = match brokers(client(&args.bootstrap, &args.security)?.client()) {
         Ok(b) => b,
         Err(error) => {
             return Ok(ReadySummary {
@@ -114,7 +118,7 @@ fn check(args: &ReadyArgs) -> Result<ReadySummary> {
     }
     for b in &listed {
         let address = format!("{}:{}", b.host, b.port);
-        if let Err(e) = brokers(client(&address)?.client()) {
+        if let Err(e) = brokers(client(&address, &args.security)?.client()) {
             problems.push(format!("broker {} at {address}: {e}", b.id));
         }
     }

@@ -60,7 +60,7 @@ fn stored_user(h: &Harness, name: &str) -> ChronikUser {
 }
 
 /// A healthy cluster `orders` led by node 2, with a SCRAM listener and a
-/// TLS listener in its spec.
+/// TLS listener in its spec, and the operator's certificate Secret.
 fn store_ready_cluster(h: &Harness) {
     let cluster = support::cluster("orders", 3);
     let mut value = serde_json::to_value(&cluster).expect("cluster");
@@ -598,4 +598,29 @@ async fn a_user_of_a_cluster_that_is_gone_is_deleted_without_broker_calls() {
         Some(Vec::new())
     );
     assert!(h.brokers.security.lock().unwrap().calls.is_empty());
+}
+
+/// Under peer mTLS the brokers serve users and ACLs only on the admin
+/// port: the controller must call `https://<pod>:<admin>`, not the plain
+/// HTTP port (which answers 403).
+#[tokio::test]
+async fn under_peer_mtls_the_users_api_is_called_on_the_admin_port() {
+    let h = Harness::new();
+    store_ready_cluster(&h);
+    let path = "/apis/chronik.io/v1alpha1/namespaces/streams/chronikclusters/orders";
+    {
+        let mut state = h.api.state.lock().unwrap();
+        let cluster = state.objects.get_mut(path).expect("cluster");
+        cluster["spec"]["tls"] = json!({"peerMtls": true});
+    }
+    store_user(&h, &user("alice", scram_spec(json!([]))));
+    create(&h, "alice").await;
+    let urls = h.brokers.security.lock().unwrap().urls.clone();
+    assert!(!urls.is_empty(), "GET /v1/users was not called");
+    for url in urls {
+        assert_eq!(
+            url, "https://orders-1.orders-headless.streams.svc.cluster.local:8443",
+            "the users API must be called on the leader's admin port"
+        );
+    }
 }

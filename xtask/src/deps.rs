@@ -17,13 +17,18 @@ const DEBIAN: &[(&str, &str)] = &[
     ("runc", "runc"),
     ("npm", "npm"),
     ("unzip", "unzip"),
+    // openssl-sys finds the static OpenSSL of the Kafka client through it.
+    ("pkg-config", "pkg-config"),
 ];
 
 /// (file to look for, Debian package providing it) for what is not on PATH.
 /// Podman's own networking: without netavark and aardvark-dns, Debian's
 /// podman falls back to CNI without DNS, and pods cannot resolve each other's
-/// names (`localkube/containers.conf` selects netavark).
+/// names (`localkube/containers.conf` selects netavark). OpenSSL's headers
+/// and static libraries: the Kafka client image's librdkafka links them (TLS
+/// and SASL/SCRAM).
 const DEBIAN_FILES: &[(&str, &str)] = &[
+    ("/usr/include/openssl/ssl.h", "libssl-dev"),
     ("/usr/lib/podman/netavark", "netavark"),
     ("/usr/lib/podman/aardvark-dns", "aardvark-dns"),
 ];

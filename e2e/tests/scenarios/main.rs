@@ -14,6 +14,8 @@
 
 // The lifecycle scenario (day-2 operations under load).
 mod day2;
+// Security: TLS, SCRAM users, ACLs, NodePort access, certificate renewal.
+mod security;
 mod support;
 
 use std::time::Duration;

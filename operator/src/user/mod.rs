@@ -320,7 +320,7 @@ async fn ready_cluster(
     Ok(Ok(ReadyCluster {
         target: Target {
             api,
-            members: Arc::new(cluster.addresses.clone()),
+            members: Arc::new(cluster.broker_api_addresses()),
             via: stored.and_then(|s| s.leader.as_ref()).map_or(1, |l| l.id),
         },
         connection: plan::connection(&object.spec, user.authentication, &service_host),
@@ -376,7 +376,7 @@ async fn finalize(
             })?;
         let target = Target {
             api: brokers,
-            members: Arc::new(cluster.addresses.clone()),
+            members: Arc::new(cluster.broker_api_addresses()),
             via: stored.and_then(|s| s.leader).map_or(1, |l| l.id),
         };
         let authentication = user.spec.authentication.type_;

@@ -27,6 +27,8 @@ pub struct FakeSecurity {
     pub scram: BTreeMap<String, BTreeMap<ScramMechanism, ScramUpsert>>,
     pub acls: BTreeSet<AclBinding>,
     pub calls: Vec<SecurityCall>,
+    /// The base URL each `GET /v1/users` was addressed to.
+    pub urls: Vec<String>,
     /// Every call fails with this while set.
     pub fail: Option<BrokerError>,
 }
@@ -66,10 +68,11 @@ fn done<T: Send + 'static>(
 impl SecurityApi for FakeBrokers {
     fn list_scram_users(
         &self,
-        _members: Arc<dyn MemberAddresses>,
-        _via: u64,
+        members: Arc<dyn MemberAddresses>,
+        via: u64,
     ) -> BoxFuture<'static, Result<Vec<UserCredentials>, BrokerError>> {
         let mut st = self.security.lock().unwrap();
+        st.urls.push(members.http_url_of(chronik_api::NodeId(via)));
         let result = st.call("GET /v1/users".to_string()).map(|()| {
             st.scram
                 .iter()

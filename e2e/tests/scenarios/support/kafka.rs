@@ -43,6 +43,10 @@ pub struct Consumed {
     pub out_of_order: u64,
     /// Expected records never read.
     pub missing: u64,
+    /// Records of other runs read (the consumer reads each partition at
+    /// least up to its end offset at its start).
+    #[serde(default)]
+    pub other_runs: u64,
 }
 
 /// What a client pod did.
@@ -62,7 +66,24 @@ pub struct KafkaClient<'a> {
     ns: String,
     image: String,
     bootstrap: String,
+    auth: Option<SaslUser>,
 }
+
+/// A SCRAM user a client pod authenticates as, over `SASL_SSL`, configured
+/// the way an application takes it from the user's Secret.
+#[derive(Debug, Clone)]
+pub struct SaslUser {
+    /// The Kafka user name.
+    pub username: String,
+    /// The ChronikUser's Secret: `ca.crt` is mounted and used as the CA.
+    pub secret: String,
+    /// The password: `None` takes the Secret's `password` through a
+    /// `secretKeyRef`; `Some` gives this one instead (a wrong password).
+    pub password: Option<String>,
+}
+
+/// Where a client pod mounts its user's Secret.
+const USER_SECRET_DIR: &str = "/etc/chronik-user";
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
@@ -74,7 +95,28 @@ impl<'a> KafkaClient<'a> {
             ns: ns.to_string(),
             image: image.to_string(),
             bootstrap: format!("{cluster}.{ns}.svc.cluster.local:9092"),
+            auth: None,
         }
+    }
+
+    /// The same client as `user`, over `SASL_SSL` on the client Service's
+    /// `port`.
+    pub fn as_user(&self, cluster: &str, port: u16, user: SaslUser) -> KafkaClient<'a> {
+        KafkaClient {
+            kubectl: self.kubectl,
+            ns: self.ns.clone(),
+            image: self.image.clone(),
+            bootstrap: format!("{cluster}.{}.svc.cluster.local:{port}", self.ns),
+            auth: Some(user),
+        }
+    }
+
+    /// Produce like [`KafkaClient::produce`], the client giving up after
+    /// `timeout_secs` (for runs expected to fail).
+    pub fn produce_within(&self, topic: &str, count: u64, timeout_secs: u64) -> Outcome<Produced> {
+        let args = produce_args(topic, count, 3, &[]);
+        let pod = self.start_for("produce", &strs(&args), timeout_secs);
+        self.finish(pod)
     }
 
     /// Produce `count` records to `topic` (created with 3 partitions and
@@ -87,9 +129,20 @@ impl<'a> KafkaClient<'a> {
     /// Read `topic` from the earliest offsets, expecting `expect` records.
     pub fn consume(&self, topic: &str, expect: u64) -> Outcome<Consumed> {
         let expect = expect.to_string();
+        // A group named after the topic: a user's ACLs on a prefix cover both.
+        let group = format!("{topic}-check");
         self.run(
             "consume",
-            &["--topic", topic, "--expect", &expect, "--run-id", topic],
+            &[
+                "--topic",
+                topic,
+                "--expect",
+                &expect,
+                "--run-id",
+                topic,
+                "--group-id",
+                &group,
+            ],
         )
     }
 
@@ -129,14 +182,22 @@ impl<'a> KafkaClient<'a> {
         let mut all = vec![command, "--bootstrap", &self.bootstrap];
         all.extend_from_slice(args);
         all.extend(["--timeout-secs", &timeout]);
-        let manifest = json!({
+        let mut manifest = json!({
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": pod, "labels": {"app.kubernetes.io/name": "chronik-e2e-client"}},
             "spec": {"restartPolicy": "Never", "containers": [{
                 "name": "client", "image": self.image, "imagePullPolicy": "IfNotPresent",
                 "args": all}]},
         });
-        println!("    client pod {pod}: {}", all.join(" "));
+        if let Some(user) = &self.auth {
+            user.configure(&mut manifest["spec"]);
+        }
+        let who = self
+            .auth
+            .as_ref()
+            .map(|u| format!(" (SASL_SSL as {})", u.username))
+            .unwrap_or_default();
+        println!("    client pod {pod}{who}: {}", all.join(" "));
         let r = self.kubectl.apply(&self.ns, &manifest);
         assert!(r.ok, "creating client pod {pod}: {}", r.stderr);
         ClientPod {
@@ -217,6 +278,29 @@ impl<'a> KafkaClient<'a> {
             summary,
             logs,
         }
+    }
+}
+
+impl SaslUser {
+    /// Adds the environment (`KAFKA_*`, read by `chronik-kafka-client`)
+    /// and the Secret volume to a pod spec.
+    fn configure(&self, spec: &mut Value) {
+        let password = match &self.password {
+            None => json!({"name": "KAFKA_SASL_PASSWORD", "valueFrom": {
+                "secretKeyRef": {"name": self.secret, "key": "password"}}}),
+            Some(p) => json!({"name": "KAFKA_SASL_PASSWORD", "value": p}),
+        };
+        spec["containers"][0]["env"] = json!([
+            {"name": "KAFKA_SECURITY_PROTOCOL", "value": "SASL_SSL"},
+            {"name": "KAFKA_SASL_MECHANISM", "value": "SCRAM-SHA-512"},
+            {"name": "KAFKA_SASL_USERNAME", "value": self.username},
+            password,
+            {"name": "KAFKA_SSL_CA_LOCATION", "value": format!("{USER_SECRET_DIR}/ca.crt")},
+        ]);
+        spec["containers"][0]["volumeMounts"] =
+            json!([{"name": "user", "mountPath": USER_SECRET_DIR, "readOnly": true}]);
+        spec["volumes"] = json!([{"name": "user", "secret": {
+            "secretName": self.secret, "items": [{"key": "ca.crt", "path": "ca.crt"}]}}]);
     }
 }
 

@@ -59,6 +59,35 @@ fn every_example_renders() {
 }
 
 #[test]
+fn the_secure_example_renders_listeners_node_ports_and_the_authorizer() {
+    let file = "examples/chronikcluster-secure.yaml";
+    let out = operator(&["render", "-f", file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{file}: {stderr}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&text)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect();
+    let node_ports = docs
+        .iter()
+        .filter(|d| d["kind"] == "Service" && d["spec"]["type"] == "NodePort")
+        .count();
+    // One Service per broker and a bootstrap Service.
+    assert_eq!(node_ports, 4, "{text}");
+    assert!(docs.iter().any(|d| d["kind"] == "NetworkPolicy"), "{text}");
+    let sts = docs.iter().find(|d| d["kind"] == "StatefulSet").unwrap();
+    let args = serde_yaml::to_string(&sts["spec"]["template"]["spec"]["containers"][0]).unwrap();
+    for flag in [
+        "name=tls,port=9093,tls=true,auth=scram-sha-512",
+        "--authorizer",
+        "--peer-tls-dir",
+        "--kafka-tls-dir",
+    ] {
+        assert!(args.contains(flag), "{flag} missing from {args}");
+    }
+}
+
+#[test]
 fn render_of_an_invalid_cluster_fails_with_the_controllers_message() {
     let dir = std::env::temp_dir().join(format!("chronik-render-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -8,10 +8,12 @@
 //! - [`status`]: the `GET /v1/status` document.
 //! - [`membership`]: membership and leader-transfer requests and answers.
 //! - [`topics`]: the topic requests of the HTTP API.
+//! - [`config`]: the topic and broker configuration keys (names, types, defaults).
 //! - [`error`]: error bodies, including the `421 Misdirected Request` answer.
 //! - [`identity`]: node id ↔ pod ordinal, the `--peers` format, peer URLs.
 //! - [`security`]: certificate identities, principals, SCRAM credentials, ACLs.
 
+pub mod config;
 pub mod error;
 pub mod identity;
 pub mod membership;

@@ -119,7 +119,7 @@ fn statefulset_shape() {
     let annotations = template.metadata.unwrap().annotations.unwrap();
     assert_eq!(
         annotations[CONFIG_HASH_ANNOTATION],
-        config_hash(&broker_conf(&vc.config))
+        config_hash(&broker_conf(&vc.config.static_config))
     );
     let pod = template.spec.unwrap();
     assert_eq!(
@@ -245,8 +245,11 @@ fn config_map_and_hash_follow_spec_config() {
     cluster
         .spec
         .config
-        .insert("log.retention.ms".into(), "600000".into());
-    cluster.spec.config.insert("a.first".into(), "1".into());
+        .insert("num.partitions".into(), "6".into());
+    cluster
+        .spec
+        .config
+        .insert("auto.create.topics.enable".into(), "false".into());
     let objects = build_all(&validate(&cluster).unwrap());
     assert_eq!(
         objects.config_map.metadata.name.as_deref(),
@@ -254,11 +257,14 @@ fn config_map_and_hash_follow_spec_config() {
     );
     let text = &objects.config_map.data.unwrap()["broker.conf"];
     assert!(
-        text.ends_with("a.first=1\nlog.retention.ms=600000\n"),
+        text.ends_with("auto.create.topics.enable=false\nnum.partitions=6\n"),
         "{text}"
     );
     let hash_before = config_hash(text);
-    cluster.spec.config.insert("a.first".into(), "2".into());
+    cluster
+        .spec
+        .config
+        .insert("num.partitions".into(), "12".into());
     let objects = build_all(&validate(&cluster).unwrap());
     let after = objects
         .statefulset
@@ -352,11 +358,11 @@ fn validation_refuses_bad_fields() {
     c.spec.config.insert("bad key".into(), "x".into());
     assert!(matches!(
         validate(&c).unwrap_err(),
-        ValidationError::InvalidConfigKey { .. }
+        ValidationError::InvalidConfig(_)
     ));
 
     let mut c = support::cluster("orders", 3);
-    c.spec.config.insert("k".into(), "a\nb".into());
+    c.spec.config.insert("num.partitions".into(), "3\n".into());
     assert!(matches!(
         validate(&c).unwrap_err(),
         ValidationError::InvalidConfigValue { .. }
@@ -465,6 +471,7 @@ mod status {
             workload: &WorkloadView::default(),
             plan: None,
             previous,
+            config_refused: None,
             now,
         })
     }

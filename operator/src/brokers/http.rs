@@ -1,6 +1,7 @@
 //! [`HttpBrokers`]: the broker HTTP API over `reqwest` (plain HTTP, or https
 //! with a client certificate), following `421` answers to the leader.
 
+mod config;
 mod security;
 
 use std::sync::Arc;

@@ -8,10 +8,13 @@
 //! - [`BrokerApi::change`]: a [`MemberChange`] on the leader, following
 //!   `421 Misdirected Request` ([`chronik_api::NotLeaderBody`]) to it.
 //! - [`SecurityApi`]: SCRAM users and ACLs, on the leader likewise.
+//! - [`ConfigApi`]: the dynamic broker configs (`GET`/`PUT /v1/config`),
+//!   on the leader likewise.
 //! - [`BrokerClients`]: the API of one cluster, over https with the
 //!   operator's client certificate when the cluster runs peer mTLS.
 
 mod answers;
+mod config;
 mod error;
 mod http;
 mod security;
@@ -23,6 +26,7 @@ use chronik_api::{BrokerStatus, Membership};
 use futures::future::BoxFuture;
 
 pub use answers::Answers;
+pub use config::ConfigApi;
 pub use error::BrokerError;
 pub use http::HttpBrokers;
 pub use security::SecurityApi;
@@ -44,7 +48,7 @@ pub enum MemberChange {
 }
 
 /// A broker's HTTP API as the operator uses it.
-pub trait BrokerApi: SecurityApi + Send + Sync {
+pub trait BrokerApi: SecurityApi + ConfigApi + Send + Sync {
     /// `GET <base_url>/v1/status`.
     fn status(&self, base_url: String) -> BoxFuture<'static, Result<BrokerStatus, BrokerError>>;
 

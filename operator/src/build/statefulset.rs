@@ -55,7 +55,7 @@ pub fn build_statefulset(cluster: &ValidatedCluster, config_map: &ConfigMap) -> 
         .as_ref()
         .and_then(|d| d.get(BROKER_CONF_KEY))
         .map(|text| config_hash(text))
-        .unwrap_or_else(|| config_hash(&broker_conf(&cluster.config)));
+        .unwrap_or_else(|| config_hash(&broker_conf(&cluster.config.static_config)));
 
     let mut pod_labels = cluster.pod.labels.clone();
     pod_labels.extend(labels(cluster));

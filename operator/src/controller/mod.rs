@@ -1,13 +1,16 @@
 //! The reconcile loop. One pass reads top to bottom:
 //! observe (StatefulSet, pods) → validate → observe (brokers) → plan →
-//! build → apply → status (the planned step recorded) → carry out the step.
+//! build → apply → push the dynamic broker config → status (the planned
+//! step recorded) → carry out the step.
 //!
-//! [`observe`] reads, [`objects`] applies, [`report`] writes status and
-//! Events, [`carry_out`] performs the step; the pure parts are
+//! [`observe`] reads, [`objects`] applies, [`config`] pushes the dynamic
+//! keys of `spec.config`, [`report`] writes status and Events,
+//! [`carry_out`] performs the step; the pure parts are
 //! [`crate::validate`], [`crate::lifecycle`], [`crate::build`] and
 //! [`crate::status`].
 
 mod carry_out;
+mod config;
 mod objects;
 mod observe;
 mod report;
@@ -244,7 +247,18 @@ async fn reconcile_inner(
     let plan = plan_step(ctx, &target, &observed);
     let desired = build(ctx, &observed, &plan);
     let statefulset = apply(ctx, &target, &desired, &observed.workload, &plan).await?;
-    let healthy = status(ctx, &target, &observed, &plan, &statefulset).await?;
+    let pushed = push_config(ctx, &target, &observed).await?;
+    let refused = pushed.refusal();
+    let healthy = status(
+        ctx,
+        &target,
+        &observed,
+        &plan,
+        &statefulset,
+        refused.as_deref(),
+    )
+    .await?
+        && pushed.settled();
     if let (Some(action), Some(raft)) = (&plan.action, &observed.raft) {
         info!(cluster = %target.name, namespace = %target.namespace, step = %plan.message, "lifecycle step");
         let api = observed.security.api.as_ref();
@@ -305,16 +319,18 @@ async fn report_failure(
     error
 }
 
-/// An invalid spec: reported on the resource, not a reconcile error.
+/// An invalid spec: reported on the resource (reason `InvalidConfig` for
+/// `spec.config`, else `InvalidSpec`), not a reconcile error. Nothing is
+/// applied and no broker is asked anything.
 async fn invalid_spec(
     ctx: &Context,
     target: &ClusterRef<'_>,
     error: &ValidationError,
 ) -> Result<Action, ReconcileError> {
-    ctx.metrics.failure(ValidationError::REASON);
+    ctx.metrics.failure(error.reason());
     warn!(cluster = %target.name, namespace = %target.namespace, %error, "invalid spec");
     let problem = Problem {
-        reason: ValidationError::REASON.to_string(),
+        reason: error.reason().to_string(),
         message: error.to_string(),
         phase: Some(ClusterPhase::Invalid),
     };
@@ -388,14 +404,46 @@ async fn apply(
     }
 }
 
+/// Push the dynamic keys of `spec.config` to the leader when the cluster's
+/// differ: an Event when they were applied or refused (once per message);
+/// a failed call is logged and retried on the next pass.
+async fn push_config(
+    ctx: &Context,
+    target: &ClusterRef<'_>,
+    observed: &Observed,
+) -> Result<config::Pushed, ReconcileError> {
+    let api = observed.security.api.as_ref();
+    let pushed = config::push(api, &observed.validated, observed.raft.as_ref()).await;
+    match &pushed {
+        config::Pushed::Applied => {
+            let keys = &observed.validated.config.dynamic.configs;
+            info!(cluster = %target.name, namespace = %target.namespace, ?keys, "dynamic broker config applied");
+            report::config_applied(ctx, target).await?;
+        }
+        config::Pushed::Refused(message) => {
+            ctx.metrics.failure(ValidationError::CONFIG_REASON);
+            warn!(cluster = %target.name, namespace = %target.namespace, %message, "dynamic broker config refused");
+        }
+        config::Pushed::Failed(error) => {
+            ctx.metrics.failure("ConfigPush");
+            warn!(cluster = %target.name, namespace = %target.namespace, %error, "pushing the dynamic broker config");
+        }
+        config::Pushed::Skipped | config::Pushed::InSync => {}
+    }
+    Ok(pushed)
+}
+
 /// Status: written (the planned step recorded before it is carried out),
-/// with one Event per new step. True when the cluster is done and healthy.
+/// with one Event per new step, `Degraded` (reason `InvalidConfig`) while
+/// the brokers refuse the dynamic keys (`config_refused`). True when the
+/// cluster is done and healthy.
 async fn status(
     ctx: &Context,
     target: &ClusterRef<'_>,
     observed: &Observed,
     plan: &Plan,
     statefulset: &StatefulSet,
+    config_refused: Option<&str>,
 ) -> Result<bool, ReconcileError> {
     let status = build_status(&StatusInputs {
         cluster: &observed.validated,
@@ -404,10 +452,14 @@ async fn status(
         workload: &observed.workload.view,
         plan: Some(plan),
         previous: target.cluster.status.as_ref(),
+        config_refused,
         now: observed.now,
     });
     if plan.is_news(recorded_operation(target)) {
         report::step_event(ctx, target, plan).await?;
+    }
+    if let Some(message) = config_refused {
+        report::config_refused(ctx, target, message).await?;
     }
     let healthy = plan.state == PlanState::Done
         && status_of(&status.conditions, ConditionType::Degraded) == ConditionStatus::False;

@@ -12,6 +12,7 @@ use crate::crd::{ChronikCluster, ChronikClusterStatus, GROUP, VERSION};
 use crate::lifecycle::{Plan, PlanState};
 use crate::status::conditions::{self, ConditionType};
 use crate::status::{problem_status, Problem};
+use crate::validate::ValidationError;
 
 /// One Event per new lifecycle step: Normal, or Warning when it is stopped.
 pub(super) async fn step_event(
@@ -28,6 +29,54 @@ pub(super) async fn step_event(
         reason: plan.reason.clone(),
         note: Some(plan.message.clone()),
         action: "Lifecycle".to_string(),
+        secondary: None,
+    };
+    publish(ctx, target, &event).await
+}
+
+/// A Normal Event `DynamicConfigApplied`. Its note names no value: the
+/// recorder repeats an Event of the same reason as a series that keeps the
+/// first note, which must not go stale (the keys are in the log).
+pub(super) async fn config_applied(
+    ctx: &Context,
+    target: &ClusterRef<'_>,
+) -> Result<(), ReconcileError> {
+    let event = Event {
+        type_: EventType::Normal,
+        reason: "DynamicConfigApplied".to_string(),
+        note: Some(
+            "the dynamic keys of spec.config were applied to the running brokers without a restart"
+                .to_string(),
+        ),
+        action: "Configure".to_string(),
+        secondary: None,
+    };
+    publish(ctx, target, &event).await
+}
+
+/// A Warning Event `InvalidConfig` when the brokers refused the dynamic
+/// keys, once per distinct message (the stored `Degraded` condition says
+/// whether it was told already).
+pub(super) async fn config_refused(
+    ctx: &Context,
+    target: &ClusterRef<'_>,
+    message: &str,
+) -> Result<(), ReconcileError> {
+    let reason = ValidationError::CONFIG_REASON;
+    let already_reported = target
+        .cluster
+        .status
+        .as_ref()
+        .and_then(|s| conditions::find(&s.conditions, ConditionType::Degraded))
+        .is_some_and(|c| c.reason == reason && c.message == message);
+    if already_reported {
+        return Ok(());
+    }
+    let event = Event {
+        type_: EventType::Warning,
+        reason: reason.to_string(),
+        note: Some(message.to_string()),
+        action: "Configure".to_string(),
         secondary: None,
     };
     publish(ctx, target, &event).await

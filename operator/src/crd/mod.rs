@@ -128,8 +128,20 @@ pub struct ChronikClusterSpec {
     #[serde(default = "default_cluster_domain")]
     pub cluster_domain: String,
 
-    /// Broker configuration as `key: value` pairs, written to
-    /// `/etc/chronik/broker.conf` (one `key=value` line each). A change rolls the pods.
+    /// Kafka broker configs as `key: value` strings, e.g. `num.partitions: "6"`
+    /// or `log.retention.ms: "86400000"`. Only the broker configs of the table
+    /// in docs/kafka.md, section "Configuration" (name, type, default, dynamic
+    /// or not) are accepted: an unknown key or a value of the wrong type or
+    /// range makes the cluster Degraded with reason InvalidConfig naming the
+    /// key, and nothing is applied (no pod restarts) until it is fixed.
+    /// Static keys (auto.create.topics.enable, default.replication.factor,
+    /// fetch.max.bytes, num.partitions, offsets.retention.minutes) are written
+    /// to /etc/chronik/broker.conf, and changing one restarts the pods one at
+    /// a time. Dynamic keys (the log.*, compression.type, message.max.bytes
+    /// and min.insync.replicas configs) are applied to the running cluster
+    /// through the brokers' admin API without a restart; the operator keeps
+    /// the cluster's dynamic broker configs equal to these, so a broker
+    /// config changed with a Kafka admin client is reverted.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub config: BTreeMap<String, String>,
 

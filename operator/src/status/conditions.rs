@@ -16,6 +16,7 @@ use k8s_openapi::jiff::Timestamp;
 use super::health::Health;
 use super::Problem;
 use crate::lifecycle::{Plan, PlanState};
+use crate::validate::ValidationError;
 
 /// The conditions the operator sets, in the order `status` lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +137,8 @@ pub struct ConditionInputs<'a> {
     pub pod_failures: &'a [PodFailure],
     /// The planned lifecycle step; `None` is the same as a plan that is done.
     pub plan: Option<&'a Plan>,
+    /// Why the brokers refused the dynamic keys of `spec.config`, if they did.
+    pub config_refused: Option<&'a str>,
 }
 
 /// Decide the three conditions.
@@ -202,11 +205,19 @@ fn progressing(inputs: &ConditionInputs<'_>) -> Verdict {
     }
 }
 
-/// In order of what a user must see first: a stopped roll, pods that cannot
-/// run (in front of the quorum wording), then the members' health.
+/// In order of what a user must see first: a stopped roll, a refused
+/// `spec.config`, pods that cannot run (in front of the quorum wording),
+/// then the members' health.
 fn degraded(inputs: &ConditionInputs<'_>) -> Verdict {
     if let Some(plan) = inputs.plan.filter(|p| p.state == PlanState::Blocked) {
         return Verdict::new(ConditionStatus::True, &plan.reason, plan.message.clone());
+    }
+    if let Some(message) = inputs.config_refused {
+        return Verdict::new(
+            ConditionStatus::True,
+            ValidationError::CONFIG_REASON,
+            message,
+        );
     }
     let health = inputs.health;
     let quorum = health.quorum_text();
@@ -369,6 +380,7 @@ mod tests {
             desired_replicas: 1,
             pod_failures: failures,
             plan,
+            config_refused: None,
         })
         .degraded
     }
@@ -439,6 +451,7 @@ mod tests {
             desired_replicas: 1,
             pod_failures: &[],
             plan: Some(&plan),
+            config_refused: None,
         })
         .progressing;
         assert_eq!(progressing.status, ConditionStatus::False);

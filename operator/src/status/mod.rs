@@ -35,6 +35,9 @@ pub struct StatusInputs<'a> {
     pub plan: Option<&'a Plan>,
     /// The status currently stored (for transition times and latches).
     pub previous: Option<&'a ChronikClusterStatus>,
+    /// Why the brokers refused the dynamic keys of `spec.config`, if they
+    /// did (`Degraded`, reason `InvalidConfig`).
+    pub config_refused: Option<&'a str>,
     pub now: Timestamp,
 }
 
@@ -60,6 +63,7 @@ pub fn build_status(inputs: &StatusInputs<'_>) -> ChronikClusterStatus {
         desired_replicas: cluster.replicas,
         pod_failures: &pod_failures,
         plan: inputs.plan,
+        config_refused: inputs.config_refused,
     });
     let previous_conditions = previous.map(|p| p.conditions.as_slice()).unwrap_or(&[]);
     let sts = inputs.statefulset;

@@ -6,8 +6,6 @@
 //! evaluate CEL, and `render` has no API server at all) plus what a schema
 //! cannot see, such as changes against the values recorded in `status`.
 
-use std::collections::BTreeMap;
-
 use chronik_api::PodAddresses;
 use k8s_openapi::api::core::v1::ResourceRequirements;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -15,8 +13,10 @@ use kube::Resource;
 
 use crate::crd::{ChronikCluster, PodOverrides, GROUP, VERSION};
 
+mod config;
 mod security;
 
+pub use config::{same_value, validate_config, BrokerConfig};
 pub use security::{CaSettings, Listener, Security};
 
 /// Longest ChronikCluster name: the StatefulSet's pods carry a
@@ -60,12 +60,12 @@ pub enum ValidationError {
     },
     #[error("spec.clusterDomain {domain:?} is not a DNS name")]
     InvalidClusterDomain { domain: String },
-    #[error(
-        "spec.config key {key:?} must be non-empty and use only a-z, A-Z, 0-9, '.', '_' and '-'"
-    )]
-    InvalidConfigKey { key: String },
-    #[error("spec.config value of {key:?} must not contain a line break")]
+    #[error("spec.config value of {key} must not contain a line break")]
     InvalidConfigValue { key: String },
+    #[error(
+        "spec.config: {0} (the broker configs are listed in docs/kafka.md, section Configuration)"
+    )]
+    InvalidConfig(#[from] chronik_api::config::ConfigError),
     #[error("spec.listeners: listener name {name:?} must be 1-11 lowercase letters, digits or single '-', start with a letter, and not be raft, http or admin")]
     InvalidListenerName { name: String },
     #[error("spec.listeners: listener {name:?} port {port} must be between 1 and 65535")]
@@ -97,8 +97,19 @@ pub enum ValidationError {
 }
 
 impl ValidationError {
-    /// Condition reason for every validation failure.
+    /// Condition reason of a validation failure outside `spec.config`.
     pub const REASON: &'static str = "InvalidSpec";
+    /// Condition reason of a refused `spec.config` entry.
+    pub const CONFIG_REASON: &'static str = "InvalidConfig";
+
+    /// The `Degraded` condition's reason for this failure: `InvalidConfig`
+    /// for `spec.config`, `InvalidSpec` for the rest.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::InvalidConfig(_) | Self::InvalidConfigValue { .. } => Self::CONFIG_REASON,
+            _ => Self::REASON,
+        }
+    }
 }
 
 /// Ports of the broker, checked.
@@ -140,7 +151,8 @@ pub struct ValidatedCluster {
     /// The pods' DNS names and URLs (`spec.clusterDomain`, the Raft and
     /// HTTP ports).
     pub addresses: PodAddresses,
-    pub config: BTreeMap<String, String>,
+    /// `spec.config`, checked and split into static and dynamic keys.
+    pub config: BrokerConfig,
     /// Listeners, authorization and certificates.
     pub security: Security,
     pub pod: PodOverrides,
@@ -218,18 +230,7 @@ pub fn validate_with(
             domain: spec.cluster_domain.clone(),
         });
     }
-    for (key, value) in &spec.config {
-        let key_ok = !key.is_empty()
-            && key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if !key_ok {
-            return Err(ValidationError::InvalidConfigKey { key: key.clone() });
-        }
-        if value.contains(['\n', '\r']) {
-            return Err(ValidationError::InvalidConfigValue { key: key.clone() });
-        }
-    }
+    let config = validate_config(&spec.config)?;
     if let Some(resources) = &spec.resources {
         check_resources(resources)?;
     }
@@ -268,7 +269,7 @@ pub fn validate_with(
         },
         ports,
         addresses,
-        config: spec.config.clone(),
+        config,
         security,
         pod: spec.pod.clone(),
         paused: spec.paused,

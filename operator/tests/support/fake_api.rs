@@ -228,6 +228,11 @@ impl FakeApi {
                     "POST" if path.ends_with("/events") => {
                         let value: Value = serde_json::from_slice(&bytes).unwrap();
                         st.events.push(value.clone());
+                        // Kept by name too: the recorder PATCHes a repeated
+                        // event (same reason and action) as a series.
+                        if let Some(name) = value["metadata"]["name"].as_str() {
+                            st.objects.insert(format!("{path}/{name}"), value.clone());
+                        }
                         ok(&value)
                     }
                     "POST" => {
@@ -303,6 +308,8 @@ pub struct FakeBrokers {
     pub changes: Mutex<Vec<(u64, MemberChange)>>,
     /// The brokers' users and ACLs, and the calls made to them.
     pub security: Arc<Mutex<super::fake_security::FakeSecurity>>,
+    /// The brokers' dynamic config, and the calls made to it.
+    pub config: Arc<Mutex<super::fake_config::FakeConfig>>,
 }
 
 impl FakeBrokers {
@@ -313,6 +320,7 @@ impl FakeBrokers {
             answers: self.answers.clone(),
             changes: Mutex::default(),
             security: self.security.clone(),
+            config: self.config.clone(),
         })
     }
 }

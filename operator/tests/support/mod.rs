@@ -37,4 +37,5 @@ pub fn condition<'a>(status: &'a ChronikClusterStatus, type_: &str) -> &'a Condi
 }
 
 pub mod fake_api;
+pub mod fake_config;
 pub mod fake_security;

@@ -18,12 +18,12 @@ use crate::addresses::MemberAddresses;
 use crate::brokers::{BrokerError, SecurityApi};
 
 /// One call: method, path and optional JSON body.
-struct Call<'a> {
-    method: &'static str,
-    path: String,
-    body: Option<&'a serde_json::Value>,
+pub(super) struct Call<'a> {
+    pub(super) method: &'static str,
+    pub(super) path: String,
+    pub(super) body: Option<&'a serde_json::Value>,
     /// `404` means the thing is already gone (deletes).
-    absent_is_ok: bool,
+    pub(super) absent_is_ok: bool,
 }
 
 /// `GET /v1/users` answers a list, bare or under `users`.
@@ -34,7 +34,10 @@ enum UsersAnswer {
     Wrapped { users: Vec<UserCredentials> },
 }
 
-fn json<T: Serialize>(method: &'static str, value: &T) -> Result<serde_json::Value, BrokerError> {
+pub(super) fn json<T: Serialize>(
+    method: &'static str,
+    value: &T,
+) -> Result<serde_json::Value, BrokerError> {
     serde_json::to_value(value).map_err(|e| BrokerError::Client {
         message: format!("{method}: serializing the body: {e}"),
     })
@@ -43,7 +46,7 @@ fn json<T: Serialize>(method: &'static str, value: &T) -> Result<serde_json::Val
 impl HttpBrokers {
     /// Send `call` to member `via`, following `421` answers to the leader;
     /// the answer's text on success.
-    async fn security_call(
+    pub(super) async fn security_call(
         &self,
         members: &dyn MemberAddresses,
         via: u64,

@@ -2,17 +2,19 @@
 //! require a client certificate of the cluster CA (as the brokers' admin
 //! port does): the operator's certificate is accepted, a certificate of
 //! another CA is refused, a server the cluster CA did not sign is not
-//! trusted, and `421` answers are followed to the leader's https URL.
+//! trusted, and `421` answers are followed to the leader's https URL (for
+//! membership changes and for the dynamic broker config).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
+use chronik_api::config::DynamicBrokerConfig;
 use chronik_api::{Membership, NodeId, NotLeaderBody};
 use chronik_operator::addresses::MemberAddresses;
 use chronik_operator::brokers::{
-    BrokerApi, BrokerClients, ClientTls, HttpBrokerClients, HttpBrokers, MemberChange,
+    BrokerApi, BrokerClients, ClientTls, ConfigApi, HttpBrokerClients, HttpBrokers, MemberChange,
 };
 use chronik_operator::certs::pem::{issue_leaf, new_ca, CaPem};
 use rustls_pki_types::pem::PemObject;
@@ -225,6 +227,53 @@ async fn membership_changes_follow_421_to_the_leaders_https_url() {
         .await
         .unwrap();
     assert_eq!(membership.leader_id, 2);
+}
+
+#[tokio::test]
+async fn the_dynamic_config_is_put_over_https_to_the_leader() {
+    let ca = new_ca("orders cluster CA", now(), YEAR).unwrap();
+    let leader = serve_tls(
+        &ca,
+        axum::Router::new().route(
+            "/v1/config",
+            put(
+                |axum::Json(body): axum::Json<DynamicBrokerConfig>| async move { axum::Json(body) },
+            ),
+        ),
+    )
+    .await;
+    let leader_url = leader.clone();
+    let follower = serve_tls(
+        &ca,
+        axum::Router::new().route(
+            "/v1/config",
+            put(move || {
+                let leader_url = leader_url.clone();
+                async move {
+                    (
+                        StatusCode::MISDIRECTED_REQUEST,
+                        axum::Json(NotLeaderBody {
+                            error: "not the leader".into(),
+                            leader_id: 2,
+                            leader_url,
+                            leader_raft_url: String::new(),
+                        }),
+                    )
+                }
+            }),
+        ),
+    )
+    .await;
+    let members = Arc::new(Urls(vec![follower, leader]));
+    let mut desired = DynamicBrokerConfig::default();
+    desired
+        .configs
+        .insert("log.retention.ms".into(), "3600000".into());
+    let applied = client(&operator_identity(&ca))
+        .put_config(members, 1, desired.clone())
+        .await
+        .unwrap();
+    assert_eq!(applied, desired);
 }
 
 #[tokio::test]

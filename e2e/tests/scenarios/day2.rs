@@ -1,7 +1,8 @@
 //! Day-2 operations under load (the lifecycle issue): while an idempotent
 //! producer writes with acks=all, the cluster is scaled 3 → 5 → 3, its image
-//! changed, its configuration changed, and the operator pod is killed in the
-//! middle of each operation. Afterwards every acknowledged record is read
+//! changed, a static configuration key changed (a roll), and the operator
+//! pod is killed in the middle of each operation; then a dynamic key is
+//! changed, which restarts no pod. Afterwards every acknowledged record is read
 //! back exactly once and in order, no voter quorum was ever lost (watched
 //! from the brokers' own status throughout) and the status matches the spec.
 
@@ -69,9 +70,10 @@ fn scale_roll_and_reconfigure_under_load_while_the_operator_crashes() {
              or run on the local cluster where it is tagged with podman)"
         ),
     }
+    // A static key: written to broker.conf, so the pods roll.
     changes.push(Change {
         label: "config",
-        patch: json!({"spec": {"config": {"log.retention.ms": "3600000"}}}),
+        patch: json!({"spec": {"config": {"offsets.retention.minutes": "20160"}}}),
         replicas: 3,
         traffic_secs: 30,
     });
@@ -81,6 +83,7 @@ fn scale_roll_and_reconfigure_under_load_while_the_operator_crashes() {
         let acked = run_change(&s, &client, change);
         topics.push((change.label, acked));
     }
+    dynamic_config_restarts_no_pod(&s);
 
     let report = watch.stop();
     s.step(&format!(
@@ -171,6 +174,60 @@ fn run_change(s: &Scenario, client: &KafkaClient<'_>, change: &Change) -> u64 {
         change.label, p.acked, p.partitions
     ));
     p.acked
+}
+
+/// A dynamic key (`log.retention.ms`) is applied through the brokers'
+/// admin API: the status settles on the new generation, not `Degraded`
+/// with `InvalidConfig`, with no operation, and every pod is the one that
+/// ran before.
+fn dynamic_config_restarts_no_pod(s: &Scenario) {
+    let uids = || -> Vec<(String, String)> {
+        let pods = s
+            .kubectl
+            .items(&["-n", &s.ns, "pods", "-l", &broker_selector()]);
+        let mut uids: Vec<(String, String)> = pods
+            .iter()
+            .map(|p| {
+                let field = |f: &str| p["metadata"][f].as_str().unwrap_or_default().to_string();
+                (field("name"), field("uid"))
+            })
+            .collect();
+        uids.sort();
+        uids
+    };
+    let before = uids();
+    let patch = json!({"spec": {"config": {"log.retention.ms": "7200000"}}});
+    s.step(&format!("dynamic config: {patch}, no pod restarts"));
+    s.kubectl.ok(&[
+        "-n",
+        &s.ns,
+        "patch",
+        "chronikcluster",
+        NAME,
+        "--type",
+        "merge",
+        "-p",
+        &patch.to_string(),
+    ]);
+    let generation = generation(&s.kubectl, &s.ns);
+    let st = wait_status(
+        &s.kubectl,
+        &s.ns,
+        NAME,
+        "dynamic config: the new generation observed, healthy",
+        Duration::from_secs(120),
+        |st| {
+            st.0["observedGeneration"].as_i64() == Some(generation)
+                && st.healthy(3)
+                && st.0["operation"].is_null()
+                && st
+                    .condition("Degraded")
+                    .is_some_and(|c| c.status == "False")
+        },
+    );
+    s.step(&format!("dynamic config: {}", st.summary()));
+    std::thread::sleep(Duration::from_secs(10));
+    assert_eq!(uids(), before, "a dynamic config change restarted pods");
 }
 
 /// Prints the end of every broker pod's log (what they did while the

@@ -35,11 +35,6 @@ impl Pushed {
             _ => None,
         }
     }
-
-    /// True when the cluster runs the desired set (or nothing was to be done).
-    pub(super) fn settled(&self) -> bool {
-        matches!(self, Self::InSync | Self::Skipped)
-    }
 }
 
 /// Bring the cluster's dynamic broker config to `cluster.config.dynamic`,

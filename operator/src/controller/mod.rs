@@ -257,8 +257,7 @@ async fn reconcile_inner(
         &statefulset,
         refused.as_deref(),
     )
-    .await?
-        && pushed.settled();
+    .await?;
     if let (Some(action), Some(raft)) = (&plan.action, &observed.raft) {
         info!(cluster = %target.name, namespace = %target.namespace, step = %plan.message, "lifecycle step");
         let api = observed.security.api.as_ref();

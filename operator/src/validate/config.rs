@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use chronik_api::config::{broker_key, validate_broker_config, DynamicBrokerConfig, ValueType};
+use chronik_api::config::{broker_key, ConfigError, DynamicBrokerConfig, ValueType};
 
 use super::ValidationError;
 
@@ -29,10 +29,11 @@ pub fn validate_config(config: &BTreeMap<String, String>) -> Result<BrokerConfig
         if value.contains(['\n', '\r']) {
             return Err(ValidationError::InvalidConfigValue { key: key.clone() });
         }
-        validate_broker_config(key, value)?;
-        let Some(table) = broker_key(key) else {
-            continue;
-        };
+        let table = broker_key(key).ok_or_else(|| ConfigError::UnknownKey {
+            scope: "broker",
+            key: key.clone(),
+        })?;
+        table.validate(value)?;
         let value = normalize(table.value_type, value);
         if table.dynamic {
             checked.dynamic.configs.insert(key.clone(), value);

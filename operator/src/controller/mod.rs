@@ -3,14 +3,14 @@
 //! build → apply → push the dynamic broker config → status (the planned
 //! step recorded) → carry out the step.
 //!
-//! [`observe`] reads, [`objects`] applies, [`config`] pushes the dynamic
+//! [`observe`] reads, [`objects`] applies, [`dynamic_config`] pushes the dynamic
 //! keys of `spec.config`, [`report`] writes status and Events,
 //! [`carry_out`] performs the step; the pure parts are
 //! [`crate::validate`], [`crate::lifecycle`], [`crate::build`] and
 //! [`crate::status`].
 
 mod carry_out;
-mod config;
+mod dynamic_config;
 mod objects;
 mod observe;
 mod report;
@@ -43,6 +43,7 @@ use crate::metrics::Metrics;
 use crate::status::conditions::{status_of, ConditionStatus, ConditionType};
 use crate::status::{bootstrap, build_status, Problem, StatusInputs};
 use crate::validate::{validate_with, ValidatedCluster, ValidationError};
+use dynamic_config::Pushed;
 use observe::Workload;
 
 /// Shared state of every reconcile.
@@ -404,30 +405,30 @@ async fn apply(
 }
 
 /// Push the dynamic keys of `spec.config` to the leader when the cluster's
-/// differ: an Event when they were applied or refused (once per message);
-/// a failed call is logged and retried on the next pass.
+/// differ, with an Event when they were applied (a refusal is reported with
+/// the status); a failed call is logged and retried on the next pass.
 async fn push_config(
     ctx: &Context,
     target: &ClusterRef<'_>,
     observed: &Observed,
-) -> Result<config::Pushed, ReconcileError> {
+) -> Result<Pushed, ReconcileError> {
     let api = observed.security.api.as_ref();
-    let pushed = config::push(api, &observed.validated, observed.raft.as_ref()).await;
+    let pushed = dynamic_config::push(api, &observed.validated, observed.raft.as_ref()).await;
     match &pushed {
-        config::Pushed::Applied => {
+        Pushed::Applied => {
             let keys = &observed.validated.config.dynamic.configs;
             info!(cluster = %target.name, namespace = %target.namespace, ?keys, "dynamic broker config applied");
             report::config_applied(ctx, target).await?;
         }
-        config::Pushed::Refused(message) => {
+        Pushed::Refused(message) => {
             ctx.metrics.failure(ValidationError::CONFIG_REASON);
             warn!(cluster = %target.name, namespace = %target.namespace, %message, "dynamic broker config refused");
         }
-        config::Pushed::Failed(error) => {
+        Pushed::Failed(error) => {
             ctx.metrics.failure("ConfigPush");
             warn!(cluster = %target.name, namespace = %target.namespace, %error, "pushing the dynamic broker config");
         }
-        config::Pushed::Skipped | config::Pushed::InSync => {}
+        Pushed::Skipped | Pushed::InSync => {}
     }
     Ok(pushed)
 }

@@ -458,6 +458,46 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_config_comes_after_a_stopped_roll_and_before_failing_pods() {
+        let health = lost();
+        let failures = [PodFailure {
+            pod: "c-0".to_string(),
+            why: "CrashLoopBackOff".to_string(),
+        }];
+        let refused = "the brokers refused the dynamic keys of spec.config: log.roll.ms";
+        let degraded = |plan: Option<&Plan>| {
+            decide(&ConditionInputs {
+                health: &health,
+                statefulset: None,
+                desired_replicas: 1,
+                pod_failures: &failures,
+                plan,
+                config_refused: Some(refused),
+            })
+            .degraded
+        };
+        let verdict = degraded(None);
+        assert_eq!(
+            (
+                verdict.status,
+                verdict.reason.as_str(),
+                verdict.message.as_str()
+            ),
+            (ConditionStatus::True, "InvalidConfig", refused)
+        );
+        let stopped = Plan {
+            action: None,
+            statefulset_replicas: Some(1),
+            operation: None::<OperationStatus>,
+            pdb_min_available: 1,
+            state: PlanState::Blocked,
+            reason: "RollStopped".to_string(),
+            message: "roll stopped".to_string(),
+        };
+        assert_eq!(degraded(Some(&stopped)).reason, "RollStopped");
+    }
+
+    #[test]
     fn stored_statuses_parse() {
         for status in [
             ConditionStatus::True,

@@ -36,6 +36,24 @@ pub async fn layers(
         .map_err(unavailable)
 }
 
+/// The effective value of topic key `key` for topic `topic` as this broker
+/// applied it (`None` for an unknown topic or key): what the Kafka adapter
+/// enforces at the time of use.
+pub async fn topic_value(
+    node: &NodeHandle,
+    static_config: &StaticConfig,
+    topic: &str,
+    key: &str,
+) -> BackendResult<Option<chronik_api::config::ResolvedValue>> {
+    let (static_config, topic, key) = (static_config.clone(), topic.to_string(), key.to_string());
+    node.query(move |sm| {
+        let info = sm.topics().get(&topic)?;
+        crate::broker_config::topic_value(sm, &static_config, info, &key)
+    })
+    .await
+    .map_err(unavailable)
+}
+
 /// Replaces topic `name`'s overrides.
 pub async fn set_topic(
     node: &NodeHandle,

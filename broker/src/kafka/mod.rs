@@ -73,6 +73,16 @@ impl RaftBackend {
         self
     }
 
+    /// The effective value of topic key `key` for `topic` (override, dynamic
+    /// broker default, static `--config`, table default), read now.
+    pub async fn topic_config(
+        &self,
+        topic: &str,
+        key: &str,
+    ) -> BackendResult<Option<chronik_api::config::ResolvedValue>> {
+        configs::topic_value(&self.node, &self.static_config, topic, key).await
+    }
+
     fn led_partition(&self, tp: &TopicPartition) -> BackendResult<Arc<PartitionShared>> {
         let shared = self.registry.get(&tp.topic, tp.partition).ok_or_else(|| {
             BackendError::UnknownTopic {

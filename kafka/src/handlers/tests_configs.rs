@@ -260,3 +260,59 @@ async fn alter_configs_replaces_the_whole_set() {
     assert_eq!((described[0].1.as_str(), described[0].2), ("compact", 1));
     assert_eq!(described[1].2, 5, "retention.ms is no longer overridden");
 }
+
+#[tokio::test]
+async fn altering_configs_needs_alter_configs_and_a_denied_change_changes_nothing() {
+    use crate::authz::{AuthorizerKind, AuthzConfig};
+    let open = handlers().await;
+    let config = FrontendConfig {
+        authz: AuthzConfig {
+            kind: AuthorizerKind::Simple,
+            super_users: Vec::new(),
+            allow_everyone_if_no_acl_found: false,
+        },
+        ..FrontendConfig::default()
+    };
+    let h = Handlers::new(open.backend().clone(), config);
+    let alice = Session {
+        client_host: "127.0.0.1".to_owned(),
+        listener: "plain".to_owned(),
+        principal: "User:alice".parse().expect("principal"),
+    };
+    let mut codes = Vec::new();
+    for (resource_type, name, key) in [(2, "t", "retention.ms"), (4, "", "log.retention.ms")] {
+        let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
+            AlterConfigsResource::default()
+                .with_resource_type(resource_type)
+                .with_resource_name(sb(name))
+                .with_configs(vec![AlterableConfig::default()
+                    .with_name(sb(key))
+                    .with_config_operation(SET)
+                    .with_value(Some(sb("5")))]),
+        ]);
+        let decoded = DecodedRequest {
+            api_key: ApiKey::IncrementalAlterConfigs,
+            header: RequestHeader::default()
+                .with_request_api_key(ApiKey::IncrementalAlterConfigs as i16)
+                .with_request_api_version(1),
+            body: Decoded::Body(Box::new(RequestBody::IncrementalAlterConfigs(request))),
+        };
+        let Some(Reply {
+            body: ResponseBody::IncrementalAlterConfigs(r),
+            ..
+        }) = h.handle(decoded, &alice).await
+        else {
+            panic!("not an IncrementalAlterConfigs response");
+        };
+        codes.push(r.responses[0].error_code);
+    }
+    assert_eq!(
+        codes,
+        [
+            ResponseError::TopicAuthorizationFailed.code(),
+            ResponseError::ClusterAuthorizationFailed.code()
+        ]
+    );
+    let described = describe(&open, "t").await;
+    assert_eq!((described[1].1.as_str(), described[1].2), ("1000", 1));
+}

@@ -18,10 +18,16 @@ const SEC: Duration = Duration::from_secs(1);
 
 /// A cluster whose brokers read `settings` from a `--config` file.
 async fn cluster_with(settings: &str) -> TestCluster {
+    cluster_with_args(settings, &[]).await
+}
+
+/// The same, with more flags.
+async fn cluster_with_args(settings: &str, extra: &[&str]) -> TestCluster {
     let mut c = TestCluster::plan(3);
     let file = c.dir.path().join("broker.conf");
     std::fs::write(&file, settings).expect("write broker.conf");
     c.extra_args = vec!["--config".into(), file.to_string_lossy().into_owned()];
+    c.extra_args.extend(extra.iter().map(|a| a.to_string()));
     c.start_all();
     c.wait_leader(&[1, 2, 3], 10 * SEC).await;
     c.wait_ready(&[1, 2, 3], 30 * SEC).await;
@@ -170,4 +176,47 @@ fn a_bad_config_file_stops_the_broker_naming_the_key() {
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains(key), "{err}");
     }
+}
+
+/// Waits until broker `id` answers `wanted` on `GET /v1/config`.
+async fn wait_config(c: &TestCluster, id: u64, wanted: &DynamicBrokerConfig) {
+    let deadline = tokio::time::Instant::now() + 30 * SEC;
+    loop {
+        let got = c
+            .client
+            .get(format!("{}/v1/config", c.specs[&id].http()))
+            .send()
+            .await
+            .ok();
+        let got = match got {
+            Some(r) if r.status().is_success() => r.json::<DynamicBrokerConfig>().await.ok(),
+            _ => None,
+        };
+        if got.as_ref() == Some(wanted) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "broker {id} never applied {wanted:?} (has {got:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// With a snapshot every 2 entries, the restarted broker loads the set from
+/// a snapshot of the metadata state.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dynamic_set_survives_a_leader_kill_and_a_restart() {
+    let mut c = cluster_with_args("", &["--snapshot-interval", "2"]).await;
+    let leader = c.wait_leader(&[1, 2, 3], 10 * SEC).await;
+    let body = r#"{"configs":{"log.retention.ms":"120000"}}"#;
+    let (code, body) = put_config(&c, leader, body).await;
+    assert_eq!(code, 200, "{body}");
+    let wanted: DynamicBrokerConfig = serde_json::from_str(&body).expect("body");
+    c.kill9(leader);
+    let others: Vec<u64> = [1, 2, 3].into_iter().filter(|id| *id != leader).collect();
+    let new_leader = c.wait_leader(&others, 20 * SEC).await;
+    wait_config(&c, new_leader, &wanted).await;
+    c.spawn(leader);
+    wait_config(&c, leader, &wanted).await;
 }

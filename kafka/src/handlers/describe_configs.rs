@@ -119,7 +119,19 @@ fn describe_topic(
             .with_error_code(ResponseError::UnknownTopicOrPartition.code())
             .with_error_message(Some(sb("unknown topic")));
     };
-    base.with_configs(topic_entries(layers, &info.configs, detail))
+    let mut configs = topic_entries(layers, &info.configs, detail);
+    // Overrides stored before keys were checked stay visible.
+    for (name, value) in &info.configs {
+        if chronik_api::config::topic_key(name).is_none() {
+            configs.push(
+                DescribeConfigsResourceResult::default()
+                    .with_name(sb(name))
+                    .with_value(Some(sb(value)))
+                    .with_config_source(ConfigSource::TopicOverride.kafka_code()),
+            );
+        }
+    }
+    base.with_configs(configs)
 }
 
 fn describe_broker<B: Backend>(

@@ -36,7 +36,8 @@ async fn cluster_with_args(settings: &str, extra: &[&str]) -> TestCluster {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn admin_clients_create_alter_and_describe_configs() {
-    let c = cluster_with("# static broker configs\nmessage.max.bytes=2000000\n").await;
+    let c = cluster_with("# static broker configs\nmessage.max.bytes=2000000\nnum.partitions=2\n")
+        .await;
     let out = run_script(
         "config_kafka_python.py",
         &[
@@ -48,6 +49,8 @@ async fn admin_clients_create_alter_and_describe_configs() {
             "2",
             "--static",
             "max.message.bytes=2000000",
+            "--default-partitions",
+            "2",
         ],
     );
     assert!(out.contains("OK kafka-python configs"), "{out}");

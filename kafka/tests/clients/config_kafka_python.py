@@ -3,9 +3,11 @@
 Creates topics with configs (a bad value and an unknown key are refused
 naming the key; validate_only creates nothing), describes them with sources
 and synonyms, alters them incrementally (SET, DELETE, APPEND, SUBTRACT) and
-with the legacy AlterConfigs, and sets a dynamic broker default that changes
-a topic's effective value. --static KEY=VALUE names a value of the brokers'
---config file, expected with source STATIC_BROKER_CONFIG.
+with the legacy AlterConfigs, sets a dynamic broker default that changes
+a topic's effective value, and creates a topic with the default partition
+count and replication factor. --static KEY=VALUE names a value of the
+brokers' --config file, expected with source STATIC_BROKER_CONFIG;
+--default-partitions is their num.partitions.
 """
 import argparse
 
@@ -120,12 +122,24 @@ def broker_checks(admin, topic, broker):
     expect(describe(admin, "TOPIC", topic), "retention.ms", "604800000", "DEFAULT_CONFIG")
 
 
+def default_partitions_check(admin, topic, partitions):
+    """A topic created with -1 partitions gets the static num.partitions."""
+    result = admin.create_topics({topic: {}})
+    created = result["topics"][0]
+    if created["num_partitions"] != partitions or created["replication_factor"] != 3:
+        fail(f"created with the defaults: {created}")
+    described = admin.describe_topics([topic])[0]
+    if len(described["partitions"]) != partitions:
+        fail(f"{topic} has {len(described['partitions'])} partitions, not {partitions}")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--bootstrap", required=True)
     p.add_argument("--topic", required=True)
     p.add_argument("--broker", default="1")
     p.add_argument("--static", action="append", default=[])
+    p.add_argument("--default-partitions", type=int, default=1)
     args = p.parse_args()
     admin = KafkaAdminClient(bootstrap_servers=args.bootstrap, client_id="config-test")
     try:
@@ -134,6 +148,7 @@ def main():
         admin.create_topics({args.topic + "-plain": {"num_partitions": 1,
                                                      "replication_factor": 3}})
         broker_checks(admin, args.topic + "-plain", args.broker)
+        default_partitions_check(admin, args.topic + "-defaults", args.default_partitions)
     finally:
         admin.close()
     print("OK kafka-python configs")

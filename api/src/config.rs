@@ -378,6 +378,158 @@ pub struct DynamicBrokerConfig {
     pub configs: std::collections::BTreeMap<String, String>,
 }
 
+/// Where a reported value comes from, as Kafka's DescribeConfigs v1+
+/// `config_source` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConfigSource {
+    /// The topic's own override (`DYNAMIC_TOPIC_CONFIG`).
+    TopicOverride,
+    /// A cluster-wide dynamic broker default (`DYNAMIC_DEFAULT_BROKER_CONFIG`).
+    DynamicBrokerDefault,
+    /// The broker's `--config` file (`STATIC_BROKER_CONFIG`).
+    StaticBroker,
+    /// The table's default (`DEFAULT_CONFIG`).
+    Default,
+}
+
+impl ConfigSource {
+    /// Kafka's `config_source` number.
+    pub fn kafka_code(self) -> i8 {
+        match self {
+            ConfigSource::TopicOverride => 1,
+            ConfigSource::DynamicBrokerDefault => 3,
+            ConfigSource::StaticBroker => 4,
+            ConfigSource::Default => 5,
+        }
+    }
+}
+
+/// One value in a lookup, with its source and the key it was set under
+/// (a topic key's broker synonym when it comes from a broker layer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedValue {
+    /// The key the value was found under.
+    pub name: &'static str,
+    /// The value.
+    pub value: String,
+    /// Where it comes from.
+    pub source: ConfigSource,
+}
+
+/// The broker layers under a topic's overrides: the dynamic cluster-wide
+/// defaults (replicated) and this broker's static `--config` values.
+///
+/// THE lookup of effective values: a topic key resolves to the topic's
+/// override, else the dynamic broker default of its synonym, else the
+/// static value of its synonym, else the table's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigLayers {
+    /// Dynamic broker configs (`AlterConfigs` on a broker, `PUT /v1/config`).
+    pub dynamic: std::collections::BTreeMap<String, String>,
+    /// Static broker configs (the `--config` file).
+    pub static_config: std::collections::BTreeMap<String, String>,
+}
+
+impl ConfigLayers {
+    /// A broker key's value, most specific layer first.
+    pub fn broker_chain(&self, key: &'static ConfigKey) -> Vec<ResolvedValue> {
+        let mut out = Vec::new();
+        let layers = [
+            (&self.dynamic, ConfigSource::DynamicBrokerDefault),
+            (&self.static_config, ConfigSource::StaticBroker),
+        ];
+        for (map, source) in layers {
+            if let Some(v) = map.get(key.name) {
+                out.push(ResolvedValue {
+                    name: key.name,
+                    value: v.clone(),
+                    source,
+                });
+            }
+        }
+        out.push(ResolvedValue {
+            name: key.name,
+            value: key.default.to_string(),
+            source: ConfigSource::Default,
+        });
+        out
+    }
+
+    /// A topic key's values in every layer that sets it, the effective one
+    /// first (`DescribeConfigs` synonyms).
+    pub fn topic_chain(
+        &self,
+        overrides: &std::collections::BTreeMap<String, String>,
+        key: &'static ConfigKey,
+    ) -> Vec<ResolvedValue> {
+        let mut out = Vec::new();
+        if let Some(v) = overrides.get(key.name) {
+            out.push(ResolvedValue {
+                name: key.name,
+                value: v.clone(),
+                source: ConfigSource::TopicOverride,
+            });
+        }
+        match key.broker_synonym.and_then(broker_key) {
+            Some(broker) => out.extend(self.broker_chain(broker)),
+            None => out.push(ResolvedValue {
+                name: key.name,
+                value: key.default.to_string(),
+                source: ConfigSource::Default,
+            }),
+        }
+        out
+    }
+
+    /// The effective value of topic key `name` for a topic with
+    /// `overrides`; `None` for a key not in [`TOPIC_CONFIGS`].
+    pub fn topic_value(
+        &self,
+        overrides: &std::collections::BTreeMap<String, String>,
+        name: &str,
+    ) -> Option<ResolvedValue> {
+        self.topic_chain(overrides, topic_key(name)?)
+            .into_iter()
+            .next()
+    }
+
+    /// The effective value of topic key `name`, checked against the key's
+    /// type and rule (a layer written before validation existed may hold
+    /// anything).
+    pub fn topic_checked(
+        &self,
+        overrides: &std::collections::BTreeMap<String, String>,
+        name: &str,
+    ) -> Result<ResolvedValue, ConfigError> {
+        let key = topic_key(name).ok_or_else(|| ConfigError::UnknownKey {
+            scope: "topic",
+            key: name.to_string(),
+        })?;
+        let chain = self.topic_chain(overrides, key);
+        let found = chain
+            .into_iter()
+            .next()
+            .ok_or_else(|| ConfigError::UnknownKey {
+                scope: "topic",
+                key: name.to_string(),
+            })?;
+        let checked = key
+            .validate(&found.value)
+            .map_err(|_| ConfigError::InvalidValue {
+                key: found.name.to_string(),
+                value: found.value.clone(),
+                expected: format!("a valid {}", key.name),
+            });
+        checked.map(|()| found)
+    }
+
+    /// The effective value of broker key `name`; `None` for a key not in
+    /// [`BROKER_CONFIGS`].
+    pub fn broker_value(&self, name: &str) -> Option<ResolvedValue> {
+        self.broker_chain(broker_key(name)?).into_iter().next()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

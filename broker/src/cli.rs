@@ -136,8 +136,12 @@ pub enum ConfigError {
     },
     #[error("--config {path} line {line}: expected key=value")]
     ConfigLine { path: PathBuf, line: usize },
-    #[error("--config: {0}")]
-    Timestamps(#[from] chronik_kafka::timestamps::InvalidTimestampConfig),
+    #[error("--config {path}: {source}")]
+    ConfigKey {
+        path: PathBuf,
+        #[source]
+        source: chronik_api::config::ConfigError,
+    },
     #[error(transparent)]
     Listeners(#[from] crate::listeners::ListenerError),
     #[error("--test-fs is for tests only (it loses data on a crash); set CHRONIK_ENABLE_TEST_FS=1 to use it")]
@@ -157,7 +161,8 @@ pub struct NodeConfig {
     pub advertised_host: String,
     /// URL at which peers reach this node's Raft service.
     pub self_url: String,
-    pub settings: std::collections::BTreeMap<String, String>,
+    /// The `--config` file's broker configs, checked against the table.
+    pub settings: crate::broker_config::StaticConfig,
     pub tick: Duration,
     pub snapshot_interval: u64,
     /// Whether an empty data directory may bootstrap the cluster.
@@ -168,8 +173,6 @@ pub struct NodeConfig {
     pub topic_limits: crate::topic_limits::TopicLimits,
     /// Kafka listeners.
     pub listeners: crate::listeners::ListenerConfig,
-    /// Produce timestamp bounds (`log.message.timestamp.*` in --config).
-    pub timestamp_defaults: chronik_kafka::timestamps::TimestampPolicy,
     /// Mutual TLS between brokers and the admin API.
     pub peer_tls: crate::peer_security::PeerTlsConfig,
     /// Authorizer of Kafka requests.
@@ -206,7 +209,11 @@ impl NodeArgs {
             .clone()
             .unwrap_or_else(|| default_cluster_id(&initial_peers));
         let settings = match &self.config {
-            Some(path) => read_settings(path)?,
+            Some(path) => crate::broker_config::StaticConfig::validate(read_settings(path)?)
+                .map_err(|source| ConfigError::ConfigKey {
+                    path: path.clone(),
+                    source,
+                })?,
             None => Default::default(),
         };
         if let Some(mode) = self.test_fs {
@@ -232,9 +239,6 @@ impl NodeArgs {
                 max_partitions_per_topic: self.max_partitions_per_topic,
                 max_partitions: self.max_partitions,
             },
-            timestamp_defaults: chronik_kafka::timestamps::TimestampPolicy::from_broker_settings(
-                &settings,
-            )?,
             settings,
             peer_tls,
         })

@@ -2,6 +2,7 @@
 //! status, membership and the metadata store over HTTP.
 
 pub mod bootstrap;
+pub mod broker_config;
 pub mod cli;
 pub mod dev;
 pub mod http;

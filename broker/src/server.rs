@@ -191,6 +191,7 @@ impl Broker {
                 registry: registry.clone(),
                 advertised,
                 ticks: (ELECTION_TICKS, HEARTBEAT_TICKS),
+                static_config: cfg.settings.clone(),
             },
             status_tx,
         );
@@ -205,15 +206,11 @@ impl Broker {
         let raft_addr = serve_raft(&cfg, service, peer_tls.as_ref(), &metrics).await?;
 
         let backend = RaftBackend::new(handle.clone(), registry, meta.cluster_id.clone())
-            .with_limits(cfg.topic_limits, cfg.timestamp_defaults);
+            .with_limits(cfg.topic_limits, cfg.settings.clone());
         let frontend = chronik_kafka::Handlers::new(
             Arc::new(backend),
-            chronik_kafka::FrontendConfig {
-                default_partitions: 1,
-                default_replication_factor: 3,
-                fetch_max_bytes: cfg.limits.fetch_max_bytes,
-                authz: cfg.authz.clone(),
-            },
+            cfg.settings
+                .frontend(cfg.limits.fetch_max_bytes, cfg.authz.clone()),
         );
         let frontend = Arc::new(frontend);
         let coordinator = frontend.clone();

@@ -5,6 +5,7 @@
 //! topics, consumer group offsets) extend the command set.
 
 pub mod acls;
+mod configs;
 mod incarnations;
 
 pub use incarnations::{Incarnations, Standing};
@@ -14,6 +15,7 @@ mod producer_ids;
 mod scram;
 mod voters;
 
+pub use configs::{set_broker_config_command, set_topic_config_command};
 pub use listeners::{register_command, BrokerListeners};
 pub use producer_ids::{ProducerIdBlock, ProducerIds};
 pub use scram::{scram_command, ScramCredentials};
@@ -129,6 +131,8 @@ pub struct MetaStateMachine {
     scram: ScramCredentials,
     /// Each broker's address on each Kafka listener.
     listeners: BrokerListeners,
+    /// Dynamic cluster-wide broker configs (`configs`).
+    broker_config: BTreeMap<String, String>,
     /// The metadata group's voters as of the entry being applied, in log
     /// order (set by the applier; not part of the snapshot). Only commands
     /// from logs that predate voters in the command use it.
@@ -315,6 +319,7 @@ impl MetaStateMachine {
                 self.scram.apply(a);
                 ApplyOutcome::Done
             }
+            Some(c @ (Cmd::SetTopicConfig(_) | Cmd::SetBrokerConfig(_))) => self.apply_config(c),
             Some(Cmd::Put(p)) => {
                 self.kv.insert(p.key, p.value);
                 ApplyOutcome::Done
@@ -455,6 +460,7 @@ impl MetaStateMachine {
             acls: self.acls.encode(),
             scram_credentials: self.scram.encode(),
             listeners: self.listeners.encode(),
+            broker_config: self.broker_config.clone().into_iter().collect(),
         };
         snap.encode_to_vec()
     }
@@ -511,6 +517,7 @@ impl MetaStateMachine {
             acls: acls::Acls::decode(&snap.acls),
             scram: ScramCredentials::decode(snap.scram_credentials),
             listeners: BrokerListeners::decode(snap.listeners),
+            broker_config: snap.broker_config.into_iter().collect(),
             voters: Vec::new(),
         })
     }

@@ -390,6 +390,29 @@ mod samples {
                             .with_salted_password(Bytes::from_static(b"salted")),
                     ]),
             ),
+            ApiKey::AlterConfigs => {
+                RequestBody::AlterConfigs(AlterConfigsRequest::default().with_resources(vec![
+                    alter_configs_request::AlterConfigsResource::default()
+                        .with_resource_type(2)
+                        .with_resource_name(sb("t"))
+                        .with_configs(vec![alter_configs_request::AlterableConfig::default()
+                            .with_name(sb("retention.ms"))
+                            .with_value(Some(sb("1000")))]),
+                ]))
+            }
+            ApiKey::IncrementalAlterConfigs => RequestBody::IncrementalAlterConfigs(
+                IncrementalAlterConfigsRequest::default().with_resources(vec![
+                    incremental_alter_configs_request::AlterConfigsResource::default()
+                        .with_resource_type(2)
+                        .with_resource_name(sb("t"))
+                        .with_configs(vec![
+                            incremental_alter_configs_request::AlterableConfig::default()
+                                .with_name(sb("cleanup.policy"))
+                                .with_config_operation(2)
+                                .with_value(Some(sb("compact"))),
+                        ]),
+                ]),
+            ),
             other => panic!("no sample for {other:?}"),
         }
     }

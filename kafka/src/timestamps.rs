@@ -1,7 +1,8 @@
 //! Bounds on the timestamps a producer may write: Kafka's
 //! `message.timestamp.after.max.ms` and `message.timestamp.before.max.ms`
 //! (topic configs; broker defaults `log.message.timestamp.after.max.ms` and
-//! `log.message.timestamp.before.max.ms`).
+//! `log.message.timestamp.before.max.ms`), resolved through
+//! [`ConfigLayers`], the one lookup of effective config values.
 //!
 //! Time retention deletes a batch once its largest timestamp is old enough,
 //! so one batch stamped far in the future would pin the whole log behind it;
@@ -11,19 +12,15 @@
 
 use std::collections::BTreeMap;
 
+use chronik_api::config::{topic_key, ConfigError, ConfigLayers};
+
 use crate::backend::BackendError;
 use crate::batch::BatchSummary;
 
 /// Topic config: how far ahead of the broker's clock a timestamp may be.
-pub const AFTER_MAX_MS: &str = "message.timestamp.after.max.ms";
+const AFTER: &str = "message.timestamp.after.max.ms";
 /// Topic config: how far behind the broker's clock a timestamp may be.
-pub const BEFORE_MAX_MS: &str = "message.timestamp.before.max.ms";
-/// Broker default of [`AFTER_MAX_MS`].
-pub const BROKER_AFTER_MAX_MS: &str = "log.message.timestamp.after.max.ms";
-/// Broker default of [`BEFORE_MAX_MS`].
-pub const BROKER_BEFORE_MAX_MS: &str = "log.message.timestamp.before.max.ms";
-/// Kafka 4's default of [`AFTER_MAX_MS`]: one hour.
-pub const DEFAULT_AFTER_MAX_MS: i64 = 3_600_000;
+const BEFORE: &str = "message.timestamp.before.max.ms";
 /// Kafka's "no timestamp" value, never checked.
 const NO_TIMESTAMP: i64 = -1;
 
@@ -32,9 +29,21 @@ const NO_TIMESTAMP: i64 = -1;
 #[error("{key}={value} is not a number >= 0")]
 pub struct InvalidTimestampConfig {
     /// The config key.
-    pub key: &'static str,
+    pub key: String,
     /// The rejected value.
     pub value: String,
+}
+
+impl From<ConfigError> for InvalidTimestampConfig {
+    fn from(e: ConfigError) -> Self {
+        match e {
+            ConfigError::InvalidValue { key, value, .. } => Self { key, value },
+            ConfigError::UnknownKey { key, .. } | ConfigError::NotDynamic { key } => Self {
+                key,
+                value: String::new(),
+            },
+        }
+    }
 }
 
 /// The window of timestamps a topic accepts (`None` = unbounded, Kafka's
@@ -48,48 +57,58 @@ pub struct TimestampPolicy {
 }
 
 impl Default for TimestampPolicy {
-    /// Kafka 4's defaults: one hour ahead, unbounded behind.
+    /// The table's defaults (Kafka 4's): one hour ahead, unbounded behind.
     fn default() -> Self {
-        Self {
-            after_max_ms: Some(DEFAULT_AFTER_MAX_MS),
+        Self::resolve(&ConfigLayers::default(), &BTreeMap::new()).unwrap_or(Self {
+            after_max_ms: None,
             before_max_ms: None,
-        }
+        })
     }
 }
 
+/// A bound's value as a limit (`Long.MAX_VALUE` = unbounded).
+fn limit(value: &str) -> Option<i64> {
+    value.trim().parse::<i64>().ok().filter(|n| *n != i64::MAX)
+}
+
+/// A topic override of `key`, checked, or `default`.
 fn bound(
     configs: &BTreeMap<String, String>,
     key: &'static str,
     default: Option<i64>,
 ) -> Result<Option<i64>, InvalidTimestampConfig> {
-    match configs.get(key) {
-        None => Ok(default),
-        Some(v) => {
-            let n = v
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| InvalidTimestampConfig {
-                    key,
-                    value: v.clone(),
-                })?;
-            Ok((n != i64::MAX).then_some(n))
+    match (configs.get(key), topic_key(key)) {
+        (Some(v), Some(k)) => {
+            k.validate(v)?;
+            Ok(limit(v))
         }
+        _ => Ok(default),
     }
 }
 
 impl TimestampPolicy {
-    /// The broker defaults from broker settings (`log.message.timestamp.*`),
-    /// with Kafka's defaults for what is not set.
+    /// A topic's policy: its overrides over the broker layers.
+    pub fn resolve(
+        layers: &ConfigLayers,
+        overrides: &BTreeMap<String, String>,
+    ) -> Result<Self, InvalidTimestampConfig> {
+        Ok(Self {
+            after_max_ms: limit(&layers.topic_checked(overrides, AFTER)?.value),
+            before_max_ms: limit(&layers.topic_checked(overrides, BEFORE)?.value),
+        })
+    }
+
+    /// The broker defaults from static broker settings
+    /// (`log.message.timestamp.*`), with the table's defaults for what is
+    /// not set.
     pub fn from_broker_settings(
         settings: &BTreeMap<String, String>,
     ) -> Result<Self, InvalidTimestampConfig> {
-        let kafka = Self::default();
-        Ok(Self {
-            after_max_ms: bound(settings, BROKER_AFTER_MAX_MS, kafka.after_max_ms)?,
-            before_max_ms: bound(settings, BROKER_BEFORE_MAX_MS, kafka.before_max_ms)?,
-        })
+        let layers = ConfigLayers {
+            static_config: settings.clone(),
+            ..ConfigLayers::default()
+        };
+        Self::resolve(&layers, &BTreeMap::new())
     }
 
     /// A topic's policy: its config overrides on top of `self` (the broker
@@ -99,8 +118,8 @@ impl TimestampPolicy {
         configs: &BTreeMap<String, String>,
     ) -> Result<Self, InvalidTimestampConfig> {
         Ok(Self {
-            after_max_ms: bound(configs, AFTER_MAX_MS, self.after_max_ms)?,
-            before_max_ms: bound(configs, BEFORE_MAX_MS, self.before_max_ms)?,
+            after_max_ms: bound(configs, AFTER, self.after_max_ms)?,
+            before_max_ms: bound(configs, BEFORE, self.before_max_ms)?,
         })
     }
 
@@ -119,7 +138,7 @@ impl TimestampPolicy {
                             now: now_ms,
                             limit_ms,
                             direction: "ahead of",
-                            setting: AFTER_MAX_MS,
+                            setting: AFTER,
                         });
                     }
                 }
@@ -130,7 +149,7 @@ impl TimestampPolicy {
                             now: now_ms,
                             limit_ms,
                             direction: "behind",
-                            setting: BEFORE_MAX_MS,
+                            setting: BEFORE,
                         });
                     }
                 }
@@ -169,15 +188,14 @@ mod tests {
     fn defaults_are_kafka_4s_and_topic_configs_override_them() {
         let broker = TimestampPolicy::from_broker_settings(&BTreeMap::new()).unwrap();
         assert_eq!(broker, TimestampPolicy::default());
-        let broker =
-            TimestampPolicy::from_broker_settings(&configs(&[(BROKER_BEFORE_MAX_MS, "1000")]))
-                .unwrap();
+        let broker = TimestampPolicy::from_broker_settings(&configs(&[(
+            "log.message.timestamp.before.max.ms",
+            "1000",
+        )]))
+        .unwrap();
         assert_eq!(broker.before_max_ms, Some(1000));
         let topic = broker
-            .for_topic(&configs(&[
-                (AFTER_MAX_MS, "9223372036854775807"),
-                (BEFORE_MAX_MS, "5"),
-            ]))
+            .for_topic(&configs(&[(AFTER, "9223372036854775807"), (BEFORE, "5")]))
             .unwrap();
         assert_eq!(
             topic,
@@ -186,10 +204,8 @@ mod tests {
                 before_max_ms: Some(5)
             }
         );
-        assert!(broker.for_topic(&configs(&[(AFTER_MAX_MS, "-1")])).is_err());
-        assert!(broker
-            .for_topic(&configs(&[(AFTER_MAX_MS, "soon")]))
-            .is_err());
+        assert!(broker.for_topic(&configs(&[(AFTER, "-1")])).is_err());
+        assert!(broker.for_topic(&configs(&[(AFTER, "soon")])).is_err());
     }
 
     #[test]
@@ -203,12 +219,12 @@ mod tests {
         assert_eq!(policy.check(&[batch(-1, -1)], now), Ok(()));
         let ahead = policy.check(&[batch(now, now), batch(now, now + 3_600_001)], now);
         assert!(
-            matches!(ahead, Err(BackendError::InvalidTimestamp { setting, .. }) if setting == AFTER_MAX_MS),
+            matches!(ahead, Err(BackendError::InvalidTimestamp { setting, .. }) if setting == AFTER),
             "{ahead:?}"
         );
         let behind = policy.check(&[batch(now - 1001, now)], now);
         assert!(
-            matches!(behind, Err(BackendError::InvalidTimestamp { setting, .. }) if setting == BEFORE_MAX_MS),
+            matches!(behind, Err(BackendError::InvalidTimestamp { setting, .. }) if setting == BEFORE),
             "{behind:?}"
         );
         assert_eq!(behind.map_err(|e| e.code()), Err(32), "INVALID_TIMESTAMP");

@@ -20,6 +20,11 @@ pub(super) async fn create_topic(State(s): State<HttpState>, body: Bytes) -> Res
             ))
         }
     };
+    for (key, value) in &req.config {
+        if let Err(e) = chronik_api::config::validate_topic_config(key, value) {
+            return bad_request(e);
+        }
+    }
     // Checked before proposing: a committed creation is applied by every
     // replica, and one beyond the limits would open that many Raft groups.
     let total = match s

@@ -5,6 +5,7 @@
 
 mod acls;
 mod admin;
+mod config;
 mod error;
 mod membership;
 mod metadata;
@@ -52,6 +53,10 @@ pub fn router(state: HttpState) -> Router {
             get(metadata::list_topics).post(metadata::create_topic),
         )
         .route("/v1/acls", get(acls::list).post(acls::create))
+        .route(
+            "/v1/config",
+            get(config::get_config).put(config::put_config),
+        )
         .route("/v1/acls/delete", post(acls::delete))
         .route("/v1/kv/{key}", put(metadata::put_kv).get(metadata::get_kv))
         .route("/v1/users", get(users::list_users))

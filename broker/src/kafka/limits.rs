@@ -1,8 +1,10 @@
 //! The checks the Kafka adapter makes before proposing: topic creations and
 //! growth against [`TopicLimits`], and produced timestamps against each
-//! topic's [`TimestampPolicy`] (topic configs over the broker defaults).
+//! topic's [`TimestampPolicy`] (its effective configs: topic overrides over
+//! dynamic and static broker defaults, see `broker_config`).
 
 use super::error::{limit_error, unavailable};
+use crate::broker_config::StaticConfig;
 use crate::node::NodeHandle;
 use crate::partition::PartitionShared;
 use crate::topic_limits::{check_name, TopicLimits};
@@ -11,27 +13,30 @@ use chronik_kafka::batch::BatchSummary;
 use chronik_kafka::timestamps::TimestampPolicy;
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 /// Cached timestamp policies before the cache starts over: more than the
 /// cluster can hold partitions.
 const CACHE_LIMIT: usize = 2 * crate::topic_limits::HARD_MAX_PARTITIONS as usize;
+/// How long a cached policy is used: a changed config (AlterConfigs, a new
+/// dynamic broker default) is in force on produce within this time.
+const CACHE_TTL: Duration = Duration::from_millis(500);
 
 /// What the adapter enforces before anything reaches Raft.
 pub struct AdapterLimits {
     topics: TopicLimits,
-    timestamp_defaults: TimestampPolicy,
-    /// Each partition group's timestamp policy. Group ids are never reused
-    /// and topic configs do not change after creation, so an entry never
-    /// goes stale.
-    timestamps: RwLock<HashMap<u64, TimestampPolicy>>,
+    static_config: StaticConfig,
+    /// Each partition group's timestamp policy and when it was resolved
+    /// (group ids are never reused; configs change, hence [`CACHE_TTL`]).
+    timestamps: RwLock<HashMap<u64, (TimestampPolicy, Instant)>>,
 }
 
 impl AdapterLimits {
-    /// Limits with the given topic limits and broker timestamp defaults.
-    pub fn new(topics: TopicLimits, timestamp_defaults: TimestampPolicy) -> Self {
+    /// Limits with the given topic limits and static broker configs.
+    pub fn new(topics: TopicLimits, static_config: StaticConfig) -> Self {
         Self {
             topics,
-            timestamp_defaults,
+            static_config,
             timestamps: RwLock::new(HashMap::new()),
         }
     }
@@ -101,37 +106,40 @@ impl AdapterLimits {
             .unwrap_or_else(|e| e.into_inner())
             .get(&group)
             .copied();
-        if let Some(policy) = cached {
-            return Ok(policy);
+        if let Some((policy, at)) = cached {
+            if at.elapsed() < CACHE_TTL {
+                return Ok(policy);
+            }
         }
         let topic = shared.topic.clone();
-        let config = node
+        let static_config = self.static_config.clone();
+        let resolved = node
             .query(move |sm| {
-                sm.topics()
+                let layers = crate::broker_config::layers(sm, &static_config);
+                let config = sm
+                    .topics()
                     .get(&topic)
                     .filter(|t| t.partition_groups.iter().any(|g| g.group_id == group))
-                    .map(|t| t.config.clone())
+                    .map(|t| t.config.clone());
+                (layers, config)
             })
             .await
             .map_err(unavailable)?;
-        let Some(config) = config else {
+        let (layers, Some(config)) = resolved else {
             // The topic is being deleted: the append fails on its own.
-            return Ok(self.timestamp_defaults);
+            return Ok(TimestampPolicy::default());
         };
-        let policy = self
-            .timestamp_defaults
-            .for_topic(&config)
-            .unwrap_or_else(|e| {
-                tracing::warn!(topic = %shared.topic, error = %e, "timestamp config ignored");
-                self.timestamp_defaults
-            });
+        let policy = TimestampPolicy::resolve(&layers, &config).unwrap_or_else(|e| {
+            tracing::warn!(topic = %shared.topic, error = %e, "timestamp config ignored");
+            TimestampPolicy::resolve(&layers, &Default::default()).unwrap_or_default()
+        });
         let mut cache = self.timestamps.write().unwrap_or_else(|e| e.into_inner());
         // Groups of deleted topics stay behind; starting over now and then
         // keeps the cache bounded through endless create/delete cycles.
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
         }
-        cache.insert(group, policy);
+        cache.insert(group, (policy, Instant::now()));
         Ok(policy)
     }
 }

@@ -5,6 +5,7 @@
 
 mod acls;
 mod authorizer;
+mod configs;
 mod error;
 mod limits;
 mod offsets;
@@ -25,7 +26,6 @@ use chronik_kafka::backend::{
     OffsetSpec, ProducerIdentity, ReadRequest, ReadResult, TimestampOffset, TopicInfo,
     TopicPartition, TopicSpec,
 };
-use chronik_kafka::timestamps::TimestampPolicy;
 use chronik_kafka::{Backend, BackendError};
 use error::{append_error, leader_i32, meta_error, unavailable};
 use limits::AdapterLimits;
@@ -43,6 +43,8 @@ pub struct RaftBackend {
     cluster_id: String,
     producer_ids: ProducerIdPool,
     limits: AdapterLimits,
+    /// This broker's `--config` values (under dynamic broker defaults).
+    static_config: crate::broker_config::StaticConfig,
 }
 
 impl RaftBackend {
@@ -54,15 +56,31 @@ impl RaftBackend {
             registry,
             cluster_id,
             producer_ids,
-            limits: AdapterLimits::new(TopicLimits::default(), TimestampPolicy::default()),
+            limits: AdapterLimits::new(TopicLimits::default(), Default::default()),
+            static_config: Default::default(),
         }
     }
 
-    /// The same backend enforcing `topics` on creations and `timestamps`
-    /// (the broker defaults, under each topic's overrides) on produce.
-    pub fn with_limits(mut self, topics: TopicLimits, timestamps: TimestampPolicy) -> Self {
-        self.limits = AdapterLimits::new(topics, timestamps);
+    /// The same backend enforcing `topics` on creations and, on produce,
+    /// each topic's effective timestamp bounds over `static_config`.
+    pub fn with_limits(
+        mut self,
+        topics: TopicLimits,
+        static_config: crate::broker_config::StaticConfig,
+    ) -> Self {
+        self.limits = AdapterLimits::new(topics, static_config.clone());
+        self.static_config = static_config;
         self
+    }
+
+    /// The effective value of topic key `key` for `topic` (override, dynamic
+    /// broker default, static `--config`, table default), read now.
+    pub async fn topic_config(
+        &self,
+        topic: &str,
+        key: &str,
+    ) -> BackendResult<Option<chronik_api::config::ResolvedValue>> {
+        configs::topic_value(&self.node, &self.static_config, topic, key).await
     }
 
     fn led_partition(&self, tp: &TopicPartition) -> BackendResult<Arc<PartitionShared>> {
@@ -326,5 +344,24 @@ impl Backend for RaftBackend {
 
     async fn delete_acls(&self, list: Vec<AclBinding>) -> BackendResult<()> {
         acls::delete(&self.node, list).await
+    }
+
+    async fn config_layers(&self) -> BackendResult<chronik_api::config::ConfigLayers> {
+        configs::layers(&self.node, &self.static_config).await
+    }
+
+    async fn set_topic_config(
+        &self,
+        name: &str,
+        config: std::collections::BTreeMap<String, String>,
+    ) -> BackendResult<()> {
+        configs::set_topic(&self.node, name, config).await
+    }
+
+    async fn set_broker_config(
+        &self,
+        config: std::collections::BTreeMap<String, String>,
+    ) -> BackendResult<()> {
+        configs::set_brokers(&self.node, config).await
     }
 }

@@ -51,6 +51,8 @@ pub struct NodeParts {
     pub advertised: Advertised,
     /// Election and heartbeat ticks of every group.
     pub ticks: (usize, usize),
+    /// The `--config` values under dynamic broker defaults (retention).
+    pub static_config: crate::broker_config::StaticConfig,
 }
 
 /// The loop's clock: the tick interval and the ticks seen so far, which
@@ -73,6 +75,7 @@ pub struct NodeActor {
     partitions: PartitionGroups,
     peers: Peers,
     advertised: Advertised,
+    static_config: crate::broker_config::StaticConfig,
     clock: Clock,
     status_tx: watch::Sender<BrokerStatus>,
     /// Set once shutdown was asked for; answered when the loop stops.
@@ -97,6 +100,7 @@ impl NodeActor {
             partitions: PartitionGroups::new(parts.node_id, parts.registry, parts.ticks),
             peers,
             advertised: parts.advertised,
+            static_config: parts.static_config,
             clock: Clock {
                 interval: parts.tick,
                 ticks: 0,
@@ -160,7 +164,7 @@ impl NodeActor {
         }
         if self.clock.every(retention::RETENTION_EVERY_TICKS) {
             self.partitions
-                .enforce_retention(self.meta.state().topics())?;
+                .enforce_retention(self.meta.state(), &self.static_config)?;
         }
         self.meta.check_transfer(&self.peers);
         self.publish_status();

@@ -7,31 +7,34 @@ use super::error::FatalError;
 use super::partition_group::PartitionGroup;
 use super::partition_groups::PartitionGroups;
 use super::status::now_ms;
+use crate::broker_config::{layers, StaticConfig};
 use crate::partition::{IndexEntry, PartitionSnapshot, RetentionPolicy};
-use crate::state_machine::TopicInfo;
+use crate::state_machine::MetaStateMachine;
 use chronik_kafka::batch;
 use raft::eraftpb::SnapshotMetadata;
 use raft::Storage;
-use std::collections::BTreeMap;
 
 /// Ticks between two retention checks of every partition (2 s at the
 /// default 50 ms tick): checks stay off the produce path.
 pub const RETENTION_EVERY_TICKS: u64 = 40;
 
 impl PartitionGroups {
-    /// Applies each topic's retention (`topics` as the metadata lists them)
-    /// to the partition groups held here.
+    /// Applies each topic's retention (its effective configs as of the
+    /// metadata state `sm`) to the partition groups held here.
     pub(super) fn enforce_retention(
         &mut self,
-        topics: &BTreeMap<String, TopicInfo>,
+        sm: &MetaStateMachine,
+        static_config: &StaticConfig,
     ) -> Result<(), FatalError> {
         let now = i64::try_from(now_ms()).unwrap_or(i64::MAX);
+        let topics = sm.topics();
+        let layers = layers(sm, static_config);
         for g in self.iter_mut() {
             g.refresh_snapshot_for_new_members()?;
             let Some(topic) = topics.get(&g.shared.topic) else {
                 continue;
             };
-            let policy = RetentionPolicy::from_configs(&topic.config).unwrap_or_else(|e| {
+            let policy = RetentionPolicy::resolve(&layers, &topic.config).unwrap_or_else(|e| {
                 tracing::warn!(topic = %topic.name, error = %e, "retention config ignored");
                 RetentionPolicy::default()
             });

@@ -9,7 +9,7 @@ mod snapshot;
 
 pub use index::{IndexEntry, PartitionIndex};
 pub use records::rewrite_base_offsets;
-pub use retention::{InvalidRetention, RetentionPolicy, RETENTION_BYTES, RETENTION_MS};
+pub use retention::{InvalidRetention, RetentionPolicy};
 pub use snapshot::{PartitionSnapshot, SnapshotDecodeError};
 
 use crate::storage::LogEngine;

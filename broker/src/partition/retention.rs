@@ -15,26 +15,20 @@
 //! does (records older than `retention.ms` go whether or not compacted).
 
 use super::{IndexEntry, PartitionIndex};
+use chronik_api::config::{ConfigError, ConfigLayers};
 use std::collections::BTreeMap;
 
 /// Topic config key of the time limit.
-pub const RETENTION_MS: &str = "retention.ms";
+const RETENTION_MS: &str = "retention.ms";
 /// Topic config key of the size limit.
-pub const RETENTION_BYTES: &str = "retention.bytes";
+const RETENTION_BYTES: &str = "retention.bytes";
 /// Topic config key listing the cleanup policies (`delete`, `compact`).
-pub const CLEANUP_POLICY: &str = "cleanup.policy";
-/// Kafka's default `retention.ms` (7 days).
-pub const DEFAULT_RETENTION_MS: i64 = 604_800_000;
+const CLEANUP_POLICY: &str = "cleanup.policy";
 
-/// A retention config value that is not a number `>= -1`.
+/// A retention config value the table refuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}={value} is not a number >= -1")]
-pub struct InvalidRetention {
-    /// The config key.
-    pub key: &'static str,
-    /// The rejected value.
-    pub value: String,
-}
+#[error(transparent)]
+pub struct InvalidRetention(#[from] pub ConfigError);
 
 /// The retention limits of one topic (`None` = unlimited).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,32 +40,20 @@ pub struct RetentionPolicy {
 }
 
 impl Default for RetentionPolicy {
+    /// The table's defaults (Kafka's: 7 days, unlimited size).
     fn default() -> Self {
-        Self {
-            ms: Some(DEFAULT_RETENTION_MS),
-            bytes: None,
-        }
+        Self::resolve(&ConfigLayers::default(), &BTreeMap::new()).unwrap_or(Self::KEEP_ALL)
     }
 }
 
+/// A limit's effective value (`-1` = unlimited).
 fn limit(
-    configs: &BTreeMap<String, String>,
+    layers: &ConfigLayers,
+    overrides: &BTreeMap<String, String>,
     key: &'static str,
-    default: i64,
 ) -> Result<Option<i64>, InvalidRetention> {
-    let value = match configs.get(key) {
-        None => default,
-        Some(v) => v
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= -1)
-            .ok_or_else(|| InvalidRetention {
-                key,
-                value: v.clone(),
-            })?,
-    };
-    Ok((value >= 0).then_some(value))
+    let value = layers.topic_checked(overrides, key)?.value;
+    Ok(value.trim().parse::<i64>().ok().filter(|n| *n >= 0))
 }
 
 impl RetentionPolicy {
@@ -81,18 +63,30 @@ impl RetentionPolicy {
         bytes: None,
     };
 
-    /// The policy a topic's config overrides give, with Kafka's defaults.
-    pub fn from_configs(configs: &BTreeMap<String, String>) -> Result<Self, InvalidRetention> {
-        let deletes = configs
-            .get(CLEANUP_POLICY)
-            .is_none_or(|p| p.split(',').any(|p| p.trim() == "delete"));
-        if !deletes {
+    /// The policy of a topic with `overrides` over the broker `layers`
+    /// (dynamic cluster-wide defaults, static `--config` values, the table).
+    pub fn resolve(
+        layers: &ConfigLayers,
+        overrides: &BTreeMap<String, String>,
+    ) -> Result<Self, InvalidRetention> {
+        // Unchecked: a policy without `delete` (even an empty one) keeps all.
+        let policy = layers
+            .topic_value(overrides, CLEANUP_POLICY)
+            .map(|v| v.value)
+            .unwrap_or_default();
+        if !policy.split(',').any(|p| p.trim() == "delete") {
             return Ok(Self::KEEP_ALL);
         }
         Ok(Self {
-            ms: limit(configs, RETENTION_MS, DEFAULT_RETENTION_MS)?,
-            bytes: limit(configs, RETENTION_BYTES, -1)?.map(|b| b.unsigned_abs()),
+            ms: limit(layers, overrides, RETENTION_MS)?,
+            bytes: limit(layers, overrides, RETENTION_BYTES)?.map(|b| b.unsigned_abs()),
         })
+    }
+
+    /// The policy a topic's config overrides give, with the table's
+    /// defaults.
+    pub fn from_configs(configs: &BTreeMap<String, String>) -> Result<Self, InvalidRetention> {
+        Self::resolve(&ConfigLayers::default(), configs)
     }
 
     /// The last entry retention deletes at `now_ms` (everything up to and
@@ -146,7 +140,7 @@ mod tests {
         assert_eq!(
             RetentionPolicy::from_configs(&BTreeMap::new()),
             Ok(RetentionPolicy {
-                ms: Some(DEFAULT_RETENTION_MS),
+                ms: Some(604_800_000),
                 bytes: None
             })
         );

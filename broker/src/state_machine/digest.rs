@@ -134,5 +134,13 @@ pub(super) fn digest(sm: &MetaStateMachine) -> u64 {
     sm.scram.digest_into(|b| h.bytes(b));
     h.tag("listeners");
     sm.listeners.digest_into(|b| h.bytes(b));
+    // Absent while no dynamic broker config is set, so older digests stay.
+    if !sm.broker_config.is_empty() {
+        h.tag("broker_config");
+        for (k, v) in &sm.broker_config {
+            h.str(k);
+            h.str(v);
+        }
+    }
     h.0
 }

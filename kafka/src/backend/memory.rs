@@ -16,6 +16,8 @@ use super::{
     TimestampOffset, TopicInfo, TopicPartition, TopicSpec,
 };
 use crate::batch;
+
+mod configs;
 use crate::idempotence::{ProducerStateTable, SequenceCheck};
 
 /// Configuration of a [`MemoryBackend`].
@@ -62,6 +64,8 @@ struct State {
     next_producer_id: i64,
     offsets: HashMap<String, BTreeMap<TopicPartition, super::CommittedOffset>>,
     acls: BTreeSet<AclBinding>,
+    /// Dynamic broker configs (`configs`).
+    broker_config: BTreeMap<String, String>,
 }
 
 /// In-memory implementation of [`Backend`].
@@ -466,6 +470,23 @@ impl Backend for MemoryBackend {
         alterations: Vec<super::ScramAlteration>,
     ) -> BackendResult<()> {
         self.scram.apply(alterations);
+        Ok(())
+    }
+
+    async fn config_layers(&self) -> BackendResult<chronik_api::config::ConfigLayers> {
+        Ok(configs::layers(&self.lock()))
+    }
+
+    async fn set_topic_config(
+        &self,
+        name: &str,
+        config: BTreeMap<String, String>,
+    ) -> BackendResult<()> {
+        configs::set_topic(&mut self.lock(), name, config)
+    }
+
+    async fn set_broker_config(&self, config: BTreeMap<String, String>) -> BackendResult<()> {
+        self.lock().broker_config = config;
         Ok(())
     }
 }

@@ -165,4 +165,41 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         alterations: Vec<ScramAlteration>,
     ) -> impl Future<Output = BackendResult<()>> + Send;
+
+    // Piece "config": topic config overrides and dynamic broker configs.
+
+    /// The broker layers under every topic's overrides: the dynamic
+    /// cluster-wide broker configs and this broker's static ones. With a
+    /// topic's overrides they give its effective values
+    /// ([`chronik_api::config::ConfigLayers::topic_value`]).
+    fn config_layers(
+        &self,
+    ) -> impl Future<Output = BackendResult<chronik_api::config::ConfigLayers>> + Send {
+        std::future::ready(Ok(chronik_api::config::ConfigLayers::default()))
+    }
+
+    /// Replaces topic `name`'s config overrides with `config` (validated by
+    /// the caller); answered once the change is in force on this broker.
+    fn set_topic_config(
+        &self,
+        name: &str,
+        config: std::collections::BTreeMap<String, String>,
+    ) -> impl Future<Output = BackendResult<()>> + Send {
+        let _ = (name, config);
+        std::future::ready(Err(BackendError::PolicyViolation {
+            message: "this backend cannot change topic configs".to_string(),
+        }))
+    }
+
+    /// Replaces the dynamic cluster-wide broker configs with `config`
+    /// (validated by the caller: dynamic keys only).
+    fn set_broker_config(
+        &self,
+        config: std::collections::BTreeMap<String, String>,
+    ) -> impl Future<Output = BackendResult<()>> + Send {
+        let _ = config;
+        std::future::ready(Err(BackendError::PolicyViolation {
+            message: "this backend cannot change broker configs".to_string(),
+        }))
+    }
 }

@@ -89,6 +89,7 @@ apis! {
     DeleteTopics => DeleteTopicsRequest, DeleteTopicsResponse;
     InitProducerId => InitProducerIdRequest, InitProducerIdResponse;
     DescribeConfigs => DescribeConfigsRequest, DescribeConfigsResponse;
+    AlterConfigs => AlterConfigsRequest, AlterConfigsResponse;
     CreatePartitions => CreatePartitionsRequest, CreatePartitionsResponse;
     CreateAcls => CreateAclsRequest, CreateAclsResponse;
     DescribeAcls => DescribeAclsRequest, DescribeAclsResponse;
@@ -97,4 +98,5 @@ apis! {
     SaslAuthenticate => SaslAuthenticateRequest, SaslAuthenticateResponse;
     DescribeUserScramCredentials => DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse;
     AlterUserScramCredentials => AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse;
+    IncrementalAlterConfigs => IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse;
 }

@@ -252,6 +252,24 @@ const DESCRIBE_CONFIGS: &[Field] = &[
     from(3, BOOL), // include_documentation
 ];
 
+const ALTER_CONFIGS: &[Field] = &[
+    all(structs(&[
+        all(I8),                             // resource_type
+        all(STR),                            // resource_name
+        all(structs(&[all(STR), all(STR)])), // configs: name, value
+    ])),
+    all(BOOL), // validate_only
+];
+
+const INCREMENTAL_ALTER_CONFIGS: &[Field] = &[
+    all(structs(&[
+        all(I8),                                      // resource_type
+        all(STR),                                     // resource_name
+        all(structs(&[all(STR), all(I8), all(STR)])), // configs: name, operation, value
+    ])),
+    all(BOOL), // validate_only
+];
+
 const CREATE_PARTITIONS: &[Field] = &[
     all(structs(&[
         all(STR),                   // name
@@ -315,6 +333,8 @@ pub(crate) fn request_layout(key: ApiKey) -> Option<(&'static [Field], i16)> {
         ApiKey::DeleteTopics => (DELETE_TOPICS, 4),
         ApiKey::InitProducerId => (INIT_PRODUCER_ID, 2),
         ApiKey::DescribeConfigs => (DESCRIBE_CONFIGS, 4),
+        ApiKey::AlterConfigs => (ALTER_CONFIGS, 2),
+        ApiKey::IncrementalAlterConfigs => (INCREMENTAL_ALTER_CONFIGS, 1),
         ApiKey::CreatePartitions => (CREATE_PARTITIONS, 2),
         ApiKey::CreateAcls => (CREATE_ACLS, 2),
         ApiKey::DescribeAcls => (ACL, 2),

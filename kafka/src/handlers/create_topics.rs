@@ -1,4 +1,7 @@
 //! CreateTopics (v2–v7). Manual replica assignments are not supported.
+//! Every config is checked against `chronik_api::config` (`INVALID_CONFIG`
+//! naming the key for an unknown key or an invalid value); v5+ answers the
+//! new topic's every config with its source, as DescribeConfigs does.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -74,25 +77,24 @@ fn spec_for<B: Backend>(
             )))
         }
     };
-    let configs: BTreeMap<String, String> = topic
-        .configs
-        .iter()
-        .filter_map(|c| {
-            c.value
-                .as_ref()
-                .map(|v| (c.name.to_string(), v.to_string()))
-        })
-        .collect();
-    for key in ["retention.ms", "retention.bytes"] {
-        if let Some(v) = configs.get(key) {
-            if !v.trim().parse::<i64>().is_ok_and(|n| n >= -1) {
-                return Err(Box::new(result(
-                    topic,
-                    ResponseError::InvalidConfig,
-                    format!("{key}={v} is not a number >= -1"),
-                )));
-            }
+    let mut configs = BTreeMap::new();
+    for c in &topic.configs {
+        let key = c.name.as_str();
+        let Some(value) = &c.value else {
+            return Err(Box::new(result(
+                topic,
+                ResponseError::InvalidConfig,
+                format!("{key}: a null value is not allowed"),
+            )));
+        };
+        if let Err(e) = chronik_api::config::validate_topic_config(key, value) {
+            return Err(Box::new(result(
+                topic,
+                ResponseError::InvalidConfig,
+                e.to_string(),
+            )));
         }
+        configs.insert(key.to_owned(), value.to_string());
     }
     Ok(TopicSpec {
         name: name.to_owned(),
@@ -100,6 +102,25 @@ fn spec_for<B: Backend>(
         replication_factor,
         configs,
     })
+}
+
+/// Every config of a new topic with `overrides`, as v5+ answers them.
+fn created_configs(
+    layers: &chronik_api::config::ConfigLayers,
+    overrides: &BTreeMap<String, String>,
+) -> Vec<CreatableTopicConfigs> {
+    chronik_api::config::TOPIC_CONFIGS
+        .iter()
+        .filter_map(|key| {
+            let v = layers.topic_value(overrides, key.name)?;
+            Some(
+                CreatableTopicConfigs::default()
+                    .with_name(sb(key.name))
+                    .with_value(Some(sb(&v.value)))
+                    .with_config_source(v.source.kafka_code()),
+            )
+        })
+        .collect()
 }
 
 /// Handles CreateTopics.
@@ -173,16 +194,8 @@ pub(crate) async fn handle<B: Backend>(
         }
         match handlers.backend.create_topic(spec).await {
             Ok(info) => {
-                let configs = info
-                    .configs
-                    .iter()
-                    .map(|(k, v)| {
-                        CreatableTopicConfigs::default()
-                            .with_name(sb(k))
-                            .with_value(Some(sb(v)))
-                            .with_config_source(1)
-                    })
-                    .collect();
+                let layers = handlers.backend.config_layers().await.unwrap_or_default();
+                let configs = created_configs(&layers, &info.configs);
                 let entry = CreatableTopicResult::default().with_name(topic.name.clone());
                 let entry = if ctx.api_version >= 7 {
                     entry.with_topic_id(info.id)

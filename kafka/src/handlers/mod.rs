@@ -1,8 +1,10 @@
 //! Request dispatch: one module per API, all sharing one [`Handlers`] (the
 //! backend, the consumer group coordinator and the front-end settings).
 
+mod alter_configs;
 mod alter_user_scram_credentials;
 mod api_versions;
+mod config_change;
 mod create_acls;
 mod create_partitions;
 mod create_topics;
@@ -15,6 +17,7 @@ mod describe_user_scram_credentials;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
+mod incremental_alter_configs;
 mod init_producer_id;
 mod join_group;
 mod leave_group;
@@ -48,6 +51,9 @@ pub struct FrontendConfig {
     pub default_partitions: i32,
     /// Replication factor of a topic created with `replication_factor = -1`.
     pub default_replication_factor: i16,
+    /// Whether Metadata for an unknown topic creates it
+    /// (`auto.create.topics.enable`).
+    pub auto_create_topics_enable: bool,
     /// Most record bytes in one Fetch response (`fetch.max.bytes`): the
     /// client's `max_bytes` is capped by it (one batch is still returned when
     /// the first is larger, so consumers make progress).
@@ -64,6 +70,7 @@ impl Default for FrontendConfig {
         Self {
             default_partitions: 1,
             default_replication_factor: 1,
+            auto_create_topics_enable: true,
             fetch_max_bytes: DEFAULT_FETCH_MAX_BYTES,
             authz: AuthzConfig::default(),
         }
@@ -256,6 +263,12 @@ impl<B: Backend> Handlers<B> {
             RequestBody::DescribeConfigs(r) => {
                 ResponseBody::DescribeConfigs(describe_configs::handle(self, &ctx, r).await)
             }
+            RequestBody::AlterConfigs(r) => {
+                ResponseBody::AlterConfigs(alter_configs::handle(self, &ctx, r).await)
+            }
+            RequestBody::IncrementalAlterConfigs(r) => ResponseBody::IncrementalAlterConfigs(
+                incremental_alter_configs::handle(self, &ctx, r).await,
+            ),
             RequestBody::SaslHandshake(_) => {
                 ResponseBody::SaslHandshake(sasl_handshake::out_of_state())
             }
@@ -364,3 +377,5 @@ pub(crate) fn code(error: Option<ResponseError>) -> i16 {
 mod tests;
 #[cfg(test)]
 mod tests_authz;
+#[cfg(test)]
+mod tests_configs;

@@ -18,7 +18,7 @@ const SEC: Duration = Duration::from_secs(1);
 
 async fn three_brokers() -> TestCluster {
     let c = TestCluster::start(3);
-    c.wait_ready(&[1, 2, 3], 30 * SEC).await;
+    c.wait_ready(&[1, 2, 3], 60 * SEC).await;
     c
 }
 

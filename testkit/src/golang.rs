@@ -10,6 +10,7 @@
 //! program is compiled again. A missing toolchain or library fails the
 //! test with a message naming `cargo xtask deps`.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -38,8 +39,9 @@ const LIBRARIES: &[(&str, &str)] = &[
 /// Seconds a program may run before `timeout` stops it.
 const PROGRAM_TIMEOUT_SECS: &str = "180";
 
-/// One build at a time within a test binary (they share the output folder).
-static BUILD: Mutex<()> = Mutex::new(());
+/// The programs this test binary built already; one build at a time (they
+/// share the output folder).
+static BUILT: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
 /// The project's GOPATH entry, build cache and binaries (`<target>/go`).
 pub fn go_dir() -> PathBuf {
@@ -79,14 +81,17 @@ pub fn go() -> PathBuf {
     go
 }
 
-/// Builds the program in `kafka/tests/clients/go/<program>` (unless its
-/// binary is current, which the Go build cache decides) and returns the
+/// Builds the program in `kafka/tests/clients/go/<program>` once per test
+/// binary (the Go build cache skips what did not change) and returns the
 /// binary's path.
 pub fn build(program: &str) -> PathBuf {
     let go = go();
-    let _one_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     let dir = go_dir();
     let binary = dir.join("bin").join(program);
+    if built.contains(program) {
+        return binary;
+    }
     let gopath = std::env::join_paths([dir.clone(), PathBuf::from(DEBIAN_GOPATH)])
         .expect("GOPATH entries without separators");
     let output = Command::new(go)
@@ -105,6 +110,7 @@ pub fn build(program: &str) -> PathBuf {
         .output()
         .unwrap_or_else(|e| panic!("cannot run go build for {program}: {e}"));
     crate::python::check(&format!("go build of {program}"), &output);
+    built.insert(program.to_string());
     binary
 }
 

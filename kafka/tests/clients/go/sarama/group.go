@@ -75,6 +75,9 @@ func (m *member) state() (int, []string, int) {
 func join(a args, name string) *member {
 	c := config("sarama-" + name)
 	c.Consumer.Group.Heartbeat.Interval = 500 * time.Millisecond
+	// Kafka's default for the Java client: a loaded machine does not expel
+	// a member (whose uncommitted records the other one would read again).
+	c.Consumer.Group.Session.Timeout = 45 * time.Second
 	g, err := sarama.NewConsumerGroup(a.bootstrap, a.group, c)
 	check(err, "consumer group")
 	ctx, cancel := context.WithCancel(context.Background())

@@ -11,6 +11,9 @@
 //! - [`python`]: the project's Python environment (kafka-python,
 //!   confluent-kafka) and the client scripts of `kafka/tests/clients`.
 //! - [`kcat`]: kcat (librdkafka) as a second, independent Kafka client.
+//! - [`node`]: Node.js and kafkajs, for the programs of `kafka/tests/clients/js`.
+//! - [`golang`]: Go with sarama and kafka-go, for the programs of
+//!   `kafka/tests/clients/go`.
 //! - [`netns`]: hosts in network namespaces, for real partitions.
 //! - [`nemesis`]: a seeded fault schedule and the checker of its history.
 //! - `kubectl` (feature `kubectl`): the real kubectl bound to one kubeconfig.
@@ -22,6 +25,7 @@ pub mod binary;
 pub mod certs;
 pub mod cluster;
 pub mod dev_broker;
+pub mod golang;
 pub mod kcat;
 #[cfg(feature = "kubectl")]
 pub mod kubectl;
@@ -29,6 +33,7 @@ pub mod kubectl;
 pub mod localkube;
 pub mod nemesis;
 pub mod netns;
+pub mod node;
 pub mod ports;
 pub mod python;
 pub mod tools;

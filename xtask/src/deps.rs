@@ -1,6 +1,7 @@
-//! Installs, idempotently, what the tests and demos need: Debian packages,
-//! the project's Python environment (see [`crate::python`]), helm and
-//! kubectl.
+//! Installs, idempotently, what the tests and demos need: Debian packages
+//! (among them Go with the sarama and kafka-go sources the Go client
+//! programs build against), the project's Python environment (see
+//! [`crate::python`]), kafkajs (see [`crate::node`]), helm and kubectl.
 
 use crate::run::{have, run};
 use anyhow::Result;
@@ -15,7 +16,10 @@ const DEBIAN: &[(&str, &str)] = &[
     ("ip", "iproute2"),
     ("podman", "podman"),
     ("runc", "runc"),
+    ("node", "nodejs"),
     ("npm", "npm"),
+    // The Go client programs of kafka/tests/clients/go (GOPATH mode).
+    ("go", "golang-go"),
     ("unzip", "unzip"),
     // openssl-sys finds the static OpenSSL of the Kafka client through it.
     ("pkg-config", "pkg-config"),
@@ -26,8 +30,18 @@ const DEBIAN: &[(&str, &str)] = &[
 /// podman falls back to CNI without DNS, and pods cannot resolve each other's
 /// names (`localkube/containers.conf` selects netavark). OpenSSL's headers
 /// and static libraries: the Kafka client image's librdkafka links them (TLS
-/// and SASL/SCRAM).
+/// and SASL/SCRAM). The Go client libraries: Debian ships their sources
+/// under `/usr/share/gocode`, the GOPATH entry the Go programs of
+/// `kafka/tests/clients/go` build against.
 const DEBIAN_FILES: &[(&str, &str)] = &[
+    (
+        "/usr/share/gocode/src/github.com/Shopify/sarama/sarama.go",
+        "golang-github-shopify-sarama-dev",
+    ),
+    (
+        "/usr/share/gocode/src/github.com/segmentio/kafka-go/conn.go",
+        "golang-github-segmentio-kafka-go-dev",
+    ),
     ("/usr/include/openssl/ssl.h", "libssl-dev"),
     ("/usr/lib/podman/netavark", "netavark"),
     ("/usr/lib/podman/aardvark-dns", "aardvark-dns"),
@@ -37,6 +51,7 @@ const DEBIAN_FILES: &[(&str, &str)] = &[
 pub fn ensure_all() -> Result<()> {
     ensure_debian()?;
     crate::python::ensure()?;
+    crate::node::ensure()?;
     crate::tools::install_tools().map(|_| ())
 }
 

@@ -10,6 +10,7 @@ mod deps;
 mod e2e;
 mod images;
 mod kube;
+mod node;
 mod operator;
 mod python;
 mod run;
@@ -40,7 +41,7 @@ enum Cmd {
     Chaos(chaos::ChaosArgs),
     /// Benchmarks against a peer system measured in the same run.
     Bench(bench::BenchArgs),
-    /// Install the system packages, the Python environment (target/python), helm and kubectl the tests use.
+    /// Install the system packages (Go and its Kafka clients among them), the Python environment (target/python), kafkajs (target/node), helm and kubectl the tests use.
     Deps,
     /// Install helm and kubectl into .tools/bin (idempotent).
     Tools,

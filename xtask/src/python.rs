@@ -110,7 +110,7 @@ fn ensure_venv_module() -> Result<()> {
 }
 
 /// FNV-1a (64 bits): a stable hash of the requirements, to notice a change.
-fn fnv1a64(bytes: &[u8]) -> u64 {
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     })

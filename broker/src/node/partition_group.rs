@@ -294,7 +294,14 @@ impl PartitionGroup {
             SequenceCheck::Duplicate { base_offset } => Ok(base_offset),
             SequenceCheck::Append => {
                 let offsets: i64 = batches.iter().map(|b| b.offset_count()).sum();
-                let max_ts = batches.iter().map(|b| b.max_timestamp).max().unwrap_or(-1);
+                // A header without a max timestamp (-1: sarama 1.22 never
+                // sets it) counts by its first record's (Kafka recomputes it
+                // from the records); else retention deletes it at once.
+                let max_ts = batches
+                    .iter()
+                    .map(|b| b.max_timestamp.max(b.base_timestamp))
+                    .max()
+                    .unwrap_or(-1);
                 let base = self
                     .shared
                     .index_mut()

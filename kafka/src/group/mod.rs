@@ -274,7 +274,8 @@ impl GroupCoordinator {
 
     /// Validates an OffsetCommit's member and generation. A commit with generation
     /// `-1` and no member id (a "simple" consumer) is accepted for groups without
-    /// members.
+    /// members; a member's commit is refused only while the group completes a
+    /// rebalance (`REBALANCE_IN_PROGRESS`).
     pub fn validate_commit(
         &self,
         group_id: &str,
@@ -291,10 +292,12 @@ impl GroupCoordinator {
         }
         let group = group.ok_or(ResponseError::IllegalGeneration)?;
         group.check_member(member_id, generation)?;
+        // Kafka's rule: a member of the current generation still commits
+        // while the group prepares a rebalance (what it read before it
+        // rejoins: sarama commits when a session ends); only between the
+        // new generation's join and its sync is a commit refused.
         match group.state {
-            GroupState::PreparingRebalance | GroupState::CompletingRebalance => {
-                Err(ResponseError::RebalanceInProgress)
-            }
+            GroupState::CompletingRebalance => Err(ResponseError::RebalanceInProgress),
             _ => Ok(()),
         }
     }

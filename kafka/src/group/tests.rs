@@ -81,6 +81,11 @@ async fn second_member_triggers_rebalance_and_both_get_assignments() {
         c.heartbeat("g", &a.member_id, a.generation_id),
         Err(ResponseError::RebalanceInProgress)
     );
+    // While the group prepares the rebalance, A still commits what it read.
+    assert_eq!(
+        c.validate_commit("g", &a.member_id, a.generation_id),
+        Ok(())
+    );
     let a2 = c.join(join_params(&a.member_id)).await;
     let b = b_join.await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(a2.generation_id, 2);

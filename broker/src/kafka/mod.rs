@@ -5,6 +5,7 @@
 
 mod acls;
 mod authorizer;
+mod delete_records;
 mod error;
 mod limits;
 mod offsets;
@@ -326,5 +327,12 @@ impl Backend for RaftBackend {
 
     async fn delete_acls(&self, list: Vec<AclBinding>) -> BackendResult<()> {
         acls::delete(&self.node, list).await
+    }
+
+    // Piece "compact": DeleteRecords.
+
+    async fn delete_records(&self, partition: TopicPartition, offset: i64) -> BackendResult<i64> {
+        let shared = self.led_partition(&partition)?;
+        delete_records::delete_records(&self.node, &shared, &partition, offset).await
     }
 }

@@ -7,13 +7,16 @@
 //! at least `retention.bytes`. The newest entry (the active tail) is never
 //! deleted. `-1` disables either limit.
 //!
-//! Only a topic whose `cleanup.policy` lists `delete` (the default) is
-//! subject to retention. A `compact` topic keeps everything: its records
-//! are meant to live until a newer record of the same key replaces them, and
-//! Chronik does not compact yet, so deleting by age would lose the latest
-//! value of every key. `compact,delete` applies the delete half, as Kafka
-//! does (records older than `retention.ms` go whether or not compacted).
+//! Only a topic whose `cleanup.policy` is `delete` (the default) is subject
+//! to this per-replica retention. A topic whose policy lists `compact` is
+//! compacted by commands in its Raft log instead, and `compact,delete`
+//! applies its retention as part of each compaction, identically on every
+//! replica (see [`super::compaction`]).
+//!
+//! Entries wholly below the log start offset (moved by DeleteRecords) are
+//! deleted by the next check whatever the policy.
 
+use super::compaction::CompactionParams;
 use super::{IndexEntry, PartitionIndex};
 use std::collections::BTreeMap;
 
@@ -74,6 +77,49 @@ fn limit(
     Ok((value >= 0).then_some(value))
 }
 
+/// The effective value of topic config `key`: the topic's override, else
+/// the config table's default. Every config lookup of partition cleanup goes
+/// through here, read at the time of use.
+pub fn topic_config<'a>(configs: &'a BTreeMap<String, String>, key: &str) -> &'a str {
+    configs
+        .get(key)
+        .map(String::as_str)
+        .unwrap_or_else(|| chronik_api::config::topic_key(key).map_or("", |k| k.default))
+}
+
+/// Whether the topic's `cleanup.policy` lists `compact`.
+pub fn is_compacted(configs: &BTreeMap<String, String>) -> bool {
+    topic_config(configs, CLEANUP_POLICY)
+        .split(',')
+        .any(|p| p.trim() == "compact")
+}
+
+fn long(configs: &BTreeMap<String, String>, key: &str, fallback: i64) -> i64 {
+    topic_config(configs, key)
+        .trim()
+        .parse()
+        .unwrap_or(fallback)
+}
+
+impl CompactionParams {
+    /// The parameters of a compaction of a topic with `configs` at `now_ms`.
+    pub fn from_configs(configs: &BTreeMap<String, String>, now_ms: i64) -> Self {
+        let deletes = topic_config(configs, CLEANUP_POLICY)
+            .split(',')
+            .any(|p| p.trim() == "delete");
+        let retention = |key, default| Some(long(configs, key, default)).filter(|v| *v >= 0);
+        Self {
+            now_ms,
+            min_compaction_lag_ms: long(configs, "min.compaction.lag.ms", 0).max(0),
+            delete_retention_ms: long(configs, "delete.retention.ms", 86_400_000).max(0),
+            retention_ms: retention(RETENTION_MS, DEFAULT_RETENTION_MS).filter(|_| deletes),
+            retention_bytes: retention(RETENTION_BYTES, -1)
+                .filter(|_| deletes)
+                .map(i64::unsigned_abs),
+        }
+    }
+}
+
 impl RetentionPolicy {
     /// No retention: every entry stays.
     pub const KEEP_ALL: Self = Self {
@@ -83,10 +129,10 @@ impl RetentionPolicy {
 
     /// The policy a topic's config overrides give, with Kafka's defaults.
     pub fn from_configs(configs: &BTreeMap<String, String>) -> Result<Self, InvalidRetention> {
-        let deletes = configs
-            .get(CLEANUP_POLICY)
-            .is_none_or(|p| p.split(',').any(|p| p.trim() == "delete"));
-        if !deletes {
+        let deletes = topic_config(configs, CLEANUP_POLICY)
+            .split(',')
+            .any(|p| p.trim() == "delete");
+        if !deletes || is_compacted(configs) {
             return Ok(Self::KEEP_ALL);
         }
         Ok(Self {
@@ -96,7 +142,8 @@ impl RetentionPolicy {
     }
 
     /// The last entry retention deletes at `now_ms` (everything up to and
-    /// including it goes), or `None` when nothing is due. Walks only the
+    /// including it goes), or `None` when nothing is due. Entries wholly
+    /// below the log start offset (DeleteRecords) always go. Walks only the
     /// deleted prefix, so a check costs little when nothing is due.
     pub fn cut(&self, index: &PartitionIndex, now_ms: i64) -> Option<IndexEntry> {
         let entries = index.entries();
@@ -111,7 +158,8 @@ impl RetentionPolicy {
             let oversized = self
                 .bytes
                 .is_some_and(|b| remaining.saturating_sub(e.size as u64) >= b);
-            if !expired && !oversized {
+            let deleted = e.next_offset <= index.log_start_offset();
+            if !expired && !oversized && !deleted {
                 break;
             }
             remaining -= e.size as u64;
@@ -165,7 +213,7 @@ mod tests {
     }
 
     #[test]
-    fn compacted_topics_are_left_alone_unless_delete_is_listed_too() {
+    fn compacted_topics_are_left_to_compaction_commands() {
         let limits = [("retention.ms", "1000"), ("retention.bytes", "100")];
         let with = |policy: &str| {
             let mut c = configs(&limits);
@@ -179,7 +227,7 @@ mod tests {
             bytes: Some(100),
         };
         assert_eq!(with("delete"), Ok(deleting));
-        assert_eq!(with("compact, delete"), Ok(deleting));
+        assert_eq!(with("compact, delete"), Ok(RetentionPolicy::KEEP_ALL));
         assert_eq!(
             RetentionPolicy::from_configs(&configs(&limits)),
             Ok(deleting)

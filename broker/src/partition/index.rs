@@ -241,4 +241,46 @@ mod tests {
         assert_eq!(idx.max_timestamp().map(|e| e.raft_index), Some(5));
         assert_eq!(idx.first_at_or_after(60).map(|e| e.base_offset), Some(0));
     }
+
+    /// A fake v2 batch at `base` spanning `delta + 1` offsets: only the
+    /// header fields the index reads are meaningful.
+    fn fake_batch(base: i64, delta: i32, max_ts: i64, body: usize) -> Vec<u8> {
+        let mut b = vec![0u8; 12 + body];
+        b[..8].copy_from_slice(&base.to_be_bytes());
+        b[8..12].copy_from_slice(&(body as i32).to_be_bytes());
+        b[23..27].copy_from_slice(&delta.to_be_bytes());
+        b[35..43].copy_from_slice(&max_ts.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn a_compacted_index_serves_the_segment_with_gaps_then_raft_entries() {
+        let mut segment = fake_batch(3, 1, 10, 60);
+        segment.extend(fake_batch(9, 0, 20, 50));
+        let segment = Bytes::from(segment);
+        let mut idx = PartitionIndex::compacted(2, 12, 40, segment.clone());
+        assert_eq!(idx.dirty_bytes(), 0);
+        assert_eq!(idx.total_size(), 134);
+        assert_eq!(idx.push(41, 3, 30, 100), 12);
+        assert_eq!(idx.dirty_bytes(), 100);
+        // Offset 6 was compacted away: the next batch (at 9) answers.
+        let got = idx.entries_from(6, 1);
+        assert_eq!((got[0].base_offset, got[0].next_offset), (9, 10));
+        assert_eq!(
+            idx.compacted_bytes(&got[0]).as_deref(),
+            Some(&segment[72..])
+        );
+        let raft = idx.entries_from(12, 1000);
+        assert_eq!(raft[0].location, Location::Raft);
+        assert_eq!(idx.compacted_bytes(&raft[0]), None);
+        // DeleteRecords: the start moves, never back, never past the end.
+        idx.advance_log_start(9);
+        assert_eq!(idx.log_start_offset(), 9);
+        assert_eq!(idx.max_timestamp().map(|e| e.base_offset), Some(12));
+        assert_eq!(idx.first_at_or_after(0).map(|e| e.base_offset), Some(9));
+        idx.advance_log_start(4);
+        assert_eq!(idx.log_start_offset(), 9);
+        idx.advance_log_start(99);
+        assert_eq!(idx.log_start_offset(), 15);
+    }
 }

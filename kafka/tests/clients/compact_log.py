@@ -8,7 +8,8 @@ produce: writes --versions rounds (numbered from --first-version) of one
          --tombstone KEY then writes a null value for that key, --tail KEY
          one more record for that key (so the tombstone is not the newest
          record of the log).
-check:   reads the partition from offset 0 to the high watermark until it
+check:   reads the partition from offset 0 to the high watermark (with
+         confluent-kafka, or kafka-python with --client kafka-python) until it
          holds exactly the records --expect lists ("k3=k3-v4,k7=null,...",
          in offset order), or --timeout passes; prints the offsets and a
          digest of every (offset, timestamp, key, value) read.
@@ -103,6 +104,33 @@ def read_all(args, start):
         c.close()
 
 
+def read_all_kafka_python(args, start):
+    """read_all with kafka-python's consumer."""
+    from kafka import KafkaConsumer
+    from kafka import TopicPartition as KpTopicPartition
+
+    c = KafkaConsumer(bootstrap_servers=args.bootstrap, enable_auto_commit=False,
+                      auto_offset_reset="earliest", group_id=None)
+    tp = KpTopicPartition(args.topic, args.partition)
+    try:
+        c.assign([tp])
+        low = c.beginning_offsets([tp])[tp]
+        high = c.end_offsets([tp])[tp]
+        c.seek(tp, start)
+        records = []
+        deadline = time.time() + 30
+        while c.position(tp) < high:
+            if time.time() > deadline:
+                fail(f"kafka-python: no end of partition within 30 s; read {records[-3:]}")
+            for msg in c.poll(timeout_ms=500).get(tp, []):
+                value = msg.value
+                records.append((msg.offset, msg.timestamp, msg.key.decode(),
+                                None if value is None else value.decode()))
+        return low, high, records
+    finally:
+        c.close()
+
+
 def render(records):
     return ",".join(f"{k}={'null' if v is None else v}" for (_o, _t, k, v) in records)
 
@@ -110,7 +138,8 @@ def render(records):
 def check(args):
     deadline = time.time() + args.timeout
     while True:
-        low, high, records = read_all(args, 0)
+        reader = read_all_kafka_python if args.client == "kafka-python" else read_all
+        low, high, records = reader(args, 0)
         got = render(records)
         if got == args.expect:
             break
@@ -170,6 +199,8 @@ def main():
     parser.add_argument("--expect", default="")
     parser.add_argument("--offset", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=30)
+    parser.add_argument("--client", choices=["confluent-kafka", "kafka-python"],
+                        default="confluent-kafka")
     args = parser.parse_args()
     {"create": create, "produce": produce, "check": check, "delete": delete,
      "delete-beyond": delete_beyond}[args.action](args)

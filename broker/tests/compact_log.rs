@@ -143,6 +143,15 @@ async fn compact_tombstones_go_after_delete_retention_and_young_records_stay() {
     let without = ["--expect", "k2=k2-v1,k1=k1-tail", "--timeout", "30"];
     let out = script("check", &c.kafka(1), "tomb", &without);
     assert!(out.contains("offsets=[5, 7]"), "{out}");
+    // DeleteRecords on a compacted topic: the log starts at 7 and the next
+    // compaction drops what lies below it.
+    let out = script("delete", &c.kafka(1), "tomb", &["--offset", "7"]);
+    assert!(
+        out.contains("OK low_watermark=7 earliest=7 high=8 first=7"),
+        "{out}"
+    );
+    let out = script("check", &c.kafka(2), "tomb", &["--expect", "k1=k1-tail"]);
+    assert!(out.contains("low=7 high=8 offsets=[7]"), "{out}");
 
     // min.compaction.lag.ms of 10 minutes: nothing is compacted yet.
     let configs = [

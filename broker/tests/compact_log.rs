@@ -110,6 +110,15 @@ async fn compact_schemas_topic_keeps_the_newest_value_per_key_on_every_replica()
     let third = wait_new_leader(&c, second, "_schemas", 1).await;
     let out = script("check", &c.kafka(third), "_schemas", &check);
     assert_eq!(digest(&out), compacted, "node {third}: {out}");
+    // Every broker restarts from its own compaction snapshot.
+    for id in 1..=3 {
+        c.kill9(id);
+    }
+    c.start_all();
+    c.wait_leader(&[1, 2, 3], 10 * SEC).await;
+    wait_kcat_leader(&c, 2, "_schemas", 0, 1, 30 * SEC).await;
+    let out = script("check", &c.kafka(1), "_schemas", &check);
+    assert_eq!(digest(&out), compacted, "after restarts: {out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

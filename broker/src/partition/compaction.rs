@@ -145,6 +145,78 @@ fn decode(batch: Bytes, offset: i64) -> Result<Decoded, CompactionError> {
     })
 }
 
+/// Which records of the decoded log stay, and when compacting again would
+/// change something.
+struct Cleaner<'a> {
+    log_start: i64,
+    /// First offset of the uncleanable tail (records younger than the lag).
+    cleanable_end: i64,
+    /// The newest record of the log, which always stays.
+    last_offset: Option<i64>,
+    /// The newest offset of each key within the cleanable range.
+    latest: HashMap<&'a Bytes, i64>,
+    tombstone_horizon: i64,
+    delete_retention_ms: i64,
+    due: Option<i64>,
+}
+
+impl<'a> Cleaner<'a> {
+    fn new(decoded: &'a [Decoded], log_start: i64, p: &CompactionParams) -> Self {
+        let all = || decoded.iter().flat_map(|d| d.records.iter());
+        let lag_horizon = p.now_ms.saturating_sub(p.min_compaction_lag_ms);
+        // The cleanable range ends at the first record too young to clean.
+        let first_young = all()
+            .filter(|r| r.offset >= log_start)
+            .find(|r| r.timestamp > lag_horizon);
+        let cleanable_end = first_young.map_or(i64::MAX, |r| r.offset);
+        let mut latest = HashMap::new();
+        for r in all().filter(|r| r.offset >= log_start && r.offset < cleanable_end) {
+            if let Some(key) = &r.key {
+                latest.insert(key, r.offset);
+            }
+        }
+        let mut cleaner = Self {
+            log_start,
+            cleanable_end,
+            last_offset: all().map(|r| r.offset).max(),
+            latest,
+            tombstone_horizon: p.now_ms.saturating_sub(p.delete_retention_ms),
+            delete_retention_ms: p.delete_retention_ms,
+            due: None,
+        };
+        if let Some(r) = first_young {
+            cleaner.soon(r.timestamp.saturating_add(p.min_compaction_lag_ms));
+        }
+        cleaner
+    }
+
+    fn soon(&mut self, t: i64) {
+        self.due = Some(self.due.map_or(t, |d| d.min(t)));
+    }
+
+    fn keep(&mut self, r: &Record) -> bool {
+        if r.offset < self.log_start {
+            return false;
+        }
+        if r.offset >= self.cleanable_end || Some(r.offset) == self.last_offset {
+            return true;
+        }
+        let Some(key) = &r.key else {
+            return true;
+        };
+        if self.latest.get(key) != Some(&r.offset) {
+            return false;
+        }
+        if r.value.is_none() {
+            if r.timestamp < self.tombstone_horizon {
+                return false;
+            }
+            self.soon(r.timestamp.saturating_add(self.delete_retention_ms));
+        }
+        true
+    }
+}
+
 /// Compacts `batches` (whole v2 batches, absolute offsets, oldest first) of
 /// a log starting at `log_start_offset`.
 pub fn compact(
@@ -158,53 +230,10 @@ pub fn compact(
             decoded.push(decode(set.slice(b.at..b.at + b.size), b.base_offset)?);
         }
     }
-    let all = || decoded.iter().flat_map(|d| d.records.iter());
-    let last_offset = all().map(|r| r.offset).max();
-    let lag_horizon = p.now_ms.saturating_sub(p.min_compaction_lag_ms);
-    // The cleanable range ends at the first record too young to clean.
-    let first_young = all()
-        .filter(|r| r.offset >= log_start_offset)
-        .find(|r| r.timestamp > lag_horizon);
-    let cleanable_end = first_young.map_or(i64::MAX, |r| r.offset);
-    let mut latest: HashMap<&Bytes, i64> = HashMap::new();
-    for r in all().filter(|r| r.offset >= log_start_offset && r.offset < cleanable_end) {
-        if let Some(key) = &r.key {
-            latest.insert(key, r.offset);
-        }
-    }
-    let tombstone_horizon = p.now_ms.saturating_sub(p.delete_retention_ms);
-    let mut due: Option<i64> = None;
-    let mut soon = |t: i64| due = Some(due.map_or(t, |d| d.min(t)));
-    if let Some(r) = first_young {
-        soon(r.timestamp.saturating_add(p.min_compaction_lag_ms));
-    }
+    let mut cleaner = Cleaner::new(&decoded, log_start_offset, p);
     let mut out_batches: Vec<(Bytes, BatchBounds)> = Vec::new();
     for d in &decoded {
-        let kept: Vec<&Record> = d
-            .records
-            .iter()
-            .filter(|r| {
-                if r.offset < log_start_offset {
-                    return false;
-                }
-                if r.offset >= cleanable_end || Some(r.offset) == last_offset {
-                    return true;
-                }
-                let Some(key) = &r.key else {
-                    return true;
-                };
-                if latest.get(key) != Some(&r.offset) {
-                    return false;
-                }
-                if r.value.is_none() {
-                    if r.timestamp < tombstone_horizon {
-                        return false;
-                    }
-                    soon(r.timestamp.saturating_add(p.delete_retention_ms));
-                }
-                true
-            })
-            .collect();
+        let kept: Vec<&Record> = d.records.iter().filter(|r| cleaner.keep(r)).collect();
         if kept.is_empty() {
             continue;
         }
@@ -215,6 +244,7 @@ pub fn compact(
         };
         out_batches.extend(batch_bounds(&bytes).into_iter().map(|b| (bytes.clone(), b)));
     }
+    let mut soon = |t| cleaner.soon(t);
     let (kept_from, log_start) = retain(&out_batches, log_start_offset, p, &mut soon);
     let mut segment = BytesMut::new();
     for (bytes, b) in &out_batches[kept_from..] {
@@ -223,7 +253,7 @@ pub fn compact(
     Ok(Compacted {
         segment: segment.freeze(),
         log_start_offset: log_start,
-        due_ms: due,
+        due_ms: cleaner.due,
     })
 }
 

@@ -413,6 +413,18 @@ mod samples {
                         ]),
                 ]),
             ),
+
+            ApiKey::DeleteRecords => RequestBody::DeleteRecords(
+                DeleteRecordsRequest::default()
+                    .with_topics(vec![delete_records_request::DeleteRecordsTopic::default()
+                        .with_name(topic_name("t"))
+                        .with_partitions(vec![
+                            delete_records_request::DeleteRecordsPartition::default()
+                                .with_partition_index(0)
+                                .with_offset(0),
+                        ])])
+                    .with_timeout_ms(1000),
+            ),
             other => panic!("no sample for {other:?}"),
         }
     }

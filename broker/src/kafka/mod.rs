@@ -6,6 +6,7 @@
 mod acls;
 mod authorizer;
 mod configs;
+mod delete_records;
 mod error;
 mod limits;
 mod offsets;
@@ -363,5 +364,12 @@ impl Backend for RaftBackend {
         config: std::collections::BTreeMap<String, String>,
     ) -> BackendResult<()> {
         configs::set_brokers(&self.node, config).await
+    }
+
+    // Piece "compact": DeleteRecords.
+
+    async fn delete_records(&self, partition: TopicPartition, offset: i64) -> BackendResult<i64> {
+        let shared = self.led_partition(&partition)?;
+        delete_records::delete_records(&self.node, &shared, &partition, offset).await
     }
 }

@@ -1,15 +1,52 @@
-//! Serving committed partition data straight from raft-engine.
+//! Serving committed partition data straight from raft-engine, and from the
+//! compacted segment of a compacted partition.
 
-use crate::partition::{rewrite_base_offsets, PartitionRegistry, PartitionShared};
+use crate::partition::{rewrite_base_offsets, IndexEntry, PartitionRegistry, PartitionShared};
+use bytes::Bytes;
 use chronik_kafka::backend::{BackendResult, OffsetSpec, ReadRequest, ReadResult, TimestampOffset};
 use chronik_kafka::BackendError;
 
-/// Whole batches from the one containing `request.offset`, committed only.
+/// Reads retried when a compaction replaced the entries just looked up.
+const READ_ATTEMPTS: usize = 3;
+
+/// Whole batches from the one containing `request.offset` (or, in a
+/// compacted log, the first one after it), committed only.
 pub fn read(
     registry: &PartitionRegistry,
     shared: &PartitionShared,
     request: &ReadRequest,
 ) -> BackendResult<ReadResult> {
+    for _ in 1..READ_ATTEMPTS {
+        if let Some(result) = read_once(registry, shared, request)? {
+            return Ok(result);
+        }
+    }
+    read_once(registry, shared, request)?.ok_or_else(|| {
+        // Retention deleted the entries after the index was read.
+        let index = shared.index();
+        BackendError::OffsetOutOfRange {
+            topic: request.partition.topic.clone(),
+            partition: request.partition.partition,
+            offset: request.offset,
+            log_start: index.log_start_offset(),
+            high_watermark: index.high_watermark(),
+        }
+    })
+}
+
+/// An entry's stored bytes: from the compacted segment, or the Raft entry.
+enum Stored {
+    Compacted(Bytes),
+    Raft(IndexEntry),
+}
+
+/// One read; `None` when an entry went between reading the index and
+/// reading the entry (compaction or retention replaced it).
+fn read_once(
+    registry: &PartitionRegistry,
+    shared: &PartitionShared,
+    request: &ReadRequest,
+) -> BackendResult<Option<ReadResult>> {
     let (entries, high_watermark, log_start_offset) = {
         let index = shared.index();
         let hw = index.high_watermark();
@@ -28,10 +65,25 @@ pub fn read(
         } else {
             index.entries_from(request.offset, request.max_bytes)
         };
+        let entries: Vec<Stored> = entries
+            .into_iter()
+            .map(|e| {
+                index
+                    .compacted_bytes(&e)
+                    .map_or(Stored::Raft(e), Stored::Compacted)
+            })
+            .collect();
         (entries, hw, start)
     };
     let mut out = bytes::BytesMut::new();
-    for e in entries {
+    for stored in entries {
+        let e = match stored {
+            Stored::Compacted(bytes) => {
+                out.extend_from_slice(&bytes);
+                continue;
+            }
+            Stored::Raft(e) => e,
+        };
         let entry = registry
             .engine()
             .entry(shared.raft_group_id, e.raft_index)
@@ -42,23 +94,15 @@ pub fn read(
                 }
             })?;
         let Some(entry) = entry else {
-            // Retention deleted it after the index was read.
-            let index = shared.index();
-            return Err(BackendError::OffsetOutOfRange {
-                topic: request.partition.topic.clone(),
-                partition: request.partition.partition,
-                offset: request.offset,
-                log_start: index.log_start_offset(),
-                high_watermark: index.high_watermark(),
-            });
+            return Ok(None);
         };
         rewrite_base_offsets(entry.get_data(), e.base_offset, &mut out);
     }
-    Ok(ReadResult {
+    Ok(Some(ReadResult {
         records: out.freeze(),
         high_watermark,
         log_start_offset,
-    })
+    }))
 }
 
 /// Resolves ListOffsets from the index (batch granularity for timestamps).

@@ -7,6 +7,7 @@
 mod actor;
 mod apply;
 mod balance;
+mod compaction;
 pub mod error;
 mod handle;
 mod log_conf;

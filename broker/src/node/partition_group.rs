@@ -7,7 +7,7 @@ use super::apply::decode_conf_change;
 use super::error::{AppendError, FatalError};
 use super::meta_group::clamp_heartbeat;
 use super::peers::Peers;
-use crate::partition::{PartitionIndex, PartitionShared, PartitionSnapshot};
+use crate::partition::{PartitionCommand, PartitionShared, PartitionSnapshot};
 use crate::storage::{LogEngine, RaftStore, WriteBatch};
 use chronik_kafka::batch;
 use chronik_kafka::idempotence::{ProducerStateTable, SequenceCheck};
@@ -42,8 +42,15 @@ pub struct PartitionGroup {
     pub raw: RawNode<RaftStore>,
     /// What the read path sees of the partition.
     pub shared: Arc<PartitionShared>,
-    producers: ProducerStateTable,
+    pub(super) producers: ProducerStateTable,
     pub(super) applied: u64,
+    /// When the leader should compact again without new records (a
+    /// tombstone or a young record maturing); set by every compaction.
+    pub(super) compaction_due_ms: Option<i64>,
+    /// Raft index of the last compaction this node proposed.
+    pub(super) compaction_proposed: u64,
+    /// Raft index and log start offset of the last DeleteRecords applied.
+    pub(super) deleted_to: (u64, i64),
     /// `acks=all` produces, answered when their entry applies.
     pending: BTreeMap<u64, (u64, AppendReply)>,
     /// `acks=1`/`acks=0` produces, answered when their entry is on local disk.
@@ -99,12 +106,15 @@ impl PartitionGroup {
             spec.group_id,
         ));
         // Entries after the snapshot are replayed by Raft from `applied` on.
-        *shared.index_mut() = PartitionIndex::starting_at(snapshot.log_start_offset);
+        *shared.index_mut() = snapshot.index(applied);
         Ok(Self {
             raw,
             shared,
             producers: snapshot.producers,
             applied,
+            compaction_due_ms: Some(i64::MIN),
+            compaction_proposed: 0,
+            deleted_to: (0, 0),
             pending: BTreeMap::new(),
             pending_local: BTreeMap::new(),
         })
@@ -121,11 +131,13 @@ impl PartitionGroup {
     }
 
     /// Resets the partition to a snapshot received from the leader (this
-    /// replica was behind the leader's retention point): the index restarts
-    /// empty at the snapshot's log start offset.
+    /// replica was behind the leader's retention or compaction point): the
+    /// index restarts with the snapshot's compacted segment (empty after
+    /// retention) at the snapshot's log start offset.
     pub fn restore_snapshot(&mut self, snap: &Snapshot) -> Result<(), FatalError> {
         let decoded = PartitionSnapshot::decode(snap.get_data())?;
-        *self.shared.index_mut() = PartitionIndex::starting_at(decoded.log_start_offset);
+        *self.shared.index_mut() = decoded.index(snap.get_metadata().index);
+        self.compaction_due_ms = Some(i64::MIN);
         self.producers = decoded
             .producers
             .with_expiration(self.producers.expiration_ms());
@@ -245,6 +257,13 @@ impl PartitionGroup {
             self.applied = entry.index;
             let result = match entry.get_entry_type() {
                 EntryType::EntryNormal if entry.get_data().is_empty() => None,
+                EntryType::EntryNormal if PartitionCommand::is_command(entry.get_data()) => {
+                    // A compaction snapshots the configuration: store the
+                    // changes applied so far first.
+                    let staged = std::mem::take(&mut conf_batch);
+                    self.raw.mut_store().write(staged, false)?;
+                    self.apply_command(&entry)?
+                }
                 EntryType::EntryNormal => {
                     let r = self.apply_records(&entry);
                     grew |= r.is_ok();

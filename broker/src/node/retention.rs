@@ -1,14 +1,16 @@
 //! Retention of partition logs: every few seconds each replica deletes the
 //! prefix of each partition's Raft log that the topic's `retention.ms` /
-//! `retention.bytes` let go, leaving a record-free snapshot at the cut so a
-//! replica behind it catches up from there (see docs/kafka-raft.md).
+//! `retention.bytes` (or DeleteRecords) let go, leaving a record-free
+//! snapshot at the cut so a replica behind it catches up from there (see
+//! docs/kafka-raft.md). Partitions of `compact` topics are instead compacted
+//! by their leader's commands (`super::compaction`), in the same pass.
 
 use super::error::FatalError;
 use super::partition_group::PartitionGroup;
 use super::partition_groups::PartitionGroups;
 use super::status::now_ms;
 use crate::broker_config::{layers, StaticConfig};
-use crate::partition::{IndexEntry, PartitionSnapshot, RetentionPolicy};
+use crate::partition::{is_compacted, IndexEntry, Location, PartitionSnapshot, RetentionPolicy};
 use crate::state_machine::MetaStateMachine;
 use chronik_kafka::batch;
 use raft::eraftpb::SnapshotMetadata;
@@ -34,6 +36,10 @@ impl PartitionGroups {
             let Some(topic) = topics.get(&g.shared.topic) else {
                 continue;
             };
+            if is_compacted(&layers, &topic.config) {
+                g.propose_compaction(&layers, &topic.config, now);
+                continue;
+            }
             let policy = RetentionPolicy::resolve(&layers, &topic.config).unwrap_or_else(|e| {
                 tracing::warn!(topic = %topic.name, error = %e, "retention config ignored");
                 RetentionPolicy::default()
@@ -72,12 +78,21 @@ impl PartitionGroup {
             conf_state: Some(store.conf_state().clone()).into(),
             ..Default::default()
         };
+        // DeleteRecords up to the cut moved the log start further.
+        let (deleted_at, deleted_to) = self.deleted_to;
+        let log_start = if deleted_at <= cut.raft_index {
+            cut.next_offset.max(deleted_to)
+        } else {
+            cut.next_offset
+        };
         let snapshot = PartitionSnapshot {
-            log_start_offset: cut.next_offset,
+            log_start_offset: log_start,
+            next_offset: cut.next_offset,
             producers,
+            segment: self.compacted_after(&cut),
         };
         // Readers stop seeing the prefix before its entries go.
-        self.shared.index_mut().drop_through(cut.raft_index);
+        self.shared.index_mut().drop_to(cut.next_offset);
         self.raw
             .mut_store()
             .compact_with_snapshot(meta, snapshot.encode())?;
@@ -88,6 +103,20 @@ impl PartitionGroup {
             "retention deleted a log prefix"
         );
         Ok(())
+    }
+
+    /// The compacted batches after `cut` (a topic compacted before its
+    /// policy became `delete`), which the new snapshot keeps.
+    fn compacted_after(&self, cut: &IndexEntry) -> bytes::Bytes {
+        let index = self.shared.index();
+        let next = index
+            .entries()
+            .iter()
+            .find(|e| e.next_offset > cut.next_offset && e.raft_index <= cut.raft_index);
+        match next.map(|e| e.location) {
+            Some(Location::Compacted { at }) => index.segment().slice(at..),
+            _ => bytes::Bytes::new(),
+        }
     }
 
     /// The producer state after entry `raft_index`: the previous snapshot's
@@ -108,6 +137,7 @@ impl PartitionGroup {
             .entries()
             .iter()
             .take_while(|e| e.raft_index <= raft_index)
+            .filter(|e| e.location == Location::Raft)
             .copied()
             .collect();
         let engine = self.raw.store().engine();

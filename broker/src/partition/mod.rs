@@ -2,14 +2,18 @@
 //! between the Raft task (which applies entries) and the Kafka read path
 //! (which serves committed data straight from raft-engine).
 
+mod command;
+mod compaction;
 mod index;
 mod records;
 mod retention;
 mod snapshot;
 
-pub use index::{IndexEntry, PartitionIndex};
+pub use command::PartitionCommand;
+pub use compaction::{batch_bounds, compact, Compacted, CompactionError, CompactionParams};
+pub use index::{IndexEntry, Location, PartitionIndex};
 pub use records::rewrite_base_offsets;
-pub use retention::{InvalidRetention, RetentionPolicy};
+pub use retention::{is_compacted, topic_config, InvalidRetention, RetentionPolicy};
 pub use snapshot::{PartitionSnapshot, SnapshotDecodeError};
 
 use crate::storage::LogEngine;

@@ -7,13 +7,16 @@
 //! at least `retention.bytes`. The newest entry (the active tail) is never
 //! deleted. `-1` disables either limit.
 //!
-//! Only a topic whose `cleanup.policy` lists `delete` (the default) is
-//! subject to retention. A `compact` topic keeps everything: its records
-//! are meant to live until a newer record of the same key replaces them, and
-//! Chronik does not compact yet, so deleting by age would lose the latest
-//! value of every key. `compact,delete` applies the delete half, as Kafka
-//! does (records older than `retention.ms` go whether or not compacted).
+//! Only a topic whose `cleanup.policy` is `delete` (the default) is subject
+//! to this per-replica retention. A topic whose policy lists `compact` is
+//! compacted by commands in its Raft log instead, and `compact,delete`
+//! applies its retention as part of each compaction, identically on every
+//! replica (see [`super::compaction`]).
+//!
+//! Entries wholly below the log start offset (moved by DeleteRecords) are
+//! deleted by the next check whatever the policy.
 
+use super::compaction::CompactionParams;
 use super::{IndexEntry, PartitionIndex};
 use chronik_api::config::{ConfigError, ConfigLayers};
 use std::collections::BTreeMap;
@@ -56,6 +59,62 @@ fn limit(
     Ok(value.trim().parse::<i64>().ok().filter(|n| *n >= 0))
 }
 
+/// The effective value of topic config `key` for a topic with `overrides`
+/// over the broker `layers` (topic override, dynamic broker default, static
+/// `--config` value, the table's default). Every config lookup of partition
+/// cleanup goes through here, read at the time of use.
+pub fn topic_config(
+    layers: &ConfigLayers,
+    overrides: &BTreeMap<String, String>,
+    key: &str,
+) -> String {
+    layers
+        .topic_value(overrides, key)
+        .map(|v| v.value)
+        .unwrap_or_default()
+}
+
+fn lists(layers: &ConfigLayers, overrides: &BTreeMap<String, String>, policy: &str) -> bool {
+    topic_config(layers, overrides, CLEANUP_POLICY)
+        .split(',')
+        .any(|p| p.trim() == policy)
+}
+
+/// Whether the topic's effective `cleanup.policy` lists `compact`.
+pub fn is_compacted(layers: &ConfigLayers, overrides: &BTreeMap<String, String>) -> bool {
+    lists(layers, overrides, "compact")
+}
+
+impl CompactionParams {
+    /// The parameters of a compaction at `now_ms` of a topic with
+    /// `overrides` over the broker `layers`. Values the table refuses (only
+    /// possible in a log written before validation) count as Kafka's
+    /// defaults.
+    pub fn resolve(
+        layers: &ConfigLayers,
+        overrides: &BTreeMap<String, String>,
+        now_ms: i64,
+    ) -> Self {
+        let long = |key: &str| {
+            let value = topic_config(layers, overrides, key).trim().parse::<i64>();
+            value.unwrap_or_else(|_| {
+                topic_config(&ConfigLayers::default(), &BTreeMap::new(), key)
+                    .parse()
+                    .unwrap_or(-1)
+            })
+        };
+        let deletes = lists(layers, overrides, "delete");
+        let retention = |key| Some(long(key)).filter(|v| *v >= 0 && deletes);
+        Self {
+            now_ms,
+            min_compaction_lag_ms: long("min.compaction.lag.ms").max(0),
+            delete_retention_ms: long("delete.retention.ms").max(0),
+            retention_ms: retention(RETENTION_MS),
+            retention_bytes: retention(RETENTION_BYTES).map(i64::unsigned_abs),
+        }
+    }
+}
+
 impl RetentionPolicy {
     /// No retention: every entry stays.
     pub const KEEP_ALL: Self = Self {
@@ -63,18 +122,16 @@ impl RetentionPolicy {
         bytes: None,
     };
 
-    /// The policy of a topic with `overrides` over the broker `layers`
-    /// (dynamic cluster-wide defaults, static `--config` values, the table).
+    /// The per-replica policy of a topic with `overrides` over the broker
+    /// `layers` (dynamic cluster-wide defaults, static `--config` values, the
+    /// table). Topics whose policy lists `compact` keep all here: their
+    /// retention runs inside the replicated compaction.
     pub fn resolve(
         layers: &ConfigLayers,
         overrides: &BTreeMap<String, String>,
     ) -> Result<Self, InvalidRetention> {
         // Unchecked: a policy without `delete` (even an empty one) keeps all.
-        let policy = layers
-            .topic_value(overrides, CLEANUP_POLICY)
-            .map(|v| v.value)
-            .unwrap_or_default();
-        if !policy.split(',').any(|p| p.trim() == "delete") {
+        if !lists(layers, overrides, "delete") || is_compacted(layers, overrides) {
             return Ok(Self::KEEP_ALL);
         }
         Ok(Self {
@@ -90,7 +147,8 @@ impl RetentionPolicy {
     }
 
     /// The last entry retention deletes at `now_ms` (everything up to and
-    /// including it goes), or `None` when nothing is due. Walks only the
+    /// including it goes), or `None` when nothing is due. Entries wholly
+    /// below the log start offset (DeleteRecords) always go. Walks only the
     /// deleted prefix, so a check costs little when nothing is due.
     pub fn cut(&self, index: &PartitionIndex, now_ms: i64) -> Option<IndexEntry> {
         let entries = index.entries();
@@ -105,7 +163,8 @@ impl RetentionPolicy {
             let oversized = self
                 .bytes
                 .is_some_and(|b| remaining.saturating_sub(e.size as u64) >= b);
-            if !expired && !oversized {
+            let deleted = e.next_offset <= index.log_start_offset();
+            if !expired && !oversized && !deleted {
                 break;
             }
             remaining -= e.size as u64;
@@ -159,7 +218,7 @@ mod tests {
     }
 
     #[test]
-    fn compacted_topics_are_left_alone_unless_delete_is_listed_too() {
+    fn compacted_topics_are_left_to_compaction_commands() {
         let limits = [("retention.ms", "1000"), ("retention.bytes", "100")];
         let with = |policy: &str| {
             let mut c = configs(&limits);
@@ -173,7 +232,7 @@ mod tests {
             bytes: Some(100),
         };
         assert_eq!(with("delete"), Ok(deleting));
-        assert_eq!(with("compact, delete"), Ok(deleting));
+        assert_eq!(with("compact, delete"), Ok(RetentionPolicy::KEEP_ALL));
         assert_eq!(
             RetentionPolicy::from_configs(&configs(&limits)),
             Ok(deleting)

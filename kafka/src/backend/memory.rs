@@ -45,6 +45,8 @@ struct StoredBatch {
 struct PartitionLog {
     batches: Vec<StoredBatch>,
     next_offset: i64,
+    /// The log start offset (moved by DeleteRecords).
+    log_start: i64,
     producers: ProducerStateTable,
     /// Leader override for tests (`None`: this node leads).
     foreign_leader: Option<i32>,
@@ -297,12 +299,12 @@ impl Backend for MemoryBackend {
         let mut state = self.lock();
         let log = led_log_mut(&mut state, &request.partition)?;
         let high_watermark = log.next_offset;
-        if request.offset < 0 || request.offset > high_watermark {
+        if request.offset < log.log_start || request.offset > high_watermark {
             return Err(BackendError::OffsetOutOfRange {
                 topic: request.partition.topic,
                 partition: request.partition.partition,
                 offset: request.offset,
-                log_start: 0,
+                log_start: log.log_start,
                 high_watermark,
             });
         }
@@ -324,7 +326,7 @@ impl Backend for MemoryBackend {
         Ok(ReadResult {
             records: out.freeze(),
             high_watermark,
-            log_start_offset: 0,
+            log_start_offset: log.log_start,
         })
     }
 
@@ -341,7 +343,7 @@ impl Backend for MemoryBackend {
         let log = led_log_mut(&mut state, &partition)?;
         let found = match spec {
             OffsetSpec::Earliest => TimestampOffset {
-                offset: 0,
+                offset: log.log_start,
                 timestamp: -1,
             },
             OffsetSpec::Latest => TimestampOffset {
@@ -488,6 +490,31 @@ impl Backend for MemoryBackend {
     async fn set_broker_config(&self, config: BTreeMap<String, String>) -> BackendResult<()> {
         self.lock().broker_config = config;
         Ok(())
+    }
+
+    // Piece "compact": DeleteRecords.
+
+    async fn delete_records(&self, partition: TopicPartition, offset: i64) -> BackendResult<i64> {
+        let mut state = self.lock();
+        let log = led_log_mut(&mut state, &partition)?;
+        let target = if offset == -1 {
+            log.next_offset
+        } else {
+            offset
+        };
+        if target > log.next_offset {
+            return Err(BackendError::OffsetOutOfRange {
+                topic: partition.topic,
+                partition: partition.partition,
+                offset,
+                log_start: log.log_start,
+                high_watermark: log.next_offset,
+            });
+        }
+        log.log_start = log.log_start.max(target);
+        let start = log.log_start;
+        log.batches.retain(|b| b.next_offset > start);
+        Ok(start)
     }
 }
 

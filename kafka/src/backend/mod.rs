@@ -202,4 +202,21 @@ pub trait Backend: Send + Sync + 'static {
             message: "this backend cannot change broker configs".to_string(),
         }))
     }
+
+    // Piece "compact": DeleteRecords.
+
+    /// Moves the log start offset of `partition` to `offset` (`-1`: the
+    /// high watermark), as DeleteRecords does; answers the new log start
+    /// (`low_watermark`). An offset beyond the high watermark is
+    /// [`BackendError::OffsetOutOfRange`].
+    fn delete_records(
+        &self,
+        partition: TopicPartition,
+        offset: i64,
+    ) -> impl Future<Output = BackendResult<i64>> + Send {
+        let _ = (partition, offset);
+        std::future::ready(Err(BackendError::Unavailable {
+            reason: "DeleteRecords is not supported by this backend",
+        }))
+    }
 }

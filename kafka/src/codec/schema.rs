@@ -312,6 +312,14 @@ const ALTER_USER_SCRAM_CREDENTIALS: &[Field] = &[
     ])),
 ];
 
+const DELETE_RECORDS: &[Field] = &[
+    all(structs(&[
+        all(STR),                            // name
+        all(structs(&[all(I32), all(I64)])), // partition_index, offset
+    ])),
+    all(I32), // timeout_ms
+];
+
 /// Layout and first flexible version of an implemented request.
 pub(crate) fn request_layout(key: ApiKey) -> Option<(&'static [Field], i16)> {
     Some(match key {
@@ -343,6 +351,7 @@ pub(crate) fn request_layout(key: ApiKey) -> Option<(&'static [Field], i16)> {
         ApiKey::SaslAuthenticate => (SASL_AUTHENTICATE, 2),
         ApiKey::DescribeUserScramCredentials => (DESCRIBE_USER_SCRAM_CREDENTIALS, 0),
         ApiKey::AlterUserScramCredentials => (ALTER_USER_SCRAM_CREDENTIALS, 0),
+        ApiKey::DeleteRecords => (DELETE_RECORDS, 2),
         _ => return None,
     })
 }

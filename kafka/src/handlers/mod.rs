@@ -9,6 +9,7 @@ mod create_acls;
 mod create_partitions;
 mod create_topics;
 mod delete_acls;
+mod delete_records;
 mod delete_topics;
 mod describe_acls;
 mod describe_configs;
@@ -213,6 +214,9 @@ impl<B: Backend> Handlers<B> {
             RequestBody::DeleteTopics(r) => {
                 ResponseBody::DeleteTopics(delete_topics::handle(self, &ctx, r).await)
             }
+            RequestBody::DeleteRecords(r) => {
+                ResponseBody::DeleteRecords(delete_records::handle(self, &ctx, r).await)
+            }
             RequestBody::CreatePartitions(r) => {
                 ResponseBody::CreatePartitions(create_partitions::handle(self, &ctx, r).await)
             }
@@ -379,3 +383,5 @@ mod tests;
 mod tests_authz;
 #[cfg(test)]
 mod tests_configs;
+#[cfg(test)]
+mod tests_delete_records;

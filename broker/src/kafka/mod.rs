@@ -8,6 +8,7 @@ mod authorizer;
 mod error;
 mod limits;
 mod offsets;
+mod produce;
 mod producer_ids;
 mod read;
 mod scram;
@@ -25,6 +26,7 @@ use chronik_kafka::backend::{
     OffsetSpec, ProducerIdentity, ReadRequest, ReadResult, TimestampOffset, TopicInfo,
     TopicPartition, TopicSpec,
 };
+use chronik_kafka::batch::policy;
 use chronik_kafka::timestamps::TimestampPolicy;
 use chronik_kafka::{Backend, BackendError};
 use error::{append_error, leader_i32, meta_error, unavailable};
@@ -198,22 +200,29 @@ impl Backend for RaftBackend {
 
     async fn append(&self, request: AppendRequest) -> BackendResult<AppendOutcome> {
         let shared = self.led_partition(&request.partition)?;
-        self.limits
-            .check_timestamps(&self.node, &shared, &request.batches)
-            .await?;
-        // acks=1 (and 0) is answered after the leader's fsync, before the
-        // entry commits; offsets are assigned when it applies, so the answer
-        // carries base offset -1 (see docs/kafka-raft.md).
-        let local_ack = request.acks != Acks::All;
+        let policy = produce::produce_policy(&self.node, &shared).await?;
+        if !policy.log_append_time {
+            self.limits
+                .check_timestamps(&self.node, &shared, &request.batches)
+                .await?;
+        }
+        // The leader stamps and recompresses before proposing: replicas
+        // store the bytes it chose.
+        let now = i64::try_from(crate::node::now_ms()).unwrap_or(i64::MAX);
+        let prepared = policy::prepare(request.records, request.batches, &policy, now)?;
+        // acks=all and acks=1 are answered once the entry applied (its offsets
+        // are assigned then); acks=0 is never answered (see docs/kafka-raft.md).
+        let local_ack = request.acks == Acks::None;
         let base_offset = self
             .node
-            .append(shared.raft_group_id, request.records.to_vec(), local_ack)
+            .append(shared.raft_group_id, prepared.records.to_vec(), local_ack)
             .await
             .map_err(|e| append_error(&request.partition, e))?;
         let log_start_offset = shared.index().log_start_offset();
         Ok(AppendOutcome {
             base_offset,
             log_start_offset,
+            log_append_time_ms: prepared.log_append_time_ms.unwrap_or(-1),
         })
     }
 
@@ -232,7 +241,11 @@ impl Backend for RaftBackend {
         spec: OffsetSpec,
     ) -> BackendResult<TimestampOffset> {
         let shared = self.led_partition(&partition)?;
-        Ok(read::list_offset(&shared, spec))
+        Ok(match spec {
+            OffsetSpec::Timestamp(ts) => produce::offset_for_timestamp(&self.registry, &shared, ts),
+            OffsetSpec::MaxTimestamp => produce::max_timestamp_offset(&self.registry, &shared),
+            _ => read::list_offset(&shared, spec),
+        })
     }
 
     /// New producer ids come from blocks reserved through the metadata log

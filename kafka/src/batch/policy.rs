@@ -126,3 +126,6 @@ pub fn prepare(
         log_append_time_ms: policy.log_append_time.then_some(now_ms),
     })
 }
+
+#[cfg(test)]
+mod tests;

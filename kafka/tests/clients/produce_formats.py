@@ -14,6 +14,7 @@ acks1:      acks=1 delivery reports carry real offsets (0..n-1, read back at
 appendtime: a message.timestamp.type=LogAppendTime topic: a record produced
             with timestamp 1000 is read with the broker's time (type
             LOG_APPEND_TIME); prints the timestamps as TIMESTAMPS=...
+create:     creates --topic with --config key=value settings.
 timestamps: 10 records in one request with timestamps t0, t0+1000, ...;
             offsets_for_times(t0+5500) is offset 6 with confluent-kafka and
             kafka-python (per record, not per request).
@@ -33,7 +34,8 @@ def admin(bootstrap):
 
 def create(bootstrap, topic, configs=None):
     from confluent_kafka.admin import NewTopic
-    futures = admin(bootstrap).create_topics([NewTopic(topic, 1, 1, config=configs or {})])
+    client = admin(bootstrap)
+    futures = client.create_topics([NewTopic(topic, 1, 1, config=configs or {})])
     futures[topic].result(timeout=30)
 
 
@@ -203,13 +205,22 @@ def timestamps(args):
     print("OK offsets_for_times resolved per record")
 
 
+def create_action(args):
+    create(args.bootstrap, args.topic, dict(kv.split("=", 1) for kv in args.config))
+    print(f"OK created {args.topic}")
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("action", choices=["codecs", "limits", "acks1", "appendtime", "timestamps"])
+    parser.add_argument("action", choices=["codecs", "limits", "acks1", "appendtime",
+                                           "timestamps", "create"])
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--create", action="store_true")
+    parser.add_argument("--topic")
+    parser.add_argument("--config", action="append", default=[])
     args = parser.parse_args()
-    globals()[args.action](args)
+    action = create_action if args.action == "create" else globals()[args.action]
+    action(args)
 
 
 if __name__ == "__main__":

@@ -365,3 +365,5 @@ pub(crate) fn code(error: Option<ResponseError>) -> i16 {
 mod tests;
 #[cfg(test)]
 mod tests_authz;
+#[cfg(test)]
+mod tests_produce;

@@ -45,6 +45,7 @@ pub struct RaftBackend {
     cluster_id: String,
     producer_ids: ProducerIdPool,
     limits: AdapterLimits,
+    produce_policies: produce::ProducePolicies,
 }
 
 impl RaftBackend {
@@ -57,6 +58,7 @@ impl RaftBackend {
             cluster_id,
             producer_ids,
             limits: AdapterLimits::new(TopicLimits::default(), TimestampPolicy::default()),
+            produce_policies: produce::ProducePolicies::default(),
         }
     }
 
@@ -200,7 +202,7 @@ impl Backend for RaftBackend {
 
     async fn append(&self, request: AppendRequest) -> BackendResult<AppendOutcome> {
         let shared = self.led_partition(&request.partition)?;
-        let policy = produce::produce_policy(&self.node, &shared).await?;
+        let policy = self.produce_policies.policy(&self.node, &shared).await?;
         if !policy.log_append_time {
             self.limits
                 .check_timestamps(&self.node, &shared, &request.batches)

@@ -1,7 +1,8 @@
 //! The append path of [`super::RaftBackend`] and what it reads of a topic's
-//! configs: each produce looks the topic's produce configs up at that
-//! moment (a changed `max.message.bytes`, `compression.type` or
-//! `message.timestamp.type` applies to the next batch), the leader applies
+//! configs: each produce uses the topic's produce configs as the metadata
+//! state holds them at that moment (a changed `max.message.bytes`,
+//! `compression.type` or `message.timestamp.type` applies once this broker
+//! applied the change and published it, within a tick), the leader applies
 //! them to the batches (size limit, recompression, `LogAppendTime` stamp)
 //! before proposing, so every replica stores the same bytes; and ListOffsets
 //! by timestamp resolved to the record inside the stored entry.
@@ -12,7 +13,8 @@ use crate::partition::{rewrite_base_offsets, PartitionRegistry, PartitionShared}
 use chronik_kafka::backend::{BackendResult, TimestampOffset};
 use chronik_kafka::batch::lookup::{self, Found};
 use chronik_kafka::batch::policy::ProducePolicy;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::RwLock;
 
 /// Candidate entries a timestamp lookup reads before giving up: the first
 /// entry whose largest timestamp reaches the target holds the record, the
@@ -30,22 +32,56 @@ pub fn topic_config_value(configs: &BTreeMap<String, String>, key: &str) -> Stri
         .unwrap_or_default()
 }
 
-/// The produce configs of the partition's topic as the metadata state holds
-/// them now (defaults for a topic being deleted: the append then fails on
-/// its own).
-pub async fn produce_policy(
-    node: &NodeHandle,
-    shared: &PartitionShared,
-) -> BackendResult<ProducePolicy> {
-    let topic = shared.topic.clone();
-    let configs = node
-        .query(move |sm| sm.topics().get(&topic).map(|t| t.config.clone()))
-        .await
-        .map_err(unavailable)?
-        .unwrap_or_default();
-    Ok(ProducePolicy::from_config(|key| {
-        topic_config_value(&configs, key)
-    }))
+/// Topics whose produce policy is remembered before the cache starts over.
+const CACHE_LIMIT: usize = 4096;
+
+/// Each topic's produce policy as of a metadata applied index. A produce
+/// reads the policy the metadata state holds at that moment: the cached one
+/// while the metadata group applied nothing new (the published status,
+/// refreshed every tick and on every change of role), else a fresh query to
+/// the node task. Asking the node task on every produce would queue each
+/// request behind a whole Raft loop turn (an fsync).
+#[derive(Default)]
+pub struct ProducePolicies {
+    cache: RwLock<HashMap<String, (u64, ProducePolicy)>>,
+}
+
+impl ProducePolicies {
+    /// The produce configs of the partition's topic (defaults for a topic
+    /// being deleted: the append then fails on its own).
+    pub async fn policy(
+        &self,
+        node: &NodeHandle,
+        shared: &PartitionShared,
+    ) -> BackendResult<ProducePolicy> {
+        let applied = node.watch_status().borrow().applied_index;
+        let cached = self
+            .cache
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&shared.topic)
+            .copied();
+        if let Some((at, policy)) = cached {
+            if at == applied {
+                return Ok(policy);
+            }
+        }
+        let topic = shared.topic.clone();
+        // Read after `applied` was: at least that new, so the entry stays
+        // right until the published index moves on.
+        let configs = node
+            .query(move |sm| sm.topics().get(&topic).map(|t| t.config.clone()))
+            .await
+            .map_err(unavailable)?
+            .unwrap_or_default();
+        let policy = ProducePolicy::from_config(|key| topic_config_value(&configs, key));
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(shared.topic.clone(), (applied, policy));
+        Ok(policy)
+    }
 }
 
 fn to_offset(found: Option<Found>) -> TimestampOffset {

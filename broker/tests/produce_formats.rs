@@ -11,7 +11,7 @@ mod produce_kit;
 mod support;
 
 use chronik_testkit::kcat;
-use chronik_testkit::python::run_script;
+use chronik_testkit::python::{check, read_line_with, run_script, spawn_script};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -334,4 +334,29 @@ async fn produce_raw_corrupt_batches_topic_ids_leader_hints_and_log_append_time(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(stamps(&script("appendtime", &via, &[])), first);
+}
+
+/// `acks=1` is answered once committed: killing the leader under an `acks=1`
+/// producer loses no acknowledged record, and each is stored at the offset
+/// its delivery report gave.
+#[tokio::test(flavor = "multi_thread")]
+async fn produce_acks1_records_survive_a_leader_kill_at_their_reported_offsets() {
+    let mut c = TestCluster::start(3);
+    c.wait_ready(&[1, 2, 3], 30 * SEC).await;
+    let all = c.kafka_list(&[1, 2, 3]);
+    let mut child = spawn_script(
+        "produce_formats.py",
+        &["acks1_failover", "--bootstrap", &all, "--seconds", "6"],
+    );
+    let (leader, rest) = read_line_with(&mut child, "LEADER");
+    let leader: u64 = leader.trim().parse().expect("leader id");
+    tokio::time::sleep(2 * SEC).await;
+    c.kill9(leader);
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("script output");
+    check("produce_formats.py acks1_failover", &output);
+    let out = rest.join().expect("script output");
+    assert!(out.contains("stored at their reported offsets"), "{out}");
 }

@@ -14,6 +14,11 @@ acks1:      acks=1 delivery reports carry real offsets (0..n-1, read back at
 appendtime: a message.timestamp.type=LogAppendTime topic: a record produced
             with timestamp 1000 is read with the broker's time (type
             LOG_APPEND_TIME); prints the timestamps as TIMESTAMPS=...
+acks1_failover: creates the one-partition topic "failover1", prints
+            "LEADER <id>" (the test kills it), produces with acks=1 (not
+            idempotent, with retries) for --seconds, then checks that every
+            acknowledged record is stored at the offset its delivery report
+            gave.
 create:     creates --topic with --config key=value settings.
 timestamps: 10 records in one request with timestamps t0, t0+1000, ...;
             offsets_for_times(t0+5500) is offset 6 with confluent-kafka and
@@ -205,6 +210,52 @@ def timestamps(args):
     print("OK offsets_for_times resolved per record")
 
 
+def leader_of(bootstrap, topic):
+    md = admin(bootstrap).list_topics(topic=topic, timeout=10)
+    return md.topics[topic].partitions[0].leader
+
+
+def acks1_failover(args):
+    from confluent_kafka import Producer
+    create(args.bootstrap, "failover1")
+    deadline = time.time() + 30
+    while leader_of(args.bootstrap, "failover1") < 0 and time.time() < deadline:
+        time.sleep(0.2)
+    print(f"LEADER {leader_of(args.bootstrap, 'failover1')}", flush=True)
+    p = Producer({"bootstrap.servers": args.bootstrap, "acks": 1, "enable.idempotence": False,
+                  "linger.ms": 5, "message.timeout.ms": 60000, "retry.backoff.ms": 100,
+                  "topic.metadata.refresh.interval.ms": 1000})
+    acked = {}
+
+    def on_delivery(err, msg):
+        if err is None:
+            acked[msg.value()] = msg.offset()
+
+    seq = 0
+    end = time.time() + args.seconds
+    while time.time() < end:
+        try:
+            p.produce("failover1", value=f"f-{seq}".encode(), on_delivery=on_delivery)
+            seq += 1
+        except BufferError:
+            pass
+        p.poll(0)
+        if seq % 100 == 0:
+            time.sleep(0.01)
+    p.flush(90)
+    if not acked:
+        fail("nothing was acknowledged")
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": args.bootstrap, "group.id": "failover1"})
+    _, high = c.get_watermark_offsets(TopicPartition("failover1", 0), timeout=10)
+    c.close()
+    stored = {m.offset(): m.value() for m in consume_confluent(args.bootstrap, "failover1", high)}
+    wrong = [(v, o) for v, o in acked.items() if stored.get(o) != v]
+    if wrong:
+        fail(f"{len(wrong)} of {len(acked)} acks=1 records not at their reported offset: {wrong[:3]}")
+    print(f"OK {len(acked)} acks=1 records of {seq} sent stored at their reported offsets")
+
+
 def create_action(args):
     create(args.bootstrap, args.topic, dict(kv.split("=", 1) for kv in args.config))
     print(f"OK created {args.topic}")
@@ -213,10 +264,11 @@ def create_action(args):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("action", choices=["codecs", "limits", "acks1", "appendtime",
-                                           "timestamps", "create"])
+                                           "timestamps", "create", "acks1_failover"])
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--create", action="store_true")
     parser.add_argument("--topic")
+    parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--config", action="append", default=[])
     args = parser.parse_args()
     action = create_action if args.action == "create" else globals()[args.action]

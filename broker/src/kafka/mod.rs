@@ -46,6 +46,7 @@ pub struct RaftBackend {
     producer_ids: ProducerIdPool,
     limits: AdapterLimits,
     produce_policies: produce::ProducePolicies,
+    topic_ids: produce::TopicIdCache,
 }
 
 impl RaftBackend {
@@ -59,6 +60,7 @@ impl RaftBackend {
             producer_ids,
             limits: AdapterLimits::new(TopicLimits::default(), TimestampPolicy::default()),
             produce_policies: produce::ProducePolicies::default(),
+            topic_ids: produce::TopicIdCache::default(),
         }
     }
 
@@ -329,6 +331,10 @@ impl Backend for RaftBackend {
                 })
                 .collect(),
         })
+    }
+
+    async fn topic_ids(&self) -> BackendResult<std::collections::HashMap<uuid::Uuid, String>> {
+        self.topic_ids.ids(&self.node, &self.registry).await
     }
 
     async fn acls(&self) -> BackendResult<Vec<AclBinding>> {

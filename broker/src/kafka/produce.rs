@@ -84,6 +84,36 @@ impl ProducePolicies {
     }
 }
 
+/// Topic ids and names as of a metadata applied index: Fetch v13+ (what
+/// librdkafka 2.16 sends) resolves ids on every request.
+#[derive(Default)]
+pub struct TopicIdCache {
+    cache: RwLock<Option<(u64, HashMap<uuid::Uuid, String>)>>,
+}
+
+impl TopicIdCache {
+    /// Every topic's id and name as the metadata state holds them now.
+    pub async fn ids(
+        &self,
+        node: &NodeHandle,
+        registry: &PartitionRegistry,
+    ) -> BackendResult<HashMap<uuid::Uuid, String>> {
+        let applied = node.watch_status().borrow().applied_index;
+        if let Some((at, ids)) = &*self.cache.read().unwrap_or_else(|e| e.into_inner()) {
+            if *at == applied {
+                return Ok(ids.clone());
+            }
+        }
+        let topics = node.topics().await.map_err(unavailable)?;
+        let ids: HashMap<uuid::Uuid, String> = topics
+            .values()
+            .map(|t| (super::topics::topic_info(t, registry).id, t.name.clone()))
+            .collect();
+        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = Some((applied, ids.clone()));
+        Ok(ids)
+    }
+}
+
 fn to_offset(found: Option<Found>) -> TimestampOffset {
     found.map_or(
         TimestampOffset {

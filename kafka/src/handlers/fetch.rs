@@ -15,7 +15,7 @@ use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse};
 use kafka_protocol::ResponseError;
 use tokio::time::Instant;
 
-use super::leader_hints::{wants_hint, ClusterSnapshot};
+use super::leader_hints::{wants_hint, ClusterSnapshot, TopicIds};
 use super::{sb, Handlers, RequestContext};
 use crate::authz::Access;
 use crate::backend::{Backend, ReadRequest, TopicPartition};
@@ -152,7 +152,7 @@ pub(crate) async fn handle<B: Backend>(
     let deadline = Instant::now() + wait;
     let access = handlers.access(ctx).await;
     let names = if version >= TOPIC_ID_VERSION {
-        let ids = ClusterSnapshot::load(handlers, ctx, false).await;
+        let ids = TopicIds::load(handlers).await;
         request
             .topics
             .iter()

@@ -3,9 +3,9 @@
 //! carries the leader this broker knows (id and epoch), and the response
 //! lists that leader's endpoint on the client's listener, so the client
 //! redirects without a Metadata round trip. Also resolves topic ids (Produce
-//! v13, Fetch v13+) from the same topic list.
+//! v13, Fetch v13+).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use kafka_protocol::ResponseError;
 use uuid::Uuid;
@@ -19,8 +19,25 @@ pub(crate) fn wants_hint(error_code: i16) -> bool {
         || error_code == ResponseError::FencedLeaderEpoch.code()
 }
 
-/// Topics (for ids and leaders) and brokers on the client's listener, read
-/// once per request, only when needed.
+/// Topic names by id, read once per request that names topics by id.
+#[derive(Debug, Default)]
+pub(crate) struct TopicIds(HashMap<Uuid, String>);
+
+impl TopicIds {
+    /// Reads the ids from the backend (an error resolves every id to
+    /// unknown: the client retries after refreshing its metadata).
+    pub(crate) async fn load<B: Backend>(handlers: &Handlers<B>) -> Self {
+        Self(handlers.backend.topic_ids().await.unwrap_or_default())
+    }
+
+    /// The name of the topic with id `id`.
+    pub(crate) fn name_of(&self, id: Uuid) -> Option<&str> {
+        self.0.get(&id).map(String::as_str)
+    }
+}
+
+/// Topics (for leaders) and brokers on the client's listener, read once per
+/// request, only when an error asks for a hint.
 #[derive(Debug, Default)]
 pub(crate) struct ClusterSnapshot {
     topics: Vec<TopicInfo>,
@@ -30,7 +47,7 @@ pub(crate) struct ClusterSnapshot {
 impl ClusterSnapshot {
     /// Reads topics and, with `with_brokers`, the brokers on the request's
     /// listener. A backend error leaves the parts it could not read empty
-    /// (hints are best effort; ids then resolve to unknown).
+    /// (hints are best effort).
     pub(crate) async fn load<B: Backend>(
         handlers: &Handlers<B>,
         ctx: &RequestContext,
@@ -47,14 +64,6 @@ impl ClusterSnapshot {
             Vec::new()
         };
         Self { topics, brokers }
-    }
-
-    /// The name of the topic with id `id`.
-    pub(crate) fn name_of(&self, id: Uuid) -> Option<&str> {
-        self.topics
-            .iter()
-            .find(|t| t.id == id)
-            .map(|t| t.name.as_str())
     }
 
     /// The known leader of a partition and its epoch.

@@ -13,7 +13,7 @@ use kafka_protocol::messages::produce_response::{
 use kafka_protocol::messages::{BrokerId, ProduceRequest, ProduceResponse};
 use kafka_protocol::ResponseError;
 
-use super::leader_hints::{wants_hint, ClusterSnapshot};
+use super::leader_hints::{wants_hint, ClusterSnapshot, TopicIds};
 use super::{sb, Handlers, RequestContext};
 use crate::backend::{Acks, AppendRequest, Backend, TopicPartition};
 use crate::batch::{self, BatchError};
@@ -151,9 +151,9 @@ pub(crate) async fn handle<B: Backend>(
     let transactional = request.transactional_id.is_some();
     let access = handlers.access(ctx).await;
     let ids = if version >= TOPIC_ID_VERSION {
-        ClusterSnapshot::load(handlers, ctx, false).await
+        TopicIds::load(handlers).await
     } else {
-        ClusterSnapshot::default()
+        TopicIds::default()
     };
     let mut responses = Vec::with_capacity(request.topic_data.len());
     for topic in request.topic_data {
@@ -222,7 +222,7 @@ async fn with_leader_hints<B: Backend>(
     handlers: &Handlers<B>,
     ctx: &RequestContext,
     mut response: ProduceResponse,
-    ids: &ClusterSnapshot,
+    ids: &TopicIds,
 ) -> ProduceResponse {
     let hinted = response.responses.iter().any(|t| {
         t.partition_responses

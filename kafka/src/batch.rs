@@ -1,9 +1,17 @@
 //! Record batch (magic v2) validation and offset assignment.
 //!
-//! Records are stored as received: the front end only checks the framing and CRC of
-//! each batch (with `kafka-protocol`'s decoder, which does not decompress) and reads
-//! the header fields it needs. Storage rewrites the base offset, which the CRC does
+//! The front end checks the framing and CRC of each batch (with
+//! `kafka-protocol`'s header decoder), its codec, and walks its records
+//! (decompressed as a stream, see [`records`]) to count them; it reads the
+//! header fields it needs. [`policy`] applies a topic's produce configs
+//! (`max.message.bytes`, `compression.type`, `message.timestamp.type`) before
+//! a batch is stored. Storage rewrites the base offset, which the CRC does
 //! not cover.
+
+pub mod lookup;
+pub mod policy;
+pub mod records;
+pub mod rewrite;
 
 use bytes::{Buf, Bytes, BytesMut};
 use kafka_protocol::records::RecordBatchDecoder;
@@ -13,6 +21,7 @@ pub const BATCH_HEADER_LEN: usize = 61;
 /// Bytes before the `batchLength` field's coverage starts (baseOffset + batchLength).
 const LOG_OVERHEAD: usize = 12;
 const MAGIC_OFFSET: usize = 16;
+const ATTRIBUTES_OFFSET: usize = 21;
 const ATTR_TRANSACTIONAL: i16 = 1 << 4;
 const ATTR_CONTROL: i16 = 1 << 5;
 
@@ -82,6 +91,32 @@ pub enum BatchError {
         /// Last offset delta the header declares.
         delta: i32,
     },
+    /// Compression codec bits naming no codec.
+    #[error("batch at byte {position} uses unknown compression codec {codec}")]
+    UnknownCodec {
+        /// Position of the batch.
+        position: usize,
+        /// Codec id found.
+        codec: i16,
+    },
+    /// The records do not decompress, or expand past the bound.
+    #[error("batch at byte {position}: {source}")]
+    Records {
+        /// Position of the batch.
+        position: usize,
+        /// What went wrong.
+        source: records::RecordsError,
+    },
+    /// The records found after decompression differ from the declared count.
+    #[error("batch at byte {position} declares {declared} records but holds {found}")]
+    RecordCount {
+        /// Position of the batch.
+        position: usize,
+        /// Count in the header.
+        declared: i32,
+        /// Records found (at most one more than declared: the walk stops there).
+        found: u64,
+    },
 }
 
 /// Header fields of one validated batch.
@@ -144,10 +179,11 @@ pub fn validate(records: &Bytes) -> Result<Vec<BatchSummary>, BatchError> {
     Ok(out)
 }
 
-/// Validates a record set a producer sent: [`validate`], and each batch's
+/// Validates a record set a producer sent: [`validate`], each batch's
 /// `last_offset_delta` matching its record count, as Kafka requires of
-/// producers. Stored entries are re-read with [`validate`] alone, so a log
-/// written before this check replays as it did.
+/// producers, a known codec, and the records found after decompression
+/// matching the count. Stored entries are re-read with [`validate`] alone, so
+/// a log written before these checks replays as it did.
 pub fn validate_produced(records: &Bytes) -> Result<Vec<BatchSummary>, BatchError> {
     let batches = validate(records)?;
     for b in &batches {
@@ -158,8 +194,40 @@ pub fn validate_produced(records: &Bytes) -> Result<Vec<BatchSummary>, BatchErro
                 delta: b.last_offset_delta,
             });
         }
+        let codec = codec_of(records, b)?;
+        let declared = u64::try_from(b.record_count).unwrap_or(0);
+        let bytes = &records[b.position..b.position + b.size];
+        let found =
+            records::walk(bytes, codec, |_| true).map_err(|source| BatchError::Records {
+                position: b.position,
+                source,
+            })?;
+        if found != declared {
+            return Err(BatchError::RecordCount {
+                position: b.position,
+                declared: b.record_count,
+                found,
+            });
+        }
     }
     Ok(batches)
+}
+
+/// The attributes of a batch validated from `records`.
+pub fn attributes_of(records: &[u8], batch: &BatchSummary) -> i16 {
+    let at = batch.position + ATTRIBUTES_OFFSET;
+    records
+        .get(at..at + 2)
+        .map_or(0, |b| i16::from_be_bytes([b[0], b[1]]))
+}
+
+/// The codec of a batch validated from `records`.
+pub fn codec_of(records: &[u8], batch: &BatchSummary) -> Result<records::Codec, BatchError> {
+    let attributes = attributes_of(records, batch);
+    records::Codec::from_attributes(attributes).ok_or(BatchError::UnknownCodec {
+        position: batch.position,
+        codec: attributes & 0x07,
+    })
 }
 
 fn validate_one(records: &Bytes, position: usize) -> Result<BatchSummary, BatchError> {

@@ -18,11 +18,12 @@ const fn api(key: ApiKey, min: i16, max: i16) -> SupportedApi {
 }
 
 /// Every API and version range this crate implements. Versions above these change
-/// semantics this crate does not implement (topic ids instead of names in Produce
-/// v13 / Fetch v13, KIP-848 member epochs, transactions, share groups...).
+/// semantics this crate does not implement (KIP-848 member epochs, transactions,
+/// share groups...). Produce and Fetch go to the newest versions `kafka-protocol`
+/// knows (topic ids from v13, KIP-951 leader hints).
 pub const SUPPORTED_APIS: &[SupportedApi] = &[
-    api(ApiKey::Produce, 3, 11),
-    api(ApiKey::Fetch, 4, 12),
+    api(ApiKey::Produce, 3, 13),
+    api(ApiKey::Fetch, 4, 18),
     api(ApiKey::ListOffsets, 1, 7),
     api(ApiKey::Metadata, 0, 12),
     api(ApiKey::OffsetCommit, 2, 8),

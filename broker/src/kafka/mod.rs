@@ -10,6 +10,7 @@ mod delete_records;
 mod error;
 mod limits;
 mod offsets;
+mod produce;
 mod producer_ids;
 mod read;
 mod scram;
@@ -27,6 +28,7 @@ use chronik_kafka::backend::{
     OffsetSpec, ProducerIdentity, ReadRequest, ReadResult, TimestampOffset, TopicInfo,
     TopicPartition, TopicSpec,
 };
+use chronik_kafka::batch::policy;
 use chronik_kafka::{Backend, BackendError};
 use error::{append_error, leader_i32, meta_error, unavailable};
 use limits::AdapterLimits;
@@ -46,6 +48,8 @@ pub struct RaftBackend {
     limits: AdapterLimits,
     /// This broker's `--config` values (under dynamic broker defaults).
     static_config: crate::broker_config::StaticConfig,
+    produce_policies: produce::ProducePolicies,
+    topic_ids: produce::TopicIdCache,
 }
 
 impl RaftBackend {
@@ -59,6 +63,8 @@ impl RaftBackend {
             producer_ids,
             limits: AdapterLimits::new(TopicLimits::default(), Default::default()),
             static_config: Default::default(),
+            produce_policies: produce::ProducePolicies::default(),
+            topic_ids: produce::TopicIdCache::default(),
         }
     }
 
@@ -217,22 +223,32 @@ impl Backend for RaftBackend {
 
     async fn append(&self, request: AppendRequest) -> BackendResult<AppendOutcome> {
         let shared = self.led_partition(&request.partition)?;
-        self.limits
-            .check_timestamps(&self.node, &shared, &request.batches)
+        let policy = self
+            .produce_policies
+            .policy(&self.node, &self.static_config, &shared)
             .await?;
-        // acks=1 (and 0) is answered after the leader's fsync, before the
-        // entry commits; offsets are assigned when it applies, so the answer
-        // carries base offset -1 (see docs/kafka-raft.md).
-        let local_ack = request.acks != Acks::All;
+        if !policy.log_append_time {
+            self.limits
+                .check_timestamps(&self.node, &shared, &request.batches)
+                .await?;
+        }
+        // The leader stamps and recompresses before proposing: replicas
+        // store the bytes it chose.
+        let now = i64::try_from(crate::node::now_ms()).unwrap_or(i64::MAX);
+        let prepared = policy::prepare(request.records, request.batches, &policy, now)?;
+        // acks=all and acks=1 are answered once the entry applied (its offsets
+        // are assigned then); acks=0 is never answered (see docs/kafka-raft.md).
+        let local_ack = request.acks == Acks::None;
         let base_offset = self
             .node
-            .append(shared.raft_group_id, request.records.to_vec(), local_ack)
+            .append(shared.raft_group_id, prepared.records.to_vec(), local_ack)
             .await
             .map_err(|e| append_error(&request.partition, e))?;
         let log_start_offset = shared.index().log_start_offset();
         Ok(AppendOutcome {
             base_offset,
             log_start_offset,
+            log_append_time_ms: prepared.log_append_time_ms.unwrap_or(-1),
         })
     }
 
@@ -251,7 +267,11 @@ impl Backend for RaftBackend {
         spec: OffsetSpec,
     ) -> BackendResult<TimestampOffset> {
         let shared = self.led_partition(&partition)?;
-        Ok(read::list_offset(&shared, spec))
+        Ok(match spec {
+            OffsetSpec::Timestamp(ts) => produce::offset_for_timestamp(&self.registry, &shared, ts),
+            OffsetSpec::MaxTimestamp => produce::max_timestamp_offset(&self.registry, &shared),
+            _ => read::list_offset(&shared, spec),
+        })
     }
 
     /// New producer ids come from blocks reserved through the metadata log
@@ -333,6 +353,10 @@ impl Backend for RaftBackend {
                 })
                 .collect(),
         })
+    }
+
+    async fn topic_ids(&self) -> BackendResult<std::collections::HashMap<uuid::Uuid, String>> {
+        self.topic_ids.ids(&self.node, &self.registry).await
     }
 
     async fn acls(&self) -> BackendResult<Vec<AclBinding>> {

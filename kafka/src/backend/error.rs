@@ -167,6 +167,21 @@ pub enum BackendError {
         /// Why.
         reason: &'static str,
     },
+    /// A batch larger than the topic's `max.message.bytes`
+    /// (`MESSAGE_TOO_LARGE`).
+    #[error("batch of {size} bytes exceeds max.message.bytes {limit}")]
+    MessageTooLarge {
+        /// Size of the batch.
+        size: usize,
+        /// The topic's `max.message.bytes`.
+        limit: usize,
+    },
+    /// A batch the topic's configs cannot store (`INVALID_RECORD`).
+    #[error("invalid record batch: {reason}")]
+    InvalidRecord {
+        /// Why.
+        reason: String,
+    },
 }
 
 impl BackendError {
@@ -193,6 +208,8 @@ impl BackendError {
             Self::NotCoordinator { .. } => ResponseError::NotCoordinator,
             Self::CoordinatorLoading { .. } => ResponseError::CoordinatorLoadInProgress,
             Self::Unavailable { .. } => ResponseError::LeaderNotAvailable,
+            Self::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
+            Self::InvalidRecord { .. } => ResponseError::InvalidRecord,
         }
     }
 

@@ -166,6 +166,18 @@ fn led_log_mut<'a>(
     Ok(log)
 }
 
+/// The produce configs of `topic` as they are now (defaults for an unknown
+/// topic: the append then fails on the partition lookup).
+fn produce_policy(state: &State, topic: &str) -> batch::policy::ProducePolicy {
+    let configs = state.topics.get(topic).map(|t| &t.configs);
+    batch::policy::ProducePolicy::from_config(|key| {
+        configs
+            .and_then(|c| c.get(key).cloned())
+            .or_else(|| chronik_api::config::topic_key(key).map(|k| k.default.to_string()))
+            .unwrap_or_default()
+    })
+}
+
 fn new_partitions(count: i32) -> Vec<PartitionLog> {
     (0..count).map(|_| PartitionLog::default()).collect()
 }
@@ -261,19 +273,29 @@ impl Backend for MemoryBackend {
     async fn append(&self, request: AppendRequest) -> BackendResult<AppendOutcome> {
         let outcome = {
             let mut state = self.lock();
+            let policy = produce_policy(&state, &request.partition.topic);
             let log = led_log_mut(&mut state, &request.partition)?;
-            match log.producers.check(&request.batches)? {
+            let now = i64::try_from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis()),
+            )
+            .unwrap_or(i64::MAX);
+            let prepared = batch::policy::prepare(request.records, request.batches, &policy, now)?;
+            let log_append_time_ms = prepared.log_append_time_ms.unwrap_or(-1);
+            match log.producers.check(&prepared.batches)? {
                 SequenceCheck::Duplicate { base_offset } => {
                     return Ok(AppendOutcome {
                         base_offset,
                         log_start_offset: 0,
+                        log_append_time_ms,
                     })
                 }
                 SequenceCheck::Append => {}
             }
             let base = log.next_offset;
-            let (bytes, next) = batch::assign_offsets(&request.records, &request.batches, base);
-            for summary in &request.batches {
+            let (bytes, next) = batch::assign_offsets(&prepared.records, &prepared.batches, base);
+            for summary in &prepared.batches {
                 let start = summary.position;
                 let batch_base = log.next_offset;
                 log.next_offset += summary.offset_count();
@@ -285,10 +307,11 @@ impl Backend for MemoryBackend {
                 });
             }
             debug_assert_eq!(next, log.next_offset);
-            log.producers.record(&request.batches, base);
+            log.producers.record(&prepared.batches, base);
             AppendOutcome {
                 base_offset: base,
                 log_start_offset: 0,
+                log_append_time_ms,
             }
         };
         self.changes.send_modify(|v| *v = v.wrapping_add(1));
@@ -341,6 +364,14 @@ impl Backend for MemoryBackend {
     ) -> BackendResult<TimestampOffset> {
         let mut state = self.lock();
         let log = led_log_mut(&mut state, &partition)?;
+        let none = TimestampOffset {
+            offset: -1,
+            timestamp: -1,
+        };
+        let to_offset = |f: batch::lookup::Found| TimestampOffset {
+            offset: f.offset,
+            timestamp: f.timestamp,
+        };
         let found = match spec {
             OffsetSpec::Earliest => TimestampOffset {
                 offset: log.log_start,
@@ -350,27 +381,22 @@ impl Backend for MemoryBackend {
                 offset: log.next_offset,
                 timestamp: -1,
             },
-            OffsetSpec::MaxTimestamp => log.batches.iter().max_by_key(|b| b.max_timestamp).map_or(
-                TimestampOffset {
-                    offset: -1,
-                    timestamp: -1,
-                },
-                |b| TimestampOffset {
-                    offset: b.next_offset - 1,
-                    timestamp: b.max_timestamp,
-                },
-            ),
-            // Batch granularity: the first batch whose max timestamp reaches the target.
-            OffsetSpec::Timestamp(ts) => log.batches.iter().find(|b| b.max_timestamp >= ts).map_or(
-                TimestampOffset {
-                    offset: -1,
-                    timestamp: -1,
-                },
-                |b| TimestampOffset {
-                    offset: b.base_offset,
-                    timestamp: b.max_timestamp,
-                },
-            ),
+            OffsetSpec::MaxTimestamp => {
+                let best = log.batches.iter().map(|b| b.max_timestamp).max();
+                log.batches
+                    .iter()
+                    .filter(|b| Some(b.max_timestamp) == best)
+                    .find_map(|b| batch::lookup::max_timestamp(&b.bytes))
+                    .map_or(none, to_offset)
+            }
+            // Record granularity: the first record of the first batch whose
+            // max timestamp reaches the target.
+            OffsetSpec::Timestamp(ts) => log
+                .batches
+                .iter()
+                .filter(|b| b.max_timestamp >= ts)
+                .find_map(|b| batch::lookup::first_at_or_after(&b.bytes, b.base_offset, ts))
+                .map_or(none, to_offset),
         };
         Ok(found)
     }

@@ -219,4 +219,24 @@ pub trait Backend: Send + Sync + 'static {
             reason: "DeleteRecords is not supported by this backend",
         }))
     }
+
+    // Piece "produce": topics by id (Produce v13, Fetch v13+).
+
+    /// Every topic's id and name. Asked on every Fetch from v13 (librdkafka
+    /// 2.16 fetches at v16), so an implementation should answer it without a
+    /// round trip to its metadata store when nothing changed; the default
+    /// lists every topic.
+    fn topic_ids(
+        &self,
+    ) -> impl Future<Output = BackendResult<std::collections::HashMap<uuid::Uuid, String>>> + Send
+    {
+        async move {
+            Ok(self
+                .list_topics()
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t.name))
+                .collect())
+        }
+    }
 }

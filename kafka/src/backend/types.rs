@@ -124,6 +124,9 @@ pub struct AppendOutcome {
     pub base_offset: i64,
     /// Log start offset after the append.
     pub log_start_offset: i64,
+    /// The broker time stamped into the batches when the topic uses
+    /// `LogAppendTime`, `-1` otherwise.
+    pub log_append_time_ms: i64,
 }
 
 /// A read of committed data.

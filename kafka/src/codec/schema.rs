@@ -86,7 +86,8 @@ const PRODUCE: &[Field] = &[
     all(I16), // acks
     all(I32), // timeout_ms
     all(structs(&[
-        all(STR), // name
+        range(0, 12, STR), // name
+        from(13, UUID),    // topic_id
         all(structs(&[
             all(I32),   // index
             all(BYTES), // records
@@ -95,15 +96,16 @@ const PRODUCE: &[Field] = &[
 ];
 
 const FETCH: &[Field] = &[
-    all(I32),     // replica_id
-    all(I32),     // max_wait_ms
-    all(I32),     // min_bytes
-    from(3, I32), // max_bytes
-    from(4, I8),  // isolation_level
-    from(7, I32), // session_id
-    from(7, I32), // session_epoch
+    range(0, 14, I32), // replica_id (v15+: the tagged replica_state)
+    all(I32),          // max_wait_ms
+    all(I32),          // min_bytes
+    from(3, I32),      // max_bytes
+    from(4, I8),       // isolation_level
+    from(7, I32),      // session_id
+    from(7, I32),      // session_epoch
     all(structs(&[
-        all(STR), // topic
+        range(0, 12, STR), // topic
+        from(13, UUID),    // topic_id
         all(structs(&[
             all(I32),      // partition
             from(9, I32),  // current_leader_epoch
@@ -113,8 +115,8 @@ const FETCH: &[Field] = &[
             all(I32),      // partition_max_bytes
         ])),
     ])),
-    from(7, structs(&[all(STR), all(I32S)])), // forgotten_topics_data
-    from(11, STR),                            // rack_id
+    from(7, structs(&[range(0, 12, STR), from(13, UUID), all(I32S)])), // forgotten_topics_data: topic, topic_id, partitions
+    from(11, STR),                                                     // rack_id
 ];
 
 const LIST_OFFSETS: &[Field] = &[

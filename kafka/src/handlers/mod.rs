@@ -21,6 +21,7 @@ mod heartbeat;
 mod incremental_alter_configs;
 mod init_producer_id;
 mod join_group;
+mod leader_hints;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
@@ -385,3 +386,5 @@ mod tests_authz;
 mod tests_configs;
 #[cfg(test)]
 mod tests_delete_records;
+#[cfg(test)]
+mod tests_produce;

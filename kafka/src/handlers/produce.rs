@@ -1,14 +1,19 @@
-//! Produce (v3–v11): acks 0, 1 and all. Batches are validated (framing, CRC, record
-//! count against offsets) here and appended through the backend; partitions of one
-//! request are appended concurrently.
+//! Produce (v3–v13): acks 0, 1 and all. Batches are validated (framing, CRC,
+//! codec, record count after decompression) here and appended through the
+//! backend, which applies the topic's produce configs; partitions of one
+//! request are appended concurrently. v13 names topics by id; v10+ answers
+//! `NOT_LEADER_OR_FOLLOWER` with the KIP-951 leader hint.
 
 use std::time::Duration;
 
 use futures::future::join_all;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
-use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    LeaderIdAndEpoch, NodeEndpoint, PartitionProduceResponse, TopicProduceResponse,
+};
+use kafka_protocol::messages::{BrokerId, ProduceRequest, ProduceResponse};
 use kafka_protocol::ResponseError;
 
+use super::leader_hints::{wants_hint, ClusterSnapshot, TopicIds};
 use super::{sb, Handlers, RequestContext};
 use crate::backend::{Acks, AppendRequest, Backend, TopicPartition};
 use crate::batch::{self, BatchError};
@@ -27,6 +32,10 @@ fn acks_from(raw: i16) -> Option<Acks> {
 const ERROR_MESSAGE_VERSION: i16 = 8;
 /// First version carrying the log start offset.
 const LOG_START_VERSION: i16 = 5;
+/// First version carrying KIP-951 leader hints.
+const LEADER_HINT_VERSION: i16 = 10;
+/// First version naming topics by id.
+const TOPIC_ID_VERSION: i16 = 13;
 
 fn error_response(
     version: i16,
@@ -51,7 +60,12 @@ fn batch_error_code(e: &BatchError) -> ResponseError {
     match e {
         BatchError::Transactional { .. }
         | BatchError::InvalidOffsetDelta { .. }
-        | BatchError::RecordCountMismatch { .. } => ResponseError::InvalidRecord,
+        | BatchError::RecordCountMismatch { .. }
+        | BatchError::RecordCount { .. } => ResponseError::InvalidRecord,
+        BatchError::Records {
+            source: batch::records::RecordsError::Malformed { .. },
+            ..
+        } => ResponseError::InvalidRecord,
         BatchError::UnsupportedMagic { .. } => ResponseError::UnsupportedForMessageFormat,
         _ => ResponseError::CorruptMessage,
     }
@@ -98,7 +112,7 @@ async fn produce_partition<B: Backend>(
         acks,
     });
     let outcome = match acks {
-        Acks::All => match tokio::time::timeout(timeout, append).await {
+        Acks::All | Acks::Leader => match tokio::time::timeout(timeout, append).await {
             Ok(r) => r,
             Err(_) => {
                 return error_response(
@@ -109,13 +123,13 @@ async fn produce_partition<B: Backend>(
                 )
             }
         },
-        _ => append.await,
+        Acks::None => append.await,
     };
     match outcome {
         Ok(o) => PartitionProduceResponse::default()
             .with_index(index)
             .with_base_offset(o.base_offset)
-            .with_log_append_time_ms(-1)
+            .with_log_append_time_ms(o.log_append_time_ms)
             .with_log_start_offset(if version >= LOG_START_VERSION {
                 o.log_start_offset
             } else {
@@ -136,33 +150,42 @@ pub(crate) async fn handle<B: Backend>(
     let timeout = Duration::from_millis(u64::try_from(request.timeout_ms.max(1)).unwrap_or(1));
     let transactional = request.transactional_id.is_some();
     let access = handlers.access(ctx).await;
+    let ids = if version >= TOPIC_ID_VERSION {
+        TopicIds::load(handlers).await
+    } else {
+        TopicIds::default()
+    };
     let mut responses = Vec::with_capacity(request.topic_data.len());
     for topic in request.topic_data {
-        let name = topic.name.clone();
-        let allowed = access.topic(AclOperation::Write, name.as_str());
+        let name = if version >= TOPIC_ID_VERSION {
+            ids.name_of(topic.topic_id).map(str::to_owned)
+        } else {
+            Some(topic.name.to_string())
+        };
+        let allowed = name
+            .as_deref()
+            .is_some_and(|n| access.topic(AclOperation::Write, n));
         let partitions = join_all(topic.partition_data.into_iter().map(|p| {
-            let topic = name.as_str();
+            let topic = name.as_deref();
             async move {
-                match acks {
-                    None => error_response(
-                        version,
-                        p.index,
+                let refuse = |error, message: &str| {
+                    error_response(version, p.index, error, message.to_owned())
+                };
+                match (acks, topic) {
+                    (None, _) => refuse(
                         ResponseError::InvalidRequiredAcks,
-                        "acks must be 0, 1 or -1".to_owned(),
+                        "acks must be 0, 1 or -1",
                     ),
-                    Some(_) if !allowed => error_response(
-                        version,
-                        p.index,
+                    (Some(_), None) => refuse(ResponseError::UnknownTopicId, "unknown topic id"),
+                    (Some(_), Some(_)) if !allowed => refuse(
                         ResponseError::TopicAuthorizationFailed,
-                        "not authorized to write to the topic".to_owned(),
+                        "not authorized to write to the topic",
                     ),
-                    Some(_) if transactional => error_response(
-                        version,
-                        p.index,
+                    (Some(_), Some(_)) if transactional => refuse(
                         ResponseError::InvalidRequest,
-                        "transactions are not supported".to_owned(),
+                        "transactions are not supported",
                     ),
-                    Some(acks) => {
+                    (Some(acks), Some(topic)) => {
                         let write = PartitionWrite {
                             version,
                             topic,
@@ -177,14 +200,67 @@ pub(crate) async fn handle<B: Backend>(
             }
         }))
         .await;
-        responses.push(
-            TopicProduceResponse::default()
-                .with_name(name)
-                .with_partition_responses(partitions),
-        );
+        let entry = TopicProduceResponse::default().with_partition_responses(partitions);
+        responses.push(if version >= TOPIC_ID_VERSION {
+            entry.with_topic_id(topic.topic_id)
+        } else {
+            entry.with_name(topic.name)
+        });
     }
     if acks == Some(Acks::None) {
         return None;
     }
-    Some(ProduceResponse::default().with_responses(responses))
+    let response = ProduceResponse::default().with_responses(responses);
+    if version >= LEADER_HINT_VERSION {
+        return Some(with_leader_hints(handlers, ctx, response, &ids).await);
+    }
+    Some(response)
+}
+
+/// Fills the KIP-951 hints of the partitions that need one.
+async fn with_leader_hints<B: Backend>(
+    handlers: &Handlers<B>,
+    ctx: &RequestContext,
+    mut response: ProduceResponse,
+    ids: &TopicIds,
+) -> ProduceResponse {
+    let hinted = response.responses.iter().any(|t| {
+        t.partition_responses
+            .iter()
+            .any(|p| wants_hint(p.error_code))
+    });
+    if !hinted {
+        return response;
+    }
+    let cluster = ClusterSnapshot::load(handlers, ctx, true).await;
+    let mut leaders = Vec::new();
+    for topic in &mut response.responses {
+        let name = if ctx.api_version >= TOPIC_ID_VERSION {
+            ids.name_of(topic.topic_id).unwrap_or_default().to_owned()
+        } else {
+            topic.name.to_string()
+        };
+        for p in &mut topic.partition_responses {
+            if !wants_hint(p.error_code) {
+                continue;
+            }
+            if let Some((leader, epoch)) = cluster.leader_of(&name, p.index) {
+                p.current_leader = LeaderIdAndEpoch::default()
+                    .with_leader_id(BrokerId(leader))
+                    .with_leader_epoch(epoch);
+                leaders.push(leader);
+            }
+        }
+    }
+    response.node_endpoints = cluster
+        .endpoints(leaders)
+        .into_iter()
+        .map(|b| {
+            NodeEndpoint::default()
+                .with_node_id(BrokerId(b.node_id))
+                .with_host(sb(&b.host))
+                .with_port(b.port)
+        })
+        .collect();
+    response
 }

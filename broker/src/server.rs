@@ -209,10 +209,9 @@ impl Broker {
         let frontend = chronik_kafka::Handlers::new(
             Arc::new(backend),
             chronik_kafka::FrontendConfig {
-                default_partitions: 1,
-                default_replication_factor: 3,
                 fetch_max_bytes: cfg.limits.fetch_max_bytes,
                 authz: cfg.authz.clone(),
+                ..chronik_kafka::FrontendConfig::default()
             },
         );
         let frontend = Arc::new(frontend);

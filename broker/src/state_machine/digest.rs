@@ -134,5 +134,10 @@ pub(super) fn digest(sm: &MetaStateMachine) -> u64 {
     sm.scram.digest_into(|b| h.bytes(b));
     h.tag("listeners");
     sm.listeners.digest_into(|b| h.bytes(b));
+    // Absent from states without stored groups, so their digests stay.
+    if !sm.groups.all().is_empty() {
+        h.tag("stored_groups");
+        sm.groups.digest_into(|b| h.bytes(b));
+    }
     h.0
 }

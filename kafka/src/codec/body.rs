@@ -97,4 +97,7 @@ apis! {
     SaslAuthenticate => SaslAuthenticateRequest, SaslAuthenticateResponse;
     DescribeUserScramCredentials => DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse;
     AlterUserScramCredentials => AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse;
+    DeleteGroups => DeleteGroupsRequest, DeleteGroupsResponse;
+    OffsetDelete => OffsetDeleteRequest, OffsetDeleteResponse;
+    DescribeCluster => DescribeClusterRequest, DescribeClusterResponse;
 }

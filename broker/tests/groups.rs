@@ -9,7 +9,7 @@
 
 mod support;
 
-use chronik_testkit::python::{check, read_line_with, run_script, spawn_script};
+use chronik_testkit::python::{check, run_script, spawn_script};
 use std::time::Duration;
 use support::TestCluster;
 
@@ -77,17 +77,28 @@ async fn groups_admin_clients_delete_groups_and_offsets_and_describe_the_cluster
 async fn groups_a_consumer_group_keeps_offsets_and_generation_when_the_coordinator_dies() {
     let (mut c, _) = ready_cluster().await;
     let pause_file = c.data_dir(1).with_file_name("coordinator-killed");
-    let pause = pause_file.to_string_lossy().into_owned();
+    let ready_file = c.data_dir(1).with_file_name("group-consumed");
+    let (pause, ready) = (pause_file.to_string_lossy(), ready_file.to_string_lossy());
+    let bootstrap = c.kafka_list(&[1, 2, 3]);
     let mut group = spawn_script(
         "groups_failover.py",
         &[
             "--bootstrap",
-            &c.kafka_list(&[1, 2, 3]),
+            &bootstrap,
             "--pause-file",
             &pause,
+            "--ready-file",
+            &ready,
         ],
     );
-    let (consumed, rest) = read_line_with(&mut group, "CONSUMED");
+    while !ready_file.exists() {
+        if group.try_wait().expect("script status").is_some() {
+            let output = group.wait_with_output().expect("script output");
+            check("groups_failover.py", &output);
+            panic!("groups_failover.py ended before consuming");
+        }
+        tokio::time::sleep(SEC / 10).await;
+    }
     // The coordinator is the metadata leader at the moment of the kill.
     let coordinator = c.wait_leader(&[1, 2, 3], 10 * SEC).await;
     c.kill9(coordinator);
@@ -99,10 +110,9 @@ async fn groups_a_consumer_group_keeps_offsets_and_generation_when_the_coordinat
         .await
         .expect("join")
         .expect("group output");
-    let rest = rest.join().expect("group stdout");
-    check("groups_failover.py", &output);
+    let out = check("groups_failover.py", &output);
     assert!(
-        rest.contains("OK read 800 records once, no rebalance"),
-        "{consumed}\n{rest}"
+        out.contains("OK read 800 records once, no rebalance"),
+        "{out}"
     );
 }

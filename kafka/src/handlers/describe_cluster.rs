@@ -26,7 +26,10 @@ const CLUSTER_OPERATIONS: [AclOperation; 7] = [
     AclOperation::IdempotentWrite,
 ];
 
-fn authorized_operations(access: &Access) -> i32 {
+/// The bit set of cluster operations `access` allows (Kafka's encoding:
+/// bit n = operation code n); 0 without Describe. Metadata v8–v10 answers it
+/// too (librdkafka's `DescribeCluster` asks Metadata).
+pub(super) fn authorized_operations(access: &Access) -> i32 {
     if !access.cluster(AclOperation::Describe) {
         return 0;
     }

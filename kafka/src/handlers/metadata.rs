@@ -187,6 +187,14 @@ pub(crate) async fn handle<B: Backend>(
     let response = MetadataResponse::default()
         .with_brokers(brokers)
         .with_topics(entries);
+    let response =
+        if (8..=10).contains(&ctx.api_version) && request.include_cluster_authorized_operations {
+            response.with_cluster_authorized_operations(
+                super::describe_cluster::authorized_operations(&access),
+            )
+        } else {
+            response
+        };
     // Controller id exists from v1, cluster id from v2.
     match ctx.api_version {
         0 => response,

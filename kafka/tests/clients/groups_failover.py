@@ -1,7 +1,8 @@
 """A confluent-kafka consumer group across a coordinator change.
 
 Two members consume --count records of a 2-partition topic, committing
-synchronously as they go, and print CONSUMED with their member ids. The test
+synchronously as they go, print CONSUMED with their member ids and create
+--ready-file. The test
 then kills the coordinator (the metadata leader) and creates --pause-file;
 the members keep polling meanwhile. Then --count more records are produced
 and consumed. Checks: every record read at least once (at-least-once), no
@@ -94,11 +95,24 @@ def consume_until(members, seen, keys, timeout, what):
         m.commit()
 
 
+def retried(what, call):
+    """Retries a call that may meet a partition leader that just died."""
+    deadline = time.time() + 60
+    while True:
+        try:
+            return call()
+        except KafkaException as e:
+            if time.time() > deadline:
+                fail(f"{what}: {e}")
+            time.sleep(0.5)
+
+
 def end_offsets_committed(member, topic):
     parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-    committed = member.consumer.committed(parts, timeout=30)
+    committed = retried("committed", lambda: member.consumer.committed(parts, timeout=10))
     for tp in committed:
-        _, high = member.consumer.get_watermark_offsets(tp, timeout=30)
+        _, high = retried("watermarks", lambda: member.consumer.get_watermark_offsets(
+            TopicPartition(topic, tp.partition), timeout=10))
         if tp.offset != high:
             fail(f"partition {tp.partition}: committed {tp.offset}, end {high}")
 
@@ -109,6 +123,7 @@ def main():
     parser.add_argument("--topic", default="failover")
     parser.add_argument("--group", default="failover-group")
     parser.add_argument("--count", type=int, default=400)
+    parser.add_argument("--ready-file", required=True)
     parser.add_argument("--pause-file", required=True)
     args = parser.parse_args()
     admin = AdminClient({"bootstrap.servers": args.bootstrap})
@@ -132,6 +147,8 @@ def main():
     rebalances = [m.rebalances for m in members]
     print(f"CONSUMED {sum(seen.values())} members={ids} assigns={assigns} "
           f"rebalances={rebalances}", flush=True)
+    with open(args.ready_file, "w") as f:
+        f.write("consumed")
     deadline = time.time() + 120
     while not os.path.exists(args.pause_file):
         if time.time() > deadline:

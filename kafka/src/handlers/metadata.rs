@@ -32,7 +32,15 @@ fn topic_entry(version: i16, topic: &TopicInfo) -> MetadataResponseTopic {
                 .with_isr_nodes(p.isr.iter().copied().map(BrokerId).collect())
         })
         .collect();
+    // A topic none of whose partitions has a leader yet (just created) is
+    // not usable at all: answered LEADER_NOT_AVAILABLE as a whole too.
+    let leaderless = !topic.partitions.is_empty() && topic.partitions.iter().all(|p| p.leader < 0);
     MetadataResponseTopic::default()
+        .with_error_code(if leaderless {
+            ResponseError::LeaderNotAvailable.code()
+        } else {
+            0
+        })
         .with_name(Some(topic_name(&topic.name)))
         .with_topic_id(if version >= 10 {
             topic.id

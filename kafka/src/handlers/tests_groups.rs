@@ -107,6 +107,10 @@ async fn metadata_creates_unknown_topics_as_kafka_does() {
     assert_eq!(codes, [leader, invalid, 0]);
     assert_eq!(exists(&h, "fresh").await, Some(1), "num.partitions is 1");
     assert_eq!(metadata(&h, ANON, 1, true, &["fresh"]).await, [0]);
+    // Until it has a leader, the topic as a whole is not available.
+    let tp = TopicPartition::new("fresh", 0);
+    assert!(h.backend().set_foreign_leader(&tp, Some(-1)));
+    assert_eq!(metadata(&h, ANON, 1, true, &["fresh"]).await, [leader]);
     // v4+: the client's allow_auto_topic_creation=false is honoured.
     let unknown = ResponseError::UnknownTopicOrPartition.code();
     let codes = metadata(&h, ANON, 12, false, &["other", "bad/name"]).await;

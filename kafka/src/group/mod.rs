@@ -473,9 +473,9 @@ impl GroupCoordinator {
         results
     }
 
-    /// Validates an OffsetCommit's member and generation. A commit with generation
-    /// `-1` and no member id (a "simple" consumer) is accepted for groups without
-    /// members.
+    /// Validates an OffsetCommit's member and generation (in Stable or
+    /// PreparingRebalance). A commit with generation `-1` and no member id (a
+    /// "simple" consumer) is accepted for groups without members.
     pub fn validate_commit(
         &self,
         group_id: &str,
@@ -492,10 +492,11 @@ impl GroupCoordinator {
         }
         let group = group.ok_or(ResponseError::IllegalGeneration)?;
         group.check_member(member_id, generation)?;
+        // As Kafka: a member of the current generation may commit while the
+        // group prepares a rebalance (what consumers do when their partitions
+        // are revoked), not between join and sync.
         match group.state {
-            GroupState::PreparingRebalance | GroupState::CompletingRebalance => {
-                Err(ResponseError::RebalanceInProgress)
-            }
+            GroupState::CompletingRebalance => Err(ResponseError::RebalanceInProgress),
             _ => Ok(()),
         }
     }

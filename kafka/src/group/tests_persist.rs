@@ -132,3 +132,32 @@ fn subscriptions_are_read_without_trusting_counts() {
     let hostile = Bytes::from_static(b"\0\0\x7f\xff\xff\xff\0\x01a");
     assert_eq!(persist::subscribed_topics(&hostile), None);
 }
+
+#[tokio::test]
+async fn members_may_commit_while_a_rebalance_is_prepared() {
+    let c = GroupCoordinator::start();
+    let a = c.join(params("")).await;
+    c.sync(sync_params(&a)).await;
+    // A second member joining starts a rebalance; the first one, told by
+    // its heartbeat, commits what it consumed before rejoining (Kafka
+    // accepts it; only between join and sync is a commit refused).
+    let mut second = params("");
+    second.group_instance_id = Some("i2".to_owned());
+    let pending = {
+        let c = Arc::clone(&c);
+        tokio::spawn(async move { c.join(second).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        c.heartbeat("g", &a.member_id, 1),
+        Err(ResponseError::RebalanceInProgress)
+    );
+    assert_eq!(c.validate_commit("g", &a.member_id, 1), Ok(()));
+    let rejoined = c.join(params(&a.member_id)).await;
+    assert_eq!(rejoined.generation_id, 2);
+    assert_eq!(
+        c.validate_commit("g", &a.member_id, 2),
+        Err(ResponseError::RebalanceInProgress)
+    );
+    assert_eq!(pending.await.expect("join").generation_id, 2);
+}

@@ -28,6 +28,7 @@ PARTITIONS = 2
 class Member:
     def __init__(self, args, name):
         self.name = name
+        self.topic = args.topic
         self.assigns = 0
         self.rebalances = None
         self.pending = {}
@@ -40,7 +41,8 @@ class Member:
             "statistics.interval.ms": 500,
             "stats_cb": self.stats,
         })
-        self.consumer.subscribe([args.topic], on_assign=self.on_assign)
+        self.consumer.subscribe([args.topic], on_assign=self.on_assign,
+                                on_revoke=self.on_revoke)
 
     def stats(self, raw):
         cgrp = json.loads(raw).get("cgrp") or {}
@@ -60,19 +62,20 @@ class Member:
             self.commit()
 
     def commit(self):
+        """Commits what was read; on failure (e.g. a rebalance or the
+        coordinator moving) the offsets stay pending for the next try."""
         if not self.pending:
-            return
+            return True
         offsets = [TopicPartition(self.topic, p, o) for p, o in self.pending.items()]
-        deadline = time.time() + 60
-        while True:
-            try:
-                self.consumer.commit(offsets=offsets, asynchronous=False)
-                self.pending = {}
-                return
-            except KafkaException as e:
-                if time.time() > deadline:
-                    fail(f"{self.name}: commit never succeeded: {e}")
-                time.sleep(0.2)
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException:
+            return False
+        self.pending = {}
+        return True
+
+    def on_revoke(self, consumer, partitions):
+        self.commit()
 
 
 def produce(bootstrap, topic, start, count):
@@ -91,8 +94,14 @@ def consume_until(members, seen, keys, timeout, what):
             fail(f"{what}: {len(missing)} records never read, e.g. {missing[:5]}")
         for m in members:
             m.poll(seen)
-    for m in members:
-        m.commit()
+    # Every member polls while any commit is retried (a rebalance needs
+    # every member to poll).
+    deadline = time.time() + 60
+    while not all([m.commit() for m in members]):
+        if time.time() > deadline:
+            fail(f"{what}: commits never succeeded")
+        for m in members:
+            m.poll(seen)
 
 
 def retried(what, call):
@@ -130,8 +139,6 @@ def main():
     admin.create_topics([NewTopic(args.topic, PARTITIONS, 1)])[args.topic].result(timeout=30)
     produce(args.bootstrap, args.topic, 0, args.count)
     members = [Member(args, "m1"), Member(args, "m2")]
-    for m in members:
-        m.topic = args.topic
     seen = Counter()
     first = [str(i).encode() for i in range(args.count)]
     consume_until(members, seen, first, 90, "before the kill")
@@ -172,7 +179,6 @@ def main():
     for m in members:
         m.consumer.close()
     late = Member(args, "late")
-    late.topic = args.topic
     again = Counter()
     deadline = time.time() + 8
     while time.time() < deadline:

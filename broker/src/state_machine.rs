@@ -10,12 +10,14 @@ mod incarnations;
 
 pub use incarnations::{Incarnations, Standing};
 mod digest;
+mod groups;
 mod listeners;
 mod producer_ids;
 mod scram;
 mod voters;
 
 pub use configs::{set_broker_config_command, set_topic_config_command};
+pub use groups::StoredGroups;
 pub use listeners::{register_command, BrokerListeners};
 pub use producer_ids::{ProducerIdBlock, ProducerIds};
 pub use scram::{scram_command, ScramCredentials};
@@ -92,6 +94,8 @@ pub enum CommandRejection {
     /// limits existed may hold such a command).
     #[error("refused by the hard partition limits: {0}")]
     PartitionLimit(crate::topic_limits::LimitError),
+    #[error("group {0:?} was stored by a later coordinator")]
+    StaleGroup(String),
 }
 
 /// A log entry or snapshot that cannot be decoded: the node must stop.
@@ -133,6 +137,8 @@ pub struct MetaStateMachine {
     listeners: BrokerListeners,
     /// Dynamic cluster-wide broker configs (`configs`).
     broker_config: BTreeMap<String, String>,
+    /// Stored consumer group membership.
+    groups: StoredGroups,
     /// The metadata group's voters as of the entry being applied, in log
     /// order (set by the applier; not part of the snapshot). Only commands
     /// from logs that predate voters in the command use it.
@@ -313,6 +319,9 @@ impl MetaStateMachine {
                 self.producer_ids.allocate(index, &a);
                 ApplyOutcome::Done
             }
+            Some(Cmd::StoreGroup(g)) => self.groups.store(g),
+            Some(Cmd::DeleteGroup(d)) => self.groups.delete(&mut self.offsets, &d),
+            Some(Cmd::DeleteGroupOffsets(d)) => StoredGroups::delete_offsets(&mut self.offsets, &d),
             Some(Cmd::CreateAcls(c)) => self.acls.create(index, &c),
             Some(Cmd::DeleteAcls(d)) => self.acls.delete(index, &d),
             Some(Cmd::AlterScramCredentials(a)) => {
@@ -396,6 +405,11 @@ impl MetaStateMachine {
         &self.acls
     }
 
+    /// Stored consumer group membership.
+    pub fn stored_groups(&self) -> &StoredGroups {
+        &self.groups
+    }
+
     /// Committed consumer group offsets.
     pub fn offsets(&self) -> &OffsetMap {
         &self.offsets
@@ -461,6 +475,7 @@ impl MetaStateMachine {
             scram_credentials: self.scram.encode(),
             listeners: self.listeners.encode(),
             broker_config: self.broker_config.clone().into_iter().collect(),
+            groups: self.groups.encode(),
         };
         snap.encode_to_vec()
     }
@@ -518,6 +533,7 @@ impl MetaStateMachine {
             scram: ScramCredentials::decode(snap.scram_credentials),
             listeners: BrokerListeners::decode(snap.listeners),
             broker_config: snap.broker_config.into_iter().collect(),
+            groups: StoredGroups::decode(snap.groups),
             voters: Vec::new(),
         })
     }
@@ -547,6 +563,7 @@ pub fn encode_offset(topic: &str, partition: i32, o: &StoredOffset) -> meta::Gro
 
 /// Builders for the commands clients propose.
 pub mod commands {
+    pub use super::groups::commands::*;
     use super::*;
 
     /// Encodes a topic creation.

@@ -425,6 +425,29 @@ mod samples {
                         ])])
                     .with_timeout_ms(1000),
             ),
+
+            ApiKey::DeleteGroups => RequestBody::DeleteGroups(
+                DeleteGroupsRequest::default().with_groups_names(vec![g(), group_id("none")]),
+            ),
+            ApiKey::OffsetDelete => RequestBody::OffsetDelete(
+                OffsetDeleteRequest::default()
+                    .with_group_id(g())
+                    .with_topics(
+                        ["t", "missing"]
+                            .into_iter()
+                            .map(|n| {
+                                offset_delete_request::OffsetDeleteRequestTopic::default()
+                                    .with_name(topic_name(n))
+                                    .with_partitions(vec![
+                                    offset_delete_request::OffsetDeleteRequestPartition::default(),
+                                ])
+                            })
+                            .collect(),
+                    ),
+            ),
+            ApiKey::DescribeCluster => RequestBody::DescribeCluster(
+                DescribeClusterRequest::default().with_include_cluster_authorized_operations(true),
+            ),
             other => panic!("no sample for {other:?}"),
         }
     }

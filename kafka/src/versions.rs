@@ -51,6 +51,9 @@ pub const SUPPORTED_APIS: &[SupportedApi] = &[
     api(ApiKey::AlterUserScramCredentials, 0, 0),
     api(ApiKey::IncrementalAlterConfigs, 0, 1),
     api(ApiKey::DeleteRecords, 0, 2),
+    api(ApiKey::DeleteGroups, 0, 2),
+    api(ApiKey::OffsetDelete, 0, 0),
+    api(ApiKey::DescribeCluster, 0, 2),
 ];
 
 /// The implemented range of `key`, if the API is implemented at all.

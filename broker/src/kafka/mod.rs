@@ -8,6 +8,7 @@ mod authorizer;
 mod configs;
 mod delete_records;
 mod error;
+mod groups;
 mod limits;
 mod offsets;
 mod produce;
@@ -395,5 +396,38 @@ impl Backend for RaftBackend {
     async fn delete_records(&self, partition: TopicPartition, offset: i64) -> BackendResult<i64> {
         let shared = self.led_partition(&partition)?;
         delete_records::delete_records(&self.node, &shared, &partition, offset).await
+    }
+
+    async fn auto_create_topic(&self, spec: TopicSpec) -> BackendResult<()> {
+        self.validate_topic(&spec).await?;
+        groups::auto_create(&self.node, self.registry.node_id(), &spec).await
+    }
+
+    fn coordinator_epoch(&self) -> Option<u64> {
+        groups::coordinator_epoch(&self.node, self.registry.node_id())
+    }
+
+    async fn load_groups(&self) -> BackendResult<chronik_kafka::backend::LoadedGroups> {
+        groups::load(&self.node, self.registry.node_id()).await
+    }
+
+    async fn store_group(
+        &self,
+        epoch: u64,
+        group: chronik_kafka::backend::StoredGroup,
+    ) -> BackendResult<()> {
+        groups::store(&self.node, self.registry.node_id(), epoch, group).await
+    }
+
+    async fn delete_group(&self, group: &str) -> BackendResult<()> {
+        groups::delete(&self.node, group).await
+    }
+
+    async fn delete_offsets(
+        &self,
+        group: &str,
+        partitions: Vec<TopicPartition>,
+    ) -> BackendResult<()> {
+        groups::delete_offsets(&self.node, group, partitions).await
     }
 }

@@ -68,6 +68,7 @@ struct State {
     acls: BTreeSet<AclBinding>,
     /// Dynamic broker configs (`configs`).
     broker_config: BTreeMap<String, String>,
+    groups: BTreeMap<String, super::StoredGroup>,
 }
 
 /// In-memory implementation of [`Backend`].
@@ -493,6 +494,29 @@ impl Backend for MemoryBackend {
         Ok(self.scram.users())
     }
 
+    async fn load_groups(&self) -> BackendResult<super::LoadedGroups> {
+        Ok(groups::load(&self.lock()))
+    }
+
+    async fn store_group(&self, _epoch: u64, group: super::StoredGroup) -> BackendResult<()> {
+        groups::store(&mut self.lock(), group);
+        Ok(())
+    }
+
+    async fn delete_group(&self, group: &str) -> BackendResult<()> {
+        groups::delete(&mut self.lock(), group);
+        Ok(())
+    }
+
+    async fn delete_offsets(
+        &self,
+        group: &str,
+        partitions: Vec<TopicPartition>,
+    ) -> BackendResult<()> {
+        groups::delete_offsets(&mut self.lock(), group, &partitions);
+        Ok(())
+    }
+
     async fn alter_scram_credentials(
         &self,
         alterations: Vec<super::ScramAlteration>,
@@ -544,5 +568,6 @@ impl Backend for MemoryBackend {
     }
 }
 
+mod groups;
 #[cfg(test)]
 mod tests;

@@ -7,10 +7,12 @@
 
 mod error;
 mod memory;
+mod stored_group;
 mod types;
 
 pub use error::BackendError;
 pub use memory::{MemoryBackend, MemoryBackendConfig};
+pub use stored_group::{LoadedGroups, StoredGroup, StoredMember};
 pub use types::{
     Acks, AppendOutcome, AppendRequest, BrokerInfo, ClusterView, CommittedOffset, GroupOffset,
     ListenerAddresses, OffsetSpec, PartitionInfo, ProducerIdentity, ReadRequest, ReadResult,
@@ -238,5 +240,64 @@ pub trait Backend: Send + Sync + 'static {
                 .map(|t| (t.id, t.name))
                 .collect())
         }
+    }
+
+    // ---- Piece "groups": auto-created topics, group deletion, persisted
+    // group membership.
+
+    /// Creates a topic Metadata asked for (`auto.create.topics.enable`).
+    /// May return before the topic exists (the Raft backend forwards the
+    /// creation to the controller); the caller answers
+    /// `LEADER_NOT_AVAILABLE` and the client asks again.
+    fn auto_create_topic(&self, spec: TopicSpec) -> impl Future<Output = BackendResult<()>> + Send {
+        async move { self.create_topic(spec).await.map(|_| ()) }
+    }
+
+    /// The coordinator epoch this node would coordinate groups at now
+    /// (`None`: it coordinates none). A change means the groups must be
+    /// loaded again ([`Backend::load_groups`]).
+    fn coordinator_epoch(&self) -> Option<u64> {
+        Some(0)
+    }
+
+    /// Every stored group (and every group with committed offsets only),
+    /// read once this node's view includes everything earlier coordinators
+    /// stored (`COORDINATOR_LOAD_IN_PROGRESS` until then).
+    fn load_groups(&self) -> impl Future<Output = BackendResult<LoadedGroups>> + Send {
+        std::future::ready(Ok(LoadedGroups::default()))
+    }
+
+    /// Persists a group's membership, written by the coordinator of
+    /// `epoch`; refused (`NOT_COORDINATOR`) when this node no longer
+    /// coordinates at that epoch.
+    fn store_group(
+        &self,
+        epoch: u64,
+        group: StoredGroup,
+    ) -> impl Future<Output = BackendResult<()>> + Send {
+        let _ = (epoch, group);
+        std::future::ready(Ok(()))
+    }
+
+    /// Removes a group: its stored membership and its committed offsets
+    /// (DeleteGroups; the coordinator checked it is empty).
+    fn delete_group(&self, group: &str) -> impl Future<Output = BackendResult<()>> + Send {
+        let _ = group;
+        std::future::ready(Err(BackendError::Unavailable {
+            reason: "deleting groups is not supported by this backend",
+        }))
+    }
+
+    /// Removes the committed offsets of `partitions` of `group`
+    /// (OffsetDelete).
+    fn delete_offsets(
+        &self,
+        group: &str,
+        partitions: Vec<TopicPartition>,
+    ) -> impl Future<Output = BackendResult<()>> + Send {
+        let _ = (group, partitions);
+        std::future::ready(Err(BackendError::Unavailable {
+            reason: "deleting offsets is not supported by this backend",
+        }))
     }
 }

@@ -100,4 +100,7 @@ apis! {
     AlterUserScramCredentials => AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse;
     IncrementalAlterConfigs => IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse;
     DeleteRecords => DeleteRecordsRequest, DeleteRecordsResponse;
+    DeleteGroups => DeleteGroupsRequest, DeleteGroupsResponse;
+    OffsetDelete => OffsetDeleteRequest, OffsetDeleteResponse;
+    DescribeCluster => DescribeClusterRequest, DescribeClusterResponse;
 }

@@ -322,6 +322,22 @@ const DELETE_RECORDS: &[Field] = &[
     all(I32), // timeout_ms
 ];
 
+const DELETE_GROUPS: &[Field] = &[all(STRS)]; // groups_names
+
+const OFFSET_DELETE: &[Field] = &[
+    all(STR), // group_id
+    all(structs(&[
+        all(STR),                  // name
+        all(structs(&[all(I32)])), // partitions: partition_index
+    ])),
+];
+
+const DESCRIBE_CLUSTER: &[Field] = &[
+    all(BOOL),     // include_cluster_authorized_operations
+    from(1, I8),   // endpoint_type
+    from(2, BOOL), // include_fenced_brokers
+];
+
 /// Layout and first flexible version of an implemented request.
 pub(crate) fn request_layout(key: ApiKey) -> Option<(&'static [Field], i16)> {
     Some(match key {
@@ -354,6 +370,9 @@ pub(crate) fn request_layout(key: ApiKey) -> Option<(&'static [Field], i16)> {
         ApiKey::DescribeUserScramCredentials => (DESCRIBE_USER_SCRAM_CREDENTIALS, 0),
         ApiKey::AlterUserScramCredentials => (ALTER_USER_SCRAM_CREDENTIALS, 0),
         ApiKey::DeleteRecords => (DELETE_RECORDS, 2),
+        ApiKey::DeleteGroups => (DELETE_GROUPS, 2),
+        ApiKey::OffsetDelete => (OFFSET_DELETE, i16::MAX),
+        ApiKey::DescribeCluster => (DESCRIBE_CLUSTER, 0),
         _ => return None,
     })
 }

@@ -1,16 +1,22 @@
 //! The consumer group coordinator: membership of every group this broker
-//! coordinates, in memory. Committed offsets are not kept here; they go through the
-//! [`crate::backend::Backend`].
+//! coordinates, in memory, written through a [`GroupStore`] when a
+//! rebalance completes or a group becomes empty and loaded again by the
+//! next coordinator (see `persist`). Committed offsets are not kept here;
+//! they go through the [`crate::backend::Backend`].
 
+mod persist;
 mod state;
 mod types;
+
+pub use persist::{GroupStore, StoreFuture};
 
 pub use types::{
     GroupDescription, GroupListing, GroupState, JoinOutcome, JoinParams, JoinedMember,
     MemberDescription, SyncOutcome, SyncParams,
 };
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -19,7 +25,12 @@ use kafka_protocol::ResponseError;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use crate::backend::StoredGroup;
+use persist::StoreQueue;
 use state::{Group, Member};
+
+/// [`GroupCoordinator::loaded_epoch`] before any load.
+const NOT_LOADED: u64 = u64::MAX;
 
 /// Accepted session timeouts.
 const MIN_SESSION_TIMEOUT: Duration = Duration::from_millis(1_000);
@@ -33,17 +44,45 @@ enum Started<T> {
     Done(T),
 }
 
+/// A SyncGroup whose assignment is being stored before members get it.
+struct PendingSync {
+    epoch: u64,
+    record: StoredGroup,
+    group_id: String,
+    generation: i32,
+    assignments: Vec<(String, Bytes)>,
+}
+
 /// In-memory group membership for the groups this broker coordinates.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct GroupCoordinator {
     groups: Mutex<HashMap<String, Group>>,
+    /// Where records go; `None`: membership is not persisted.
+    queue: Option<StoreQueue>,
+    /// The coordinator epoch the groups were loaded at ([`NOT_LOADED`]).
+    epoch: AtomicU64,
 }
 
 impl GroupCoordinator {
-    /// Creates a coordinator and starts its timer task (rebalance deadlines, session
-    /// expiry), which stops when the coordinator is dropped. Needs a Tokio runtime.
+    /// Creates a coordinator that persists nothing and starts its timer
+    /// task (rebalance deadlines, session expiry), which stops when the
+    /// coordinator is dropped. Needs a Tokio runtime.
     pub fn start() -> Arc<Self> {
-        let coordinator = Arc::new(Self::default());
+        Self::spawn(None)
+    }
+
+    /// Creates a coordinator writing group records to `store` (a rebalance
+    /// completes only once its record is stored, as with Kafka).
+    pub fn start_with_store(store: Arc<dyn GroupStore>) -> Arc<Self> {
+        Self::spawn(Some(StoreQueue::start(store)))
+    }
+
+    fn spawn(queue: Option<StoreQueue>) -> Arc<Self> {
+        let coordinator = Arc::new(Self {
+            groups: Mutex::new(HashMap::new()),
+            queue,
+            epoch: AtomicU64::new(NOT_LOADED),
+        });
         let weak: Weak<Self> = Arc::downgrade(&coordinator);
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(TICK);
@@ -62,9 +101,104 @@ impl GroupCoordinator {
 
     /// Runs deadline and session checks for every group.
     pub fn tick(&self, now: Instant) {
-        for group in self.lock().values_mut() {
+        for (id, group) in self.lock().iter_mut() {
+            let before = (group.state, group.generation);
             group.tick(now);
+            self.store_if_emptied(id, before, group);
         }
+    }
+
+    /// The coordinator epoch the groups were loaded at, if any.
+    pub fn loaded_epoch(&self) -> Option<u64> {
+        let epoch = self.epoch.load(Ordering::Acquire);
+        (epoch != NOT_LOADED).then_some(epoch)
+    }
+
+    /// Replaces every group with the stored ones (this node became the
+    /// coordinator at `epoch`). Requests waiting on a group of an earlier
+    /// epoch are answered `NOT_COORDINATOR`.
+    pub fn load(&self, epoch: u64, stored: Vec<StoredGroup>) {
+        let now = Instant::now();
+        let mut groups = self.lock();
+        for group in groups.values_mut() {
+            for member in group.members.values_mut() {
+                if let Some(tx) = member.join_waiter.take() {
+                    let _ = tx.send(JoinOutcome::error(
+                        ResponseError::NotCoordinator,
+                        member.id.clone(),
+                    ));
+                }
+                if let Some(tx) = member.sync_waiter.take() {
+                    let _ = tx.send(SyncOutcome::error(ResponseError::NotCoordinator));
+                }
+            }
+        }
+        groups.clear();
+        for record in stored {
+            groups.insert(record.group_id.clone(), persist::group_from(record, now));
+        }
+        self.epoch.store(epoch, Ordering::Release);
+    }
+
+    /// Queues the record of a group that just became empty.
+    fn store_if_emptied(&self, id: &str, before: (GroupState, i32), group: &Group) {
+        let emptied = group.state == GroupState::Empty
+            && (before.0 != GroupState::Empty || before.1 != group.generation);
+        if let (true, Some(queue), Some(epoch)) = (emptied, &self.queue, self.loaded_epoch()) {
+            queue.store_later(epoch, persist::record_of(id, group));
+        }
+    }
+
+    /// DeleteGroups: `Ok` when the group exists and has no members
+    /// (`GROUP_ID_NOT_FOUND`, `NON_EMPTY_GROUP` otherwise).
+    pub fn check_deletable(&self, group_id: &str) -> Result<(), ResponseError> {
+        match self.lock().get(group_id) {
+            None => Err(ResponseError::GroupIdNotFound),
+            Some(g) if g.state != GroupState::Empty => Err(ResponseError::NonEmptyGroup),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Forgets a deleted group (unless a member joined meanwhile).
+    pub fn remove_empty(&self, group_id: &str) {
+        let mut groups = self.lock();
+        if groups
+            .get(group_id)
+            .is_some_and(|g| g.state == GroupState::Empty)
+        {
+            groups.remove(group_id);
+        }
+    }
+
+    /// Records a group that exists through committed offsets only (a
+    /// simple consumer's commit), as Kafka does.
+    pub fn ensure_group(&self, group_id: &str) {
+        self.lock()
+            .entry(group_id.to_owned())
+            .or_insert_with(Group::new);
+    }
+
+    /// OffsetDelete: the topics whose offsets may not be deleted because
+    /// members are subscribed to them (none for an empty group);
+    /// `GROUP_ID_NOT_FOUND` for an unknown group, `NON_EMPTY_GROUP` for a
+    /// group with members that is not a consumer group.
+    pub fn subscribed_topics(&self, group_id: &str) -> Result<BTreeSet<String>, ResponseError> {
+        let groups = self.lock();
+        let group = groups.get(group_id).ok_or(ResponseError::GroupIdNotFound)?;
+        if group.state == GroupState::Empty {
+            return Ok(BTreeSet::new());
+        }
+        if group.protocol_type.as_deref() != Some("consumer") {
+            return Err(ResponseError::NonEmptyGroup);
+        }
+        Ok(group
+            .members
+            .values()
+            .flat_map(|m| m.protocols.iter())
+            .filter(|(name, _)| group.protocol.as_ref().is_none_or(|p| p == name))
+            .filter_map(|(_, metadata)| persist::subscribed_topics(metadata))
+            .flatten()
+            .collect())
     }
 
     /// Handles JoinGroup; resolves when the join phase completes.
@@ -171,9 +305,19 @@ impl GroupCoordinator {
         Started::Wait(rx)
     }
 
-    /// Handles SyncGroup; followers wait for the leader's assignment.
-    pub async fn sync(&self, params: SyncParams) -> SyncOutcome {
-        let rx = match self.sync_start(params) {
+    /// Handles SyncGroup; followers wait for the leader's assignment, which
+    /// is handed out once its record is stored (on a task of its own, so a
+    /// leader that goes away does not leave the group waiting).
+    pub async fn sync(self: &Arc<Self>, params: SyncParams) -> SyncOutcome {
+        let (started, pending) = self.sync_start(params);
+        if let (Some(p), Some(queue)) = (pending, self.queue.clone()) {
+            let me = Arc::clone(self);
+            tokio::spawn(async move {
+                let stored = queue.store(p.epoch, p.record).await;
+                me.finish_sync(&p.group_id, p.generation, p.assignments, stored);
+            });
+        }
+        let rx = match started {
             Started::Wait(rx) => rx,
             Started::Done(outcome) => return outcome,
         };
@@ -181,15 +325,48 @@ impl GroupCoordinator {
             .unwrap_or_else(|_| SyncOutcome::error(ResponseError::RebalanceInProgress))
     }
 
-    fn sync_start(&self, p: SyncParams) -> Started<SyncOutcome> {
+    /// Hands out a stored assignment, or (not stored) tells the members and
+    /// rebalances, as Kafka does.
+    fn finish_sync(
+        &self,
+        group_id: &str,
+        generation: i32,
+        assignments: Vec<(String, Bytes)>,
+        stored: Result<(), ResponseError>,
+    ) {
+        let mut groups = self.lock();
+        let Some(group) = groups.get_mut(group_id) else {
+            return;
+        };
+        if group.state != GroupState::CompletingRebalance || group.generation != generation {
+            return;
+        }
+        match stored {
+            Ok(()) => group.complete_sync(assignments),
+            Err(e) => {
+                for member in group.members.values_mut() {
+                    member.assignment = Bytes::new();
+                    if let Some(tx) = member.sync_waiter.take() {
+                        let _ = tx.send(SyncOutcome::error(e));
+                    }
+                }
+                group.prepare_rebalance(Instant::now());
+            }
+        }
+    }
+
+    fn sync_start(&self, p: SyncParams) -> (Started<SyncOutcome>, Option<PendingSync>) {
         let mut groups = self.lock();
         let Some(group) = groups.get_mut(&p.group_id) else {
-            return Started::Done(SyncOutcome::error(ResponseError::UnknownMemberId));
+            return (
+                Started::Done(SyncOutcome::error(ResponseError::UnknownMemberId)),
+                None,
+            );
         };
         if let Err(e) = group.check_member(&p.member_id, p.generation_id) {
-            return Started::Done(SyncOutcome::error(e));
+            return (Started::Done(SyncOutcome::error(e)), None);
         }
-        match group.state {
+        let started = match group.state {
             GroupState::PreparingRebalance | GroupState::Empty => {
                 Started::Done(SyncOutcome::error(ResponseError::RebalanceInProgress))
             }
@@ -208,11 +385,33 @@ impl GroupCoordinator {
                     member.sync_waiter = Some(tx);
                 }
                 if group.leader.as_deref() == Some(p.member_id.as_str()) {
-                    group.complete_sync(p.assignments);
+                    match (&self.queue, self.loaded_epoch()) {
+                        (Some(_), Some(epoch)) => {
+                            let mut record = persist::record_of(&p.group_id, group);
+                            for m in &mut record.members {
+                                m.assignment = p
+                                    .assignments
+                                    .iter()
+                                    .find(|(id, _)| *id == m.member_id)
+                                    .map(|(_, a)| a.clone())
+                                    .unwrap_or_default();
+                            }
+                            let pending = PendingSync {
+                                epoch,
+                                record,
+                                group_id: p.group_id.clone(),
+                                generation: group.generation,
+                                assignments: p.assignments,
+                            };
+                            return (Started::Wait(rx), Some(pending));
+                        }
+                        _ => group.complete_sync(p.assignments),
+                    }
                 }
                 Started::Wait(rx)
             }
-        }
+        };
+        (started, None)
     }
 
     /// Handles Heartbeat.
@@ -250,6 +449,7 @@ impl GroupCoordinator {
                 .map(|_| Err(ResponseError::UnknownMemberId))
                 .collect();
         };
+        let before = (group.state, group.generation);
         let results = members
             .iter()
             .map(|(member_id, instance)| {
@@ -269,6 +469,7 @@ impl GroupCoordinator {
             })
             .collect();
         group.after_departure(Instant::now());
+        self.store_if_emptied(group_id, before, group);
         results
     }
 
@@ -351,3 +552,5 @@ impl GroupCoordinator {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_persist;

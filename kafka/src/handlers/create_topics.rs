@@ -166,6 +166,10 @@ pub(crate) async fn handle<B: Backend>(
             continue;
         }
         let spec = match spec_for(handlers, topic) {
+            Ok(spec) if topic.replication_factor == -1 => TopicSpec {
+                replication_factor: handlers.default_replication_factor().await,
+                ..spec
+            },
             Ok(spec) => spec,
             Err(r) => {
                 results.push(fit(ctx.api_version, *r));

@@ -1,5 +1,6 @@
-//! ListGroups (v0–v4): groups with membership state in this coordinator,
-//! optionally filtered by state (v4).
+//! ListGroups (v0–v4): the groups this broker coordinates (loaded from the
+//! backend first; none on a broker that coordinates none), optionally
+//! filtered by state (v4).
 
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{ListGroupsRequest, ListGroupsResponse};
@@ -15,6 +16,9 @@ pub(crate) async fn handle<B: Backend>(
     ctx: &RequestContext,
     request: ListGroupsRequest,
 ) -> ListGroupsResponse {
+    if !handlers.coordinates_groups().await {
+        return ListGroupsResponse::default();
+    }
     let access = handlers.access(ctx).await;
     let everything = access.cluster(Describe);
     let groups = handlers

@@ -9,14 +9,17 @@ mod create_acls;
 mod create_partitions;
 mod create_topics;
 mod delete_acls;
+mod delete_groups;
 mod delete_records;
 mod delete_topics;
 mod describe_acls;
+mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_user_scram_credentials;
 mod fetch;
 mod find_coordinator;
+mod group_store;
 mod heartbeat;
 mod incremental_alter_configs;
 mod init_producer_id;
@@ -27,6 +30,7 @@ mod list_groups;
 mod list_offsets;
 mod metadata;
 mod offset_commit;
+mod offset_delete;
 mod offset_fetch;
 mod produce;
 pub(crate) mod sasl_authenticate;
@@ -53,15 +57,23 @@ pub struct FrontendConfig {
     pub default_partitions: i32,
     /// Replication factor of a topic created with `replication_factor = -1`.
     pub default_replication_factor: i16,
-    /// Whether Metadata for an unknown topic creates it
-    /// (`auto.create.topics.enable`).
-    pub auto_create_topics_enable: bool,
     /// Most record bytes in one Fetch response (`fetch.max.bytes`): the
     /// client's `max_bytes` is capped by it (one batch is still returned when
     /// the first is larger, so consumers make progress).
     pub fetch_max_bytes: usize,
     /// Which authorizer checks requests, and its settings.
     pub authz: AuthzConfig,
+    /// `auto.create.topics.enable`: Metadata for an unknown topic creates
+    /// it with [`Self::default_partitions`] and
+    /// [`Self::default_replication_factor`].
+    pub auto_create_topics_enable: bool,
+}
+
+/// A broker key's Kafka default from the shared table, parsed.
+fn table_default<T: std::str::FromStr>(key: &str, fallback: T) -> T {
+    chronik_api::config::broker_key(key)
+        .and_then(|k| k.default.parse().ok())
+        .unwrap_or(fallback)
 }
 
 /// Kafka's broker default of `fetch.max.bytes`: 55 MiB.
@@ -70,11 +82,11 @@ pub const DEFAULT_FETCH_MAX_BYTES: usize = 55 * 1024 * 1024;
 impl Default for FrontendConfig {
     fn default() -> Self {
         Self {
-            default_partitions: 1,
-            default_replication_factor: 1,
-            auto_create_topics_enable: true,
+            default_partitions: table_default("num.partitions", 1),
+            default_replication_factor: table_default("default.replication.factor", 3),
             fetch_max_bytes: DEFAULT_FETCH_MAX_BYTES,
             authz: AuthzConfig::default(),
+            auto_create_topics_enable: table_default("auto.create.topics.enable", true),
         }
     }
 }
@@ -132,6 +144,8 @@ pub struct Reply {
 pub struct Handlers<B> {
     backend: Arc<B>,
     groups: Arc<GroupCoordinator>,
+    /// Held while the stored groups load (one load at a time).
+    group_load: tokio::sync::Mutex<()>,
     config: FrontendConfig,
 }
 
@@ -139,9 +153,11 @@ impl<B: Backend> Handlers<B> {
     /// Creates the handlers; starts the consumer group coordinator's timer
     /// (needs a Tokio runtime).
     pub fn new(backend: Arc<B>, config: FrontendConfig) -> Self {
+        let store = Arc::new(group_store::BackendGroups(Arc::clone(&backend)));
         Self {
             backend,
-            groups: GroupCoordinator::start(),
+            groups: GroupCoordinator::start_with_store(store),
+            group_load: tokio::sync::Mutex::new(()),
             config,
         }
     }
@@ -265,6 +281,15 @@ impl<B: Backend> Handlers<B> {
             RequestBody::DeleteAcls(r) => {
                 ResponseBody::DeleteAcls(delete_acls::handle(self, &ctx, r).await)
             }
+            RequestBody::DeleteGroups(r) => {
+                ResponseBody::DeleteGroups(delete_groups::handle(self, &ctx, r).await)
+            }
+            RequestBody::OffsetDelete(r) => {
+                ResponseBody::OffsetDelete(offset_delete::handle(self, &ctx, r).await)
+            }
+            RequestBody::DescribeCluster(r) => {
+                ResponseBody::DescribeCluster(describe_cluster::handle(self, &ctx, r).await)
+            }
             RequestBody::DescribeConfigs(r) => {
                 ResponseBody::DescribeConfigs(describe_configs::handle(self, &ctx, r).await)
             }
@@ -298,7 +323,7 @@ impl<B: Backend> Handlers<B> {
     /// `Ok` when this broker coordinates `group`, else the error to answer with.
     async fn check_coordinator(&self, group: &str) -> Result<(), ResponseError> {
         match self.backend.group_coordinator(group).await {
-            Ok(node) if node == self.backend.node_id() => Ok(()),
+            Ok(node) if node == self.backend.node_id() => self.ensure_groups_loaded().await,
             Ok(_) => Err(ResponseError::NotCoordinator),
             Err(_) => Err(ResponseError::CoordinatorNotAvailable),
         }
@@ -386,5 +411,7 @@ mod tests_authz;
 mod tests_configs;
 #[cfg(test)]
 mod tests_delete_records;
+#[cfg(test)]
+mod tests_groups;
 #[cfg(test)]
 mod tests_produce;

@@ -85,6 +85,9 @@ pub(crate) async fn handle<B: Backend>(
         }
     }
     let stored = handlers.backend.commit_offsets(&group_id, offsets).await;
+    if stored.is_ok() && request.generation_id_or_member_epoch < 0 {
+        handlers.groups.ensure_group(&group_id);
+    }
     let mut response = all_with(&request, stored.err().map(|e| e.response_error()));
     for topic in &mut response.topics {
         let topic_denied = denied.iter().any(|d| d == topic.name.as_str());

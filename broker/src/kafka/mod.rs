@@ -8,6 +8,7 @@ mod authorizer;
 mod error;
 mod limits;
 mod offsets;
+mod partition_admin;
 mod producer_ids;
 mod read;
 mod scram;
@@ -43,6 +44,8 @@ pub struct RaftBackend {
     cluster_id: String,
     producer_ids: ProducerIdPool,
     limits: AdapterLimits,
+    /// The data directory, reported by DescribeLogDirs.
+    log_dir: std::path::PathBuf,
 }
 
 impl RaftBackend {
@@ -55,6 +58,7 @@ impl RaftBackend {
             cluster_id,
             producer_ids,
             limits: AdapterLimits::new(TopicLimits::default(), TimestampPolicy::default()),
+            log_dir: std::path::PathBuf::new(),
         }
     }
 
@@ -326,5 +330,34 @@ impl Backend for RaftBackend {
 
     async fn delete_acls(&self, list: Vec<AclBinding>) -> BackendResult<()> {
         acls::delete(&self.node, list).await
+    }
+
+    async fn offset_for_leader_epoch(
+        &self,
+        partition: TopicPartition,
+        current_leader_epoch: i32,
+        leader_epoch: i32,
+    ) -> BackendResult<chronik_kafka::backend::EpochLookup> {
+        self.epoch_end_offset(&partition, current_leader_epoch, leader_epoch)
+    }
+
+    async fn describe_producers(
+        &self,
+        partition: TopicPartition,
+    ) -> BackendResult<Vec<chronik_kafka::idempotence::ActiveProducer>> {
+        self.partition_producers(&partition).await
+    }
+
+    async fn describe_log_dir(&self) -> BackendResult<chronik_kafka::backend::LogDirDescription> {
+        self.log_dir().await
+    }
+
+    async fn elect_leader(
+        &self,
+        partition: TopicPartition,
+        election: chronik_kafka::backend::ElectionType,
+        timeout: std::time::Duration,
+    ) -> BackendResult<chronik_kafka::backend::ElectionOutcome> {
+        self.election(&partition, election, timeout).await
     }
 }

@@ -1,7 +1,8 @@
 //! Serving committed partition data straight from raft-engine.
 
-use crate::partition::{rewrite_base_offsets, PartitionRegistry, PartitionShared};
+use crate::partition::{epoch_of, rewrite_base_offsets, PartitionRegistry, PartitionShared};
 use chronik_kafka::backend::{BackendResult, OffsetSpec, ReadRequest, ReadResult, TimestampOffset};
+use chronik_kafka::leader_epochs::stamp_leader_epoch;
 use chronik_kafka::BackendError;
 
 /// Whole batches from the one containing `request.offset`, committed only.
@@ -52,7 +53,11 @@ pub fn read(
                 high_watermark: index.high_watermark(),
             });
         };
+        let start = out.len();
         rewrite_base_offsets(entry.get_data(), e.base_offset, &mut out);
+        // The batch's leader epoch is the term that appended it (Kafka's
+        // leader stamps it on append; see `partition::epochs`).
+        stamp_leader_epoch(&mut out[start..], epoch_of(entry.term));
     }
     Ok(ReadResult {
         records: out.freeze(),

@@ -91,6 +91,7 @@ impl PartitionGroup {
         }
         let applied = store.latest_snapshot().get_metadata().index;
         let snapshot = PartitionSnapshot::decode(store.latest_snapshot().get_data())?;
+        let snapshot_term = store.latest_snapshot().get_metadata().term;
         let cfg = raft_config(node_id, applied, ticks.0, ticks.1);
         let raw = RawNode::new(&cfg, store, &crate::logging::raft_logger())?;
         let shared = Arc::new(PartitionShared::new(
@@ -100,6 +101,9 @@ impl PartitionGroup {
         ));
         // Entries after the snapshot are replayed by Raft from `applied` on.
         *shared.index_mut() = PartitionIndex::starting_at(snapshot.log_start_offset);
+        if applied > 0 {
+            shared.reset_epochs(snapshot_term, snapshot.log_start_offset);
+        }
         Ok(Self {
             raw,
             shared,
@@ -108,6 +112,11 @@ impl PartitionGroup {
             pending: BTreeMap::new(),
             pending_local: BTreeMap::new(),
         })
+    }
+
+    /// The partition's idempotent producer state.
+    pub(super) fn producers(&self) -> &ProducerStateTable {
+        &self.producers
     }
 
     /// `producer.id.expiration.ms` of the partition's producer table.
@@ -126,6 +135,8 @@ impl PartitionGroup {
     pub fn restore_snapshot(&mut self, snap: &Snapshot) -> Result<(), FatalError> {
         let decoded = PartitionSnapshot::decode(snap.get_data())?;
         *self.shared.index_mut() = PartitionIndex::starting_at(decoded.log_start_offset);
+        let term = snap.get_metadata().term;
+        self.shared.reset_epochs(term, decoded.log_start_offset);
         self.producers = decoded
             .producers
             .with_expiration(self.producers.expiration_ms());
@@ -243,6 +254,7 @@ impl PartitionGroup {
                 continue;
             }
             self.applied = entry.index;
+            self.shared.note_term(entry.term);
             let result = match entry.get_entry_type() {
                 EntryType::EntryNormal if entry.get_data().is_empty() => None,
                 EntryType::EntryNormal => {

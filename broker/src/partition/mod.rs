@@ -2,11 +2,13 @@
 //! between the Raft task (which applies entries) and the Kafka read path
 //! (which serves committed data straight from raft-engine).
 
+mod epochs;
 mod index;
 mod records;
 mod retention;
 mod snapshot;
 
+pub use epochs::epoch_of;
 pub use index::{IndexEntry, PartitionIndex};
 pub use records::rewrite_base_offsets;
 pub use retention::{InvalidRetention, RetentionPolicy, RETENTION_BYTES, RETENTION_MS};
@@ -28,6 +30,8 @@ pub struct PartitionShared {
     /// The Raft group replicating it (its partition group).
     pub raft_group_id: u64,
     index: RwLock<PartitionIndex>,
+    /// Where each leader epoch (Raft term) starts (see [`epochs`]).
+    epochs: RwLock<chronik_kafka::leader_epochs::LeaderEpochCache>,
     leader: AtomicU64,
     term: AtomicU64,
 }
@@ -40,6 +44,7 @@ impl PartitionShared {
             partition,
             raft_group_id,
             index: RwLock::new(PartitionIndex::default()),
+            epochs: RwLock::default(),
             leader: AtomicU64::new(0),
             term: AtomicU64::new(0),
         }

@@ -97,4 +97,8 @@ apis! {
     SaslAuthenticate => SaslAuthenticateRequest, SaslAuthenticateResponse;
     DescribeUserScramCredentials => DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse;
     AlterUserScramCredentials => AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse;
+    OffsetForLeaderEpoch => OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse;
+    DescribeProducers => DescribeProducersRequest, DescribeProducersResponse;
+    DescribeLogDirs => DescribeLogDirsRequest, DescribeLogDirsResponse;
+    ElectLeaders => ElectLeadersRequest, ElectLeadersResponse;
 }

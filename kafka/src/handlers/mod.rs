@@ -11,7 +11,10 @@ mod delete_topics;
 mod describe_acls;
 mod describe_configs;
 mod describe_groups;
+mod describe_log_dirs;
+mod describe_producers;
 mod describe_user_scram_credentials;
+mod elect_leaders;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -23,6 +26,7 @@ mod list_offsets;
 mod metadata;
 mod offset_commit;
 mod offset_fetch;
+mod offset_for_leader_epoch;
 mod produce;
 pub(crate) mod sasl_authenticate;
 pub(crate) mod sasl_handshake;
@@ -270,6 +274,18 @@ impl<B: Backend> Handlers<B> {
             RequestBody::AlterUserScramCredentials(r) => ResponseBody::AlterUserScramCredentials(
                 alter_user_scram_credentials::handle(self, &ctx, r).await,
             ),
+            RequestBody::OffsetForLeaderEpoch(r) => ResponseBody::OffsetForLeaderEpoch(
+                offset_for_leader_epoch::handle(self, &ctx, r).await,
+            ),
+            RequestBody::DescribeProducers(r) => {
+                ResponseBody::DescribeProducers(describe_producers::handle(self, &ctx, r).await)
+            }
+            RequestBody::DescribeLogDirs(r) => {
+                ResponseBody::DescribeLogDirs(describe_log_dirs::handle(self, &ctx, r).await)
+            }
+            RequestBody::ElectLeaders(r) => {
+                ResponseBody::ElectLeaders(elect_leaders::handle(self, &ctx, r).await)
+            }
         };
         Some(Reply {
             version,

@@ -380,3 +380,5 @@ pub(crate) fn code(error: Option<ResponseError>) -> i16 {
 mod tests;
 #[cfg(test)]
 mod tests_authz;
+#[cfg(test)]
+mod tests_partition_admin;

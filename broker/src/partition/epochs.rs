@@ -65,3 +65,37 @@ impl PartitionShared {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chronik_kafka::leader_epochs::EpochEndOffset;
+
+    fn end(epoch: i32, offset: i64) -> EpochLookup {
+        EpochLookup::EndOffset(EpochEndOffset {
+            leader_epoch: epoch,
+            end_offset: offset,
+        })
+    }
+
+    #[test]
+    fn each_term_starts_where_the_log_ended_when_its_first_entry_applied() {
+        let p = PartitionShared::new("t", 0, 5);
+        p.note_term(1);
+        p.index_mut().push(2, 10, 0, 100);
+        p.note_term(1);
+        p.note_term(3);
+        p.index_mut().push(4, 5, 0, 100);
+        p.set_leader(2, 3);
+        assert_eq!(p.end_offset_for(3, 1), end(1, 10));
+        assert_eq!(p.end_offset_for(3, 2), end(1, 10));
+        assert_eq!(p.end_offset_for(-1, 3), end(3, 15));
+        assert_eq!(p.end_offset_for(2, 1), EpochLookup::FencedLeaderEpoch);
+        assert_eq!(p.end_offset_for(4, 1), EpochLookup::UnknownLeaderEpoch);
+        // A snapshot at term 3 whose log starts at 12 replaces the epochs.
+        *p.index_mut() = crate::partition::PartitionIndex::starting_at(12);
+        p.reset_epochs(3, 12);
+        assert_eq!(p.end_offset_for(3, 1), end(1, 12));
+        assert_eq!(p.end_offset_for(3, 3), end(3, 12));
+    }
+}

@@ -10,8 +10,11 @@
 
 use super::PartitionShared;
 use chronik_kafka::backend::EpochLookup;
-use chronik_kafka::leader_epochs::LeaderEpochCache;
+use chronik_kafka::leader_epochs::{EpochEndOffset, LeaderEpochCache};
 use std::sync::RwLockReadGuard;
+
+/// The epoch of Raft term 0, which no entry has.
+const NO_TERM_EPOCH: i32 = 0;
 
 /// The Kafka leader epoch of Raft term `term`.
 pub fn epoch_of(term: u64) -> i32 {
@@ -57,6 +60,18 @@ impl PartitionShared {
             let index = self.index();
             (index.log_start_offset(), index.high_watermark())
         };
+        if leader_epoch == NO_TERM_EPOCH {
+            // No record carries epoch 0 (Raft terms of entries start at 1):
+            // a client holding it got it from an answer without a real
+            // epoch (ListOffsets answers 0). Committed records are never
+            // truncated, so its position stands: answer the log end rather
+            // than Kafka's "start of the first epoch", which would make
+            // librdkafka see a truncation and seek back.
+            return EpochLookup::EndOffset(EpochEndOffset {
+                leader_epoch,
+                end_offset: log_end,
+            });
+        }
         EpochLookup::EndOffset(self.epochs().end_offset_for(
             leader_epoch,
             current,
@@ -69,7 +84,6 @@ impl PartitionShared {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chronik_kafka::leader_epochs::EpochEndOffset;
 
     fn end(epoch: i32, offset: i64) -> EpochLookup {
         EpochLookup::EndOffset(EpochEndOffset {
@@ -92,6 +106,8 @@ mod tests {
         assert_eq!(p.end_offset_for(-1, 3), end(3, 15));
         assert_eq!(p.end_offset_for(2, 1), EpochLookup::FencedLeaderEpoch);
         assert_eq!(p.end_offset_for(4, 1), EpochLookup::UnknownLeaderEpoch);
+        // Epoch 0 (ListOffsets' answer) keeps the client's position.
+        assert_eq!(p.end_offset_for(3, 0), end(0, 15));
         // A snapshot at term 3 whose log starts at 12 replaces the epochs.
         *p.index_mut() = crate::partition::PartitionIndex::starting_at(12);
         p.reset_epochs(3, 12);

@@ -57,6 +57,12 @@ async fn offset_for_leader_epoch_ends_each_raft_term_where_the_next_begins() {
         let between = raw::epoch_end(&second_addr, "epochs", 0, e2, e2 - 1).await;
         assert_eq!(between, Some((NONE, e1, 10)));
     }
+    // Epoch 0, which ListOffsets answers and no record has, keeps a
+    // client's position (the log end), so librdkafka sees no truncation.
+    assert_eq!(
+        raw::epoch_end(&second_addr, "epochs", 0, e2, 0).await,
+        Some((NONE, 0, 15))
+    );
     assert_eq!(
         raw::epoch_end(&second_addr, "epochs", 0, e2, e2 + 3).await,
         Some((NONE, -1, -1)),
@@ -105,6 +111,17 @@ async fn offset_for_leader_epoch_ends_each_raft_term_where_the_next_begins() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_librdkafka_consumer_validates_its_position_after_a_leader_kill() {
+    consume_across_a_leader_kill("beginning").await;
+}
+
+/// The position of a consumer that started at the end comes from
+/// ListOffsets (epoch 0): it is kept too, nothing is read twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_librdkafka_consumer_positioned_by_list_offsets_keeps_its_position() {
+    consume_across_a_leader_kill("end").await;
+}
+
+async fn consume_across_a_leader_kill(start: &str) {
     let mut c = TestCluster::start(3);
     let meta = c.wait_leader(&[1, 2, 3], 10 * SEC).await;
     create_topic(&c, meta, "validated", 1).await;
@@ -123,6 +140,8 @@ async fn a_librdkafka_consumer_validates_its_position_after_a_leader_kill() {
             "2000",
             "--go-file",
             &go_path,
+            "--start",
+            start,
         ],
     );
     let (consumed, rest) = read_line_with(&mut script, "CONSUMED");

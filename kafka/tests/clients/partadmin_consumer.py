@@ -2,9 +2,10 @@
 partition leader kill through OffsetForLeaderEpoch (KIP-320).
 
 Produces --count records to partition 0 (idempotent, acks=all), consumes
-them from offset 0 with auto.offset.reset=error (any reset is an error),
-prints CONSUMED <n> and waits for --go-file (the test kills the leader
-meanwhile), then produces --count more and consumes them. Checks every
+them from offset 0 with auto.offset.reset=error (any reset is an error), or
+with --start end positions itself at the end (ListOffsets), prints
+CONSUMED <n> and waits for --go-file (the test kills the leader meanwhile),
+then produces --count more and consumes them. Checks every
 record arrives once, in order, that librdkafka queried the new leader for
 epoch validation and that it succeeded, and that no truncation was detected.
 """
@@ -13,7 +14,7 @@ import logging
 import os
 import time
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import OFFSET_END, Consumer, KafkaError, Producer, TopicPartition
 
 from common import fail
 
@@ -67,6 +68,7 @@ def main():
     parser.add_argument("--topic", required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--go-file", required=True)
+    parser.add_argument("--start", choices=["beginning", "end"], default="beginning")
     args = parser.parse_args()
 
     producer = Producer({"bootstrap.servers": args.bootstrap, "enable.idempotence": True,
@@ -86,8 +88,22 @@ def main():
         "debug": "fetch",
         "logger": logger,
     })
-    consumer.assign([TopicPartition(args.topic, 0, 0)])
-    position = consume_until(consumer, 0, args.count, 60)
+    if args.start == "end":
+        # The position comes from ListOffsets (leader epoch 0), not from a record.
+        tp = TopicPartition(args.topic, 0, OFFSET_END)
+        consumer.assign([tp])
+        deadline = time.time() + 60
+        fetching = f"at offset {args.count} (leader epoch"
+        while not any(fetching in l for l in lines.lines):
+            if time.time() > deadline:
+                fail(f"the consumer never fetched from the end: {lines.lines[-10:]}")
+            msg = consumer.poll(0.2)
+            if msg is not None and not msg.error():
+                fail(f"unexpected record at offset {msg.offset()}")
+        position = args.count
+    else:
+        consumer.assign([TopicPartition(args.topic, 0, 0)])
+        position = consume_until(consumer, 0, args.count, 60)
     print(f"CONSUMED {position}", flush=True)
     while not os.path.exists(args.go_file):
         consumer.poll(0.1)

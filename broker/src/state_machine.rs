@@ -9,11 +9,13 @@ mod incarnations;
 
 pub use incarnations::{Incarnations, Standing};
 mod digest;
+mod elections;
 mod listeners;
 mod producer_ids;
 mod scram;
 mod voters;
 
+pub use elections::elect_preferred_command;
 pub use listeners::{register_command, BrokerListeners};
 pub use producer_ids::{ProducerIdBlock, ProducerIds};
 pub use scram::{scram_command, ScramCredentials};
@@ -133,6 +135,8 @@ pub struct MetaStateMachine {
     /// order (set by the applier; not part of the snapshot). Only commands
     /// from logs that predate voters in the command use it.
     voters: Vec<u64>,
+    /// Preferred leader elections applied and not yet acted on (not state).
+    elections: elections::ElectionRequests,
 }
 
 impl MetaStateMachine {
@@ -323,6 +327,7 @@ impl MetaStateMachine {
                 self.kv.remove(&d.key);
                 ApplyOutcome::Done
             }
+            Some(Cmd::ElectPreferredLeaders(e)) => self.elections.request(e.group_ids),
         }
     }
 
@@ -512,6 +517,7 @@ impl MetaStateMachine {
             scram: ScramCredentials::decode(snap.scram_credentials),
             listeners: BrokerListeners::decode(snap.listeners),
             voters: Vec::new(),
+            elections: Default::default(),
         })
     }
 }

@@ -2,12 +2,15 @@
 //! partition's leader epochs (epoch = the partition group's Raft term, see
 //! `partition::epochs`), DescribeProducers from the leader's replicated
 //! producer state, DescribeLogDirs from the replicas this node holds, and
-//! ElectLeaders as Raft leader transfers to the preferred replica.
+//! ElectLeaders as Raft leader transfers to the preferred replica (started
+//! here when this node leads the partition or is its preferred leader,
+//! otherwise asked of them through the metadata log).
 
 use super::error::unavailable;
 use super::RaftBackend;
 use crate::node::PreferredElection;
 use crate::partition::PartitionShared;
+use crate::state_machine::elect_preferred_command;
 use chronik_kafka::backend::{
     BackendResult, ElectionOutcome, ElectionType, EpochLookup, LogDirDescription, ReplicaLog,
     TopicPartition,
@@ -117,8 +120,13 @@ impl RaftBackend {
             PreferredElection::Unavailable | PreferredElection::NotHeld => {
                 return Ok(ElectionOutcome::PreferredLeaderNotAvailable)
             }
-            PreferredElection::Transferring { preferred }
-            | PreferredElection::LeftToLeader { preferred } => preferred,
+            PreferredElection::Transferring { preferred } => preferred,
+            PreferredElection::LeftToLeader { preferred } => {
+                // The leader (or the preferred leader) acts when it applies this.
+                let command = elect_preferred_command(vec![shared.raft_group_id]);
+                self.node.forward(command).await.map_err(unavailable)?;
+                preferred
+            }
         };
         let deadline = tokio::time::Instant::now() + timeout;
         loop {

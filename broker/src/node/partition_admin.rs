@@ -1,7 +1,11 @@
 //! Partition admin requests the node task answers for the Kafka adapter:
 //! the live producers of a partition (DescribeProducers), the replicas this
 //! node holds (DescribeLogDirs) and preferred leader elections
-//! (ElectLeaders), each run as a [`PartitionTask`] over the partition groups.
+//! (ElectLeaders), each run as a [`PartitionTask`] over the partition groups;
+//! and elections asked through the metadata log, which the node acts on
+//! once applied ([`act_on_election`]): peers accept Raft messages only in
+//! their sender's name, so only the leader or the preferred leader itself
+//! can start the transfer.
 
 use super::balance::preferred_leader;
 use super::error::NodeError;
@@ -36,7 +40,7 @@ pub enum PreferredElection {
         preferred: u64,
     },
     /// This node neither leads the group nor is its preferred replica:
-    /// the leader's balancing pass moves leadership (see `node::balance`).
+    /// the leader acts once asked through the metadata log.
     LeftToLeader {
         /// The preferred replica.
         preferred: u64,
@@ -81,6 +85,14 @@ fn elect(groups: &mut PartitionGroups, group: u64) -> PreferredElection {
         return PreferredElection::LeftToLeader { preferred };
     }
     PreferredElection::Transferring { preferred }
+}
+
+/// Acts on a preferred leader election applied from the metadata log:
+/// the leader of the group (or its preferred leader) starts the transfer;
+/// other nodes have nothing to do.
+pub(super) fn act_on_election(groups: &mut PartitionGroups, group: u64) {
+    let outcome = elect(groups, group);
+    tracing::debug!(group, ?outcome, "preferred leader election applied");
 }
 
 impl NodeHandle {

@@ -163,3 +163,27 @@ pub async fn batch_epochs(addr: &str, topic: &str, partition: i32) -> Vec<(i64, 
     }
     out
 }
+
+/// A preferred ElectLeaders (v2) of one partition; its error code.
+pub async fn elect_preferred(
+    addr: &str,
+    topic: &str,
+    partition: i32,
+    timeout_ms: i32,
+) -> Option<i16> {
+    use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
+    use kafka_protocol::messages::ElectLeadersRequest;
+    let request = ElectLeadersRequest::default()
+        .with_election_type(0)
+        .with_timeout_ms(timeout_ms)
+        .with_topic_partitions(Some(vec![TopicPartitions::default()
+            .with_topic(name(topic))
+            .with_partitions(vec![partition])]));
+    let response = call(addr, 2, &request).await?;
+    let result = response
+        .replica_election_results
+        .first()?
+        .partition_result
+        .first()?;
+    Some(result.error_code)
+}

@@ -206,7 +206,8 @@ impl Broker {
         let raft_addr = serve_raft(&cfg, service, peer_tls.as_ref(), &metrics).await?;
 
         let backend = RaftBackend::new(handle.clone(), registry, meta.cluster_id.clone())
-            .with_limits(cfg.topic_limits, cfg.settings.clone());
+            .with_limits(cfg.topic_limits, cfg.settings.clone())
+            .with_log_dir(std::path::absolute(&cfg.data_dir).unwrap_or(cfg.data_dir.clone()));
         let frontend = chronik_kafka::Handlers::new(
             Arc::new(backend),
             cfg.settings

@@ -10,6 +10,7 @@ mod incarnations;
 
 pub use incarnations::{Incarnations, Standing};
 mod digest;
+mod elections;
 mod groups;
 mod listeners;
 mod producer_ids;
@@ -17,6 +18,7 @@ mod scram;
 mod voters;
 
 pub use configs::{set_broker_config_command, set_topic_config_command};
+pub use elections::elect_preferred_command;
 pub use groups::StoredGroups;
 pub use listeners::{register_command, BrokerListeners};
 pub use producer_ids::{ProducerIdBlock, ProducerIds};
@@ -143,6 +145,8 @@ pub struct MetaStateMachine {
     /// order (set by the applier; not part of the snapshot). Only commands
     /// from logs that predate voters in the command use it.
     voters: Vec<u64>,
+    /// Preferred leader elections applied and not yet acted on (not state).
+    elections: elections::ElectionRequests,
 }
 
 impl MetaStateMachine {
@@ -337,6 +341,7 @@ impl MetaStateMachine {
                 self.kv.remove(&d.key);
                 ApplyOutcome::Done
             }
+            Some(Cmd::ElectPreferredLeaders(e)) => self.elections.request(e.group_ids),
         }
     }
 
@@ -535,6 +540,7 @@ impl MetaStateMachine {
             broker_config: snap.broker_config.into_iter().collect(),
             groups: StoredGroups::decode(snap.groups),
             voters: Vec::new(),
+            elections: Default::default(),
         })
     }
 }

@@ -19,6 +19,9 @@ use std::collections::{HashMap, VecDeque};
 use crate::backend::BackendError;
 use crate::batch::BatchSummary;
 
+mod active;
+pub use active::ActiveProducer;
+
 /// Why an idempotent record set breaks the producer's sequence rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SequenceError {

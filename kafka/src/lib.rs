@@ -22,6 +22,7 @@ pub mod connection;
 pub mod group;
 pub mod handlers;
 pub mod idempotence;
+pub mod leader_epochs;
 pub mod sasl;
 pub mod server;
 pub mod timestamps;

@@ -448,6 +448,48 @@ mod samples {
             ApiKey::DescribeCluster => RequestBody::DescribeCluster(
                 DescribeClusterRequest::default().with_include_cluster_authorized_operations(true),
             ),
+
+            ApiKey::OffsetForLeaderEpoch => RequestBody::OffsetForLeaderEpoch(
+                OffsetForLeaderEpochRequest::default()
+                    .with_replica_id(BrokerId(-1))
+                    .with_topics(vec![offset_for_leader_epoch_request::OffsetForLeaderTopic::default()
+                        .with_topic(topic_name("t"))
+                        .with_partitions(
+                            [(0, -1, 0), (0, 5, 0), (9, -1, 0)]
+                                .into_iter()
+                                .map(|(p, current, epoch)| {
+                                    offset_for_leader_epoch_request::OffsetForLeaderPartition::default()
+                                        .with_partition(p)
+                                        .with_current_leader_epoch(current)
+                                        .with_leader_epoch(epoch)
+                                })
+                                .collect(),
+                        )]),
+            ),
+            ApiKey::DescribeProducers => RequestBody::DescribeProducers(
+                DescribeProducersRequest::default().with_topics(vec![
+                    describe_producers_request::TopicRequest::default()
+                        .with_name(topic_name("t"))
+                        .with_partition_indexes(vec![0, 9]),
+                ]),
+            ),
+            ApiKey::DescribeLogDirs => RequestBody::DescribeLogDirs(
+                DescribeLogDirsRequest::default().with_topics(Some(vec![
+                    describe_log_dirs_request::DescribableLogDirTopic::default()
+                        .with_topic(topic_name("t"))
+                        .with_partitions(vec![0, 1]),
+                ])),
+            ),
+            ApiKey::ElectLeaders => RequestBody::ElectLeaders(
+                ElectLeadersRequest::default()
+                    .with_election_type(i8::from(version >= 1))
+                    .with_timeout_ms(100)
+                    .with_topic_partitions(Some(vec![
+                        elect_leaders_request::TopicPartitions::default()
+                            .with_topic(topic_name("t"))
+                            .with_partitions(vec![0, 9]),
+                    ])),
+            ),
             other => panic!("no sample for {other:?}"),
         }
     }

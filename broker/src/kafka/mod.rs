@@ -11,6 +11,7 @@ mod error;
 mod groups;
 mod limits;
 mod offsets;
+mod partition_admin;
 mod produce;
 mod producer_ids;
 mod read;
@@ -51,6 +52,8 @@ pub struct RaftBackend {
     static_config: crate::broker_config::StaticConfig,
     produce_policies: produce::ProducePolicies,
     topic_ids: produce::TopicIdCache,
+    /// The data directory, reported by DescribeLogDirs.
+    log_dir: std::path::PathBuf,
 }
 
 impl RaftBackend {
@@ -66,6 +69,7 @@ impl RaftBackend {
             static_config: Default::default(),
             produce_policies: produce::ProducePolicies::default(),
             topic_ids: produce::TopicIdCache::default(),
+            log_dir: std::path::PathBuf::new(),
         }
     }
 
@@ -429,5 +433,34 @@ impl Backend for RaftBackend {
         partitions: Vec<TopicPartition>,
     ) -> BackendResult<()> {
         groups::delete_offsets(&self.node, group, partitions).await
+    }
+
+    async fn offset_for_leader_epoch(
+        &self,
+        partition: TopicPartition,
+        current_leader_epoch: i32,
+        leader_epoch: i32,
+    ) -> BackendResult<chronik_kafka::backend::EpochLookup> {
+        self.epoch_end_offset(&partition, current_leader_epoch, leader_epoch)
+    }
+
+    async fn describe_producers(
+        &self,
+        partition: TopicPartition,
+    ) -> BackendResult<Vec<chronik_kafka::idempotence::ActiveProducer>> {
+        self.partition_producers(&partition).await
+    }
+
+    async fn describe_log_dir(&self) -> BackendResult<chronik_kafka::backend::LogDirDescription> {
+        self.log_dir().await
+    }
+
+    async fn elect_leader(
+        &self,
+        partition: TopicPartition,
+        election: chronik_kafka::backend::ElectionType,
+        timeout: std::time::Duration,
+    ) -> BackendResult<chronik_kafka::backend::ElectionOutcome> {
+        self.election(&partition, election, timeout).await
     }
 }

@@ -1,9 +1,12 @@
 //! Serving committed partition data straight from raft-engine, and from the
 //! compacted segment of a compacted partition.
 
-use crate::partition::{rewrite_base_offsets, IndexEntry, PartitionRegistry, PartitionShared};
+use crate::partition::{
+    epoch_of, rewrite_base_offsets, IndexEntry, PartitionRegistry, PartitionShared,
+};
 use bytes::Bytes;
 use chronik_kafka::backend::{BackendResult, OffsetSpec, ReadRequest, ReadResult, TimestampOffset};
+use chronik_kafka::leader_epochs::stamp_leader_epoch;
 use chronik_kafka::BackendError;
 
 /// Reads retried when a compaction replaced the entries just looked up.
@@ -96,7 +99,11 @@ fn read_once(
         let Some(entry) = entry else {
             return Ok(None);
         };
+        let start = out.len();
         rewrite_base_offsets(entry.get_data(), e.base_offset, &mut out);
+        // The batch's leader epoch is the term that appended it (Kafka's
+        // leader stamps it on append; see `partition::epochs`).
+        stamp_leader_epoch(&mut out[start..], epoch_of(entry.term));
     }
     Ok(Some(ReadResult {
         records: out.freeze(),

@@ -50,7 +50,7 @@ pub fn topic_info(t: &MetaTopic, registry: &PartitionRegistry) -> TopicInfo {
             let (leader, epoch) = registry.get(&t.name, index).map_or((-1, -1), |s| {
                 (
                     super::error::leader_i32(s.leader()),
-                    i32::try_from(s.term()).unwrap_or(i32::MAX),
+                    crate::partition::epoch_of(s.term()),
                 )
             });
             let replicas: Vec<i32> = g

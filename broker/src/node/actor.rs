@@ -203,6 +203,7 @@ impl NodeActor {
             NodeMsg::Query(f) => f(self.meta.state()),
             NodeMsg::LeaderRead(f) => f(self.meta.leader_read()),
             NodeMsg::Forward(data) => self.meta.forward(data),
+            NodeMsg::Partitions(task) => task.run(&mut self.partitions),
             NodeMsg::Shutdown(tx) => {
                 self.shutdown = Some(tx);
                 if self.meta.is_leader() && !self.meta.transferring() {

@@ -49,6 +49,8 @@ pub enum NodeMsg {
     /// for commands that create partitions (only the leader's own
     /// proposals carry the voters).
     Forward(Vec<u8>),
+    /// Work over the partition groups (partition admin requests).
+    Partitions(super::partition_admin::PartitionTask),
     /// Hand off leadership and stop; answered when stopped.
     Shutdown(oneshot::Sender<()>),
 }
@@ -77,7 +79,7 @@ impl NodeHandle {
         }
     }
 
-    async fn send(&self, msg: NodeMsg) -> Result<(), NodeError> {
+    pub(super) async fn send(&self, msg: NodeMsg) -> Result<(), NodeError> {
         self.tx.send(msg).await.map_err(|_| NodeError::ShuttingDown)
     }
 

@@ -14,6 +14,7 @@ mod log_conf;
 mod mailbox;
 mod membership;
 mod meta_group;
+mod partition_admin;
 mod partition_group;
 mod partition_groups;
 mod peers;
@@ -30,6 +31,7 @@ pub use handle::NodeHandle;
 pub use handle::NodeMsg;
 pub use mailbox::{mailbox, Mailbox, MailboxSenders};
 pub use membership::{MembershipChange, MembershipError};
+pub use partition_admin::{PartitionTask, PreferredElection};
 pub use partition_group::raft_config;
 pub use status::{
     now_ms, BrokerStatus, GroupsSummary, MemberRole, MemberStatus, Membership, PeerRefusal,

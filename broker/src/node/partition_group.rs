@@ -98,6 +98,7 @@ impl PartitionGroup {
         }
         let applied = store.latest_snapshot().get_metadata().index;
         let snapshot = PartitionSnapshot::decode(store.latest_snapshot().get_data())?;
+        let snapshot_term = store.latest_snapshot().get_metadata().term;
         let cfg = raft_config(node_id, applied, ticks.0, ticks.1);
         let raw = RawNode::new(&cfg, store, &crate::logging::raft_logger())?;
         let shared = Arc::new(PartitionShared::new(
@@ -107,6 +108,9 @@ impl PartitionGroup {
         ));
         // Entries after the snapshot are replayed by Raft from `applied` on.
         *shared.index_mut() = snapshot.index(applied);
+        if applied > 0 {
+            shared.reset_epochs(snapshot_term, snapshot.log_start_offset);
+        }
         Ok(Self {
             raw,
             shared,
@@ -118,6 +122,11 @@ impl PartitionGroup {
             pending: BTreeMap::new(),
             pending_local: BTreeMap::new(),
         })
+    }
+
+    /// The partition's idempotent producer state.
+    pub(super) fn producers(&self) -> &ProducerStateTable {
+        &self.producers
     }
 
     /// `producer.id.expiration.ms` of the partition's producer table.
@@ -138,6 +147,8 @@ impl PartitionGroup {
         let decoded = PartitionSnapshot::decode(snap.get_data())?;
         *self.shared.index_mut() = decoded.index(snap.get_metadata().index);
         self.compaction_due_ms = Some(i64::MIN);
+        let term = snap.get_metadata().term;
+        self.shared.reset_epochs(term, decoded.log_start_offset);
         self.producers = decoded
             .producers
             .with_expiration(self.producers.expiration_ms());
@@ -255,6 +266,7 @@ impl PartitionGroup {
                 continue;
             }
             self.applied = entry.index;
+            self.shared.note_term(entry.term);
             let result = match entry.get_entry_type() {
                 EntryType::EntryNormal if entry.get_data().is_empty() => None,
                 EntryType::EntryNormal if PartitionCommand::is_command(entry.get_data()) => {

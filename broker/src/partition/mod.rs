@@ -4,6 +4,7 @@
 
 mod command;
 mod compaction;
+mod epochs;
 mod index;
 mod records;
 mod retention;
@@ -11,6 +12,7 @@ mod snapshot;
 
 pub use command::PartitionCommand;
 pub use compaction::{batch_bounds, compact, Compacted, CompactionError, CompactionParams};
+pub use epochs::epoch_of;
 pub use index::{IndexEntry, Location, PartitionIndex};
 pub use records::rewrite_base_offsets;
 pub use retention::{is_compacted, topic_config, InvalidRetention, RetentionPolicy};
@@ -32,6 +34,8 @@ pub struct PartitionShared {
     /// The Raft group replicating it (its partition group).
     pub raft_group_id: u64,
     index: RwLock<PartitionIndex>,
+    /// Where each leader epoch (Raft term) starts (see [`epochs`]).
+    epochs: RwLock<chronik_kafka::leader_epochs::LeaderEpochCache>,
     leader: AtomicU64,
     term: AtomicU64,
 }
@@ -44,6 +48,7 @@ impl PartitionShared {
             partition,
             raft_group_id,
             index: RwLock::new(PartitionIndex::default()),
+            epochs: RwLock::default(),
             leader: AtomicU64::new(0),
             term: AtomicU64::new(0),
         }

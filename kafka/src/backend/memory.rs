@@ -566,8 +566,41 @@ impl Backend for MemoryBackend {
         log.batches.retain(|b| b.next_offset > start);
         Ok(start)
     }
+
+    async fn offset_for_leader_epoch(
+        &self,
+        partition: TopicPartition,
+        current_leader_epoch: i32,
+        leader_epoch: i32,
+    ) -> BackendResult<super::EpochLookup> {
+        self.epoch_end_offset(&partition, current_leader_epoch, leader_epoch)
+    }
+
+    async fn describe_producers(
+        &self,
+        partition: TopicPartition,
+    ) -> BackendResult<Vec<crate::idempotence::ActiveProducer>> {
+        Ok(led_log_mut(&mut self.lock(), &partition)?
+            .producers
+            .active())
+    }
+
+    async fn describe_log_dir(&self) -> BackendResult<super::LogDirDescription> {
+        Ok(self.log_dir())
+    }
+
+    async fn elect_leader(
+        &self,
+        partition: TopicPartition,
+        election: super::ElectionType,
+        _timeout: std::time::Duration,
+    ) -> BackendResult<super::ElectionOutcome> {
+        self.election(&partition, election)
+    }
 }
 
 mod groups;
+mod partition_admin;
+
 #[cfg(test)]
 mod tests;

@@ -7,11 +7,15 @@
 
 mod error;
 mod memory;
+mod partition_admin;
 mod stored_group;
 mod types;
 
 pub use error::BackendError;
 pub use memory::{MemoryBackend, MemoryBackendConfig};
+pub use partition_admin::{
+    ElectionOutcome, ElectionType, EpochLookup, LogDirDescription, ReplicaLog,
+};
 pub use stored_group::{LoadedGroups, StoredGroup, StoredMember};
 pub use types::{
     Acks, AppendOutcome, AppendRequest, BrokerInfo, ClusterView, CommittedOffset, GroupOffset,
@@ -299,5 +303,55 @@ pub trait Backend: Send + Sync + 'static {
         std::future::ready(Err(BackendError::Unavailable {
             reason: "deleting offsets is not supported by this backend",
         }))
+    }
+
+    // Piece "partadmin": OffsetForLeaderEpoch, DescribeProducers,
+    // DescribeLogDirs, ElectLeaders. Defaults answer that the backend does
+    // not support them.
+
+    /// The end offset of `leader_epoch` in a partition this node leads,
+    /// after checking the client's `current_leader_epoch` (`-1`: no check)
+    /// against the partition's leader epoch.
+    fn offset_for_leader_epoch(
+        &self,
+        partition: TopicPartition,
+        current_leader_epoch: i32,
+        leader_epoch: i32,
+    ) -> impl Future<Output = BackendResult<EpochLookup>> + Send {
+        let _ = (partition, current_leader_epoch, leader_epoch);
+        std::future::ready(Err(unsupported()))
+    }
+
+    /// The live idempotent producers of a partition this node leads.
+    fn describe_producers(
+        &self,
+        partition: TopicPartition,
+    ) -> impl Future<Output = BackendResult<Vec<crate::idempotence::ActiveProducer>>> + Send {
+        let _ = partition;
+        std::future::ready(Err(unsupported()))
+    }
+
+    /// This broker's log directory and the replicas it holds.
+    fn describe_log_dir(&self) -> impl Future<Output = BackendResult<LogDirDescription>> + Send {
+        std::future::ready(Err(unsupported()))
+    }
+
+    /// Runs an election of one partition, waiting at most `timeout` for
+    /// leadership to move.
+    fn elect_leader(
+        &self,
+        partition: TopicPartition,
+        election: ElectionType,
+        timeout: std::time::Duration,
+    ) -> impl Future<Output = BackendResult<ElectionOutcome>> + Send {
+        let _ = (partition, election, timeout);
+        std::future::ready(Err(unsupported()))
+    }
+}
+
+/// What the partition admin defaults answer.
+fn unsupported() -> BackendError {
+    BackendError::Unavailable {
+        reason: "not supported by this backend",
     }
 }

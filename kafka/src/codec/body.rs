@@ -103,4 +103,8 @@ apis! {
     DeleteGroups => DeleteGroupsRequest, DeleteGroupsResponse;
     OffsetDelete => OffsetDeleteRequest, OffsetDeleteResponse;
     DescribeCluster => DescribeClusterRequest, DescribeClusterResponse;
+    OffsetForLeaderEpoch => OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse;
+    DescribeProducers => DescribeProducersRequest, DescribeProducersResponse;
+    DescribeLogDirs => DescribeLogDirsRequest, DescribeLogDirsResponse;
+    ElectLeaders => ElectLeadersRequest, ElectLeadersResponse;
 }

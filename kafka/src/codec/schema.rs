@@ -338,6 +338,28 @@ const DESCRIBE_CLUSTER: &[Field] = &[
     from(2, BOOL), // include_fenced_brokers
 ];
 
+const OFFSET_FOR_LEADER_EPOCH: &[Field] = &[
+    from(3, I32), // replica_id
+    all(structs(&[
+        all(STR), // topic
+        all(structs(&[
+            all(I32), // partition
+            all(I32), // current_leader_epoch (v2+, all supported versions)
+            all(I32), // leader_epoch
+        ])),
+    ])),
+];
+
+const ELECT_LEADERS: &[Field] = &[
+    from(1, I8),                          // election_type
+    all(structs(&[all(STR), all(I32S)])), // topic_partitions
+    all(I32),                             // timeout_ms
+];
+
+const DESCRIBE_LOG_DIRS: &[Field] = &[all(structs(&[all(STR), all(I32S)]))]; // topics
+
+const DESCRIBE_PRODUCERS: &[Field] = &[all(structs(&[all(STR), all(I32S)]))]; // topics
+
 /// Layout and first flexible version of an implemented request.
 pub(crate) fn request_layout(key: ApiKey) -> Option<(&'static [Field], i16)> {
     Some(match key {
@@ -373,6 +395,10 @@ pub(crate) fn request_layout(key: ApiKey) -> Option<(&'static [Field], i16)> {
         ApiKey::DeleteGroups => (DELETE_GROUPS, 2),
         ApiKey::OffsetDelete => (OFFSET_DELETE, i16::MAX),
         ApiKey::DescribeCluster => (DESCRIBE_CLUSTER, 0),
+        ApiKey::OffsetForLeaderEpoch => (OFFSET_FOR_LEADER_EPOCH, 4),
+        ApiKey::ElectLeaders => (ELECT_LEADERS, 2),
+        ApiKey::DescribeLogDirs => (DESCRIBE_LOG_DIRS, 2),
+        ApiKey::DescribeProducers => (DESCRIBE_PRODUCERS, 0),
         _ => return None,
     })
 }

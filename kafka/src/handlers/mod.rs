@@ -16,7 +16,10 @@ mod describe_acls;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
+mod describe_log_dirs;
+mod describe_producers;
 mod describe_user_scram_credentials;
+mod elect_leaders;
 mod fetch;
 mod find_coordinator;
 mod group_store;
@@ -32,6 +35,7 @@ mod metadata;
 mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
+mod offset_for_leader_epoch;
 mod produce;
 pub(crate) mod sasl_authenticate;
 pub(crate) mod sasl_handshake;
@@ -313,6 +317,18 @@ impl<B: Backend> Handlers<B> {
             RequestBody::AlterUserScramCredentials(r) => ResponseBody::AlterUserScramCredentials(
                 alter_user_scram_credentials::handle(self, &ctx, r).await,
             ),
+            RequestBody::OffsetForLeaderEpoch(r) => ResponseBody::OffsetForLeaderEpoch(
+                offset_for_leader_epoch::handle(self, &ctx, r).await,
+            ),
+            RequestBody::DescribeProducers(r) => {
+                ResponseBody::DescribeProducers(describe_producers::handle(self, &ctx, r).await)
+            }
+            RequestBody::DescribeLogDirs(r) => {
+                ResponseBody::DescribeLogDirs(describe_log_dirs::handle(self, &ctx, r).await)
+            }
+            RequestBody::ElectLeaders(r) => {
+                ResponseBody::ElectLeaders(elect_leaders::handle(self, &ctx, r).await)
+            }
         };
         Some(Reply {
             version,
@@ -413,5 +429,7 @@ mod tests_configs;
 mod tests_delete_records;
 #[cfg(test)]
 mod tests_groups;
+#[cfg(test)]
+mod tests_partition_admin;
 #[cfg(test)]
 mod tests_produce;

@@ -42,6 +42,9 @@ impl NodeActor {
         if self.meta.take_changed() {
             self.partitions.sync(self.meta.state())?;
         }
+        for group in self.meta.state().take_elections() {
+            crate::node::partition_admin::act_on_election(&mut self.partitions, group);
+        }
         Ok(())
     }
 }

@@ -176,7 +176,7 @@ pub fn offset_for_timestamp(
             .collect()
     };
     let found = candidates.iter().find_map(|e| {
-        let bytes = entry_bytes(registry, shared, &e)?;
+        let bytes = entry_bytes(registry, shared, e)?;
         lookup::first_at_or_after(&bytes, e.base_offset, target)
     });
     to_offset(found)

@@ -85,6 +85,23 @@ async fn retention_changed_with_the_admin_client_takes_effect_without_recreating
     assert!(out.contains("OK retention changed in place"), "{out}");
 }
 
+/// `max.message.bytes` and `cleanup.policy` changed with confluent-kafka's
+/// AdminClient on existing topics: the next produce is refused (and let in
+/// again), and a delete-policy log is compacted once it becomes `compact`.
+#[tokio::test(flavor = "multi_thread")]
+async fn size_and_cleanup_policy_changed_with_the_admin_client_apply_to_existing_topics() {
+    let c = cluster_with("").await;
+    let out = run_script(
+        "config_live.py",
+        &["--bootstrap", &c.kafka_list(&[1, 2, 3]), "--topic", "live"],
+    );
+    assert!(
+        out.contains("OK max.message.bytes changed in place"),
+        "{out}"
+    );
+    assert!(out.contains("OK cleanup.policy changed in place"), "{out}");
+}
+
 async fn put_config(c: &TestCluster, id: u64, body: &str) -> (u16, String) {
     let r = c
         .client

@@ -279,9 +279,9 @@ fn put_message(out: &mut BytesMut, r: &Record) {
 /// dropped, control records skipped), at most `max_bytes` of whole
 /// messages, except that the first message is always included when
 /// `at_least_one` (a consumer must make progress).
-pub fn down_convert(batches: &[u8], from: i64, max_bytes: usize, at_least_one: bool) -> Bytes {
+pub fn down_convert(batches: &Bytes, from: i64, max_bytes: usize, at_least_one: bool) -> Bytes {
     let mut out = BytesMut::new();
-    let mut input = Bytes::copy_from_slice(batches);
+    let mut input = batches.clone();
     while !input.is_empty() {
         // Stored batches were validated on produce; a batch that does not
         // decode ends the conversion (what came before is still served).

@@ -141,7 +141,7 @@ fn stored_batches_round_trip_to_a_magic_one_set() {
     let mut stored = BytesMut::from(&up_convert(&plain_set(4)).unwrap()[..]);
     // The log placed the batch at offset 100.
     stored[..8].copy_from_slice(&100i64.to_be_bytes());
-    let set = down_convert(&stored, 101, usize::MAX, true);
+    let set = down_convert(&stored.freeze(), 101, usize::MAX, true);
     let parsed = messages(&set).unwrap();
     assert_eq!(parsed.len(), 3);
     assert_eq!(i64::from_be_bytes(set[..8].try_into().unwrap()), 101);

@@ -8,6 +8,7 @@
 //! a batch is stored. Storage rewrites the base offset, which the CRC does
 //! not cover.
 
+pub mod legacy;
 pub mod lookup;
 pub mod policy;
 pub mod records;

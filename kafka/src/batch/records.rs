@@ -193,7 +193,10 @@ fn io_error(e: io::Error) -> RecordsError {
 }
 
 /// A reader over the decompressed records of `payload`.
-fn decoder<'a>(codec: Codec, payload: &'a [u8]) -> Result<Box<dyn Read + 'a>, RecordsError> {
+pub(crate) fn decoder<'a>(
+    codec: Codec,
+    payload: &'a [u8],
+) -> Result<Box<dyn Read + 'a>, RecordsError> {
     Ok(match codec {
         Codec::None => Box::new(payload),
         Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(payload)),

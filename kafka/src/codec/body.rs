@@ -44,10 +44,23 @@ macro_rules! apis {
 
         #[cfg(test)]
         impl RequestBody {
-            /// Encodes the body at `version` (tests build frames with it).
+            /// Encodes the body at `version` (tests build frames with it;
+            /// legacy versions through `codec::legacy`).
             pub(crate) fn encode_into(&self, buf: &mut BytesMut, version: i16) -> Result<(), String> {
+                let key = self.api_key();
+                let at = super::legacy::body_version(key, version);
+                let mut body = BytesMut::new();
                 match self {
-                    $(Self::$variant(r) => r.encode(buf, version).map_err(|e| e.to_string()),)*
+                    $(Self::$variant(r) => r.encode(&mut body, at).map_err(|e| e.to_string())?,)*
+                }
+                buf.extend_from_slice(&super::legacy::downgrade_body(key, version, &body));
+                Ok(())
+            }
+
+            /// The API of this request.
+            pub(crate) fn api_key(&self) -> ApiKey {
+                match self {
+                    $(Self::$variant(_) => ApiKey::$variant,)*
                 }
             }
         }

@@ -8,6 +8,7 @@
 
 mod body;
 mod error;
+mod legacy;
 mod schema;
 mod walk;
 
@@ -129,23 +130,31 @@ pub fn decode_request(frame: Bytes) -> Result<DecodedRequest, CodecError> {
                 version,
                 reason,
             })?;
-    // Reject impossible array counts before the decoder pre-allocates for them.
-    if let Some((fields, flexible_from)) = schema::request_layout(api_key) {
-        walk::walk(&buf, fields, version, version >= flexible_from).map_err(|e| {
-            CodecError::Body {
-                api_key,
-                version,
-                reason: e.to_string(),
-            }
-        })?;
-    }
-    let body = guarded(|| body::decode_body(api_key, &mut buf, version)).map_err(|reason| {
-        CodecError::Body {
+    // Produce v2 and Fetch v2–v3 are decoded in the next version's layout.
+    let decoded_version = legacy::body_version(api_key, version);
+    let mut buf =
+        legacy::upgrade_body(api_key, version, buf).map_err(|reason| CodecError::Body {
             api_key,
             version,
             reason,
-        }
-    })?;
+        })?;
+    // Reject impossible array counts before the decoder pre-allocates for them.
+    if let Some((fields, flexible_from)) = schema::request_layout(api_key) {
+        let v = decoded_version;
+        walk::walk(&buf, fields, v, v >= flexible_from).map_err(|e| CodecError::Body {
+            api_key,
+            version,
+            reason: e.to_string(),
+        })?;
+    }
+    let body =
+        guarded(|| body::decode_body(api_key, &mut buf, decoded_version)).map_err(|reason| {
+            CodecError::Body {
+                api_key,
+                version,
+                reason,
+            }
+        })?;
     let Some(body) = body else {
         return Err(CodecError::UnsupportedVersion {
             api_key,
@@ -187,12 +196,20 @@ pub fn encode_response(
             version,
             reason: e.to_string(),
         })?;
-    body.encode_into(&mut buf, version)
-        .map_err(|reason| CodecError::Encode {
-            api_key,
-            version,
-            reason,
-        })?;
+    let encoded = match body {
+        ResponseBody::Fetch(r) if legacy::hand_encoded(api_key, version) => {
+            legacy::encode_fetch_v2(&mut buf, r)
+        }
+        ResponseBody::CreateTopics(r) if legacy::hand_encoded(api_key, version) => {
+            legacy::encode_create_topics_v0(&mut buf, r, version)
+        }
+        _ => body.encode_into(&mut buf, legacy::body_version(api_key, version)),
+    };
+    encoded.map_err(|reason| CodecError::Encode {
+        api_key,
+        version,
+        reason,
+    })?;
     let len = i32::try_from(buf.len() - LENGTH_PREFIX).map_err(|_| CodecError::Encode {
         api_key,
         version,

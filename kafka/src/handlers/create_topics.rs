@@ -1,4 +1,4 @@
-//! CreateTopics (v2–v7). Manual replica assignments are not supported.
+//! CreateTopics (v0–v7; v0–v1 through `codec::legacy`). Manual replica assignments are not supported.
 //! Every config is checked against `chronik_api::config` (`INVALID_CONFIG`
 //! naming the key for an unknown key or an invalid value); v5+ answers the
 //! new topic's every config with its source, as DescribeConfigs does.

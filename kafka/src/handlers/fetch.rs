@@ -1,8 +1,9 @@
-//! Fetch (v4–v18): committed data only, `max_bytes` / `partition_max_bytes` limits,
+//! Fetch (v2–v18): committed data only, `max_bytes` / `partition_max_bytes` limits,
 //! long poll on `max_wait_ms` / `min_bytes`. Fetch sessions are not kept: every
 //! response carries session id 0, which tells clients to send full requests.
 //! v13+ names topics by id; `NOT_LEADER_OR_FOLLOWER` carries the KIP-951
-//! leader hint (v12+) and the leader's endpoint (v16+).
+//! leader hint (v12+) and the leader's endpoint (v16+). v2–v3 answer legacy
+//! message sets: stored batches down-converted to magic 1, as Kafka 3.x did.
 
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ const MAX_WAIT_CAP: Duration = Duration::from_secs(30);
 const TOPIC_ID_VERSION: i16 = 13;
 /// First version with the partition's current leader (KIP-951 hint).
 const LEADER_HINT_VERSION: i16 = 12;
+/// First version answering v2 record batches (older ones: message sets).
+const RECORD_BATCH_VERSION: i16 = 4;
 /// First version with the leaders' endpoints.
 const NODE_ENDPOINTS_VERSION: i16 = 16;
 
@@ -48,6 +51,8 @@ struct Pass<'a> {
     names: Vec<Option<String>>,
     max_bytes: usize,
     with_log_start: bool,
+    /// Down-convert to magic-1 message sets (v2–v3).
+    legacy: bool,
 }
 
 fn empty_partition(partition: i32) -> PartitionData {
@@ -98,6 +103,14 @@ async fn collect<B: Backend>(handlers: &Handlers<B>, pass: &Pass<'_>) -> Collect
                 .await;
             partitions.push(match read {
                 Ok(mut r) => {
+                    if pass.legacy {
+                        r.records = crate::batch::legacy::down_convert(
+                            &r.records,
+                            p.fetch_offset,
+                            limit,
+                            out.bytes == 0,
+                        );
+                    }
                     // Backends return at least one batch; only the first
                     // non-empty partition may go over the limit with it.
                     if out.bytes > 0 && r.records.len() > remaining {
@@ -171,6 +184,7 @@ pub(crate) async fn handle<B: Backend>(
         names,
         max_bytes,
         with_log_start: version >= 5,
+        legacy: version < RECORD_BATCH_VERSION,
     };
     let mut changes = handlers.backend.data_changes();
     let collected = loop {

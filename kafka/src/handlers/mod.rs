@@ -430,6 +430,8 @@ mod tests_delete_records;
 #[cfg(test)]
 mod tests_groups;
 #[cfg(test)]
+mod tests_legacy;
+#[cfg(test)]
 mod tests_partition_admin;
 #[cfg(test)]
 mod tests_produce;

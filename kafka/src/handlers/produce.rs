@@ -1,8 +1,9 @@
-//! Produce (v3–v13): acks 0, 1 and all. Batches are validated (framing, CRC,
+//! Produce (v2–v13): acks 0, 1 and all. Batches are validated (framing, CRC,
 //! codec, record count after decompression) here and appended through the
 //! backend, which applies the topic's produce configs; partitions of one
 //! request are appended concurrently. v13 names topics by id; v10+ answers
-//! `NOT_LEADER_OR_FOLLOWER` with the KIP-951 leader hint.
+//! `NOT_LEADER_OR_FOLLOWER` with the KIP-951 leader hint. v2 carries a
+//! legacy message set (magic 0/1), up-converted to one v2 batch first.
 
 use std::time::Duration;
 
@@ -36,6 +37,8 @@ const LOG_START_VERSION: i16 = 5;
 const LEADER_HINT_VERSION: i16 = 10;
 /// First version naming topics by id.
 const TOPIC_ID_VERSION: i16 = 13;
+/// First version carrying v2 record batches (older ones: message sets).
+const RECORD_BATCH_VERSION: i16 = 3;
 
 fn error_response(
     version: i16,
@@ -100,6 +103,20 @@ async fn produce_partition<B: Backend>(
             ResponseError::InvalidRecord,
             "null record set".to_owned(),
         );
+    };
+    let records = if version < RECORD_BATCH_VERSION {
+        match batch::legacy::up_convert(&records) {
+            Ok(r) => r,
+            Err(e) => {
+                let code = match e {
+                    batch::legacy::LegacyError::Corrupt { .. } => ResponseError::CorruptMessage,
+                    batch::legacy::LegacyError::Invalid { .. } => ResponseError::InvalidRecord,
+                };
+                return error_response(version, index, code, e.to_string());
+            }
+        }
+    } else {
+        records
     };
     let batches = match batch::validate_produced(&records) {
         Ok(b) => b,

@@ -1,12 +1,20 @@
 // Command kafkago drives segmentio kafka-go 0.2.1 (Debian's
 // golang-github-segmentio-kafka-go-dev) against a Kafka cluster. That
-// release speaks Produce v2 and Fetch v2 (message format v1), which Kafka 4
-// removed (KIP-896) and Chronik never served; what it can use is Metadata
-// v1, ListOffsets v1 and DeleteTopics v1. Scenarios (first argument):
+// release speaks Produce v2 and Fetch v2 (message format v1, which Kafka 4
+// removed in KIP-896 and Chronik converts as Kafka 3.x did), CreateTopics
+// v0, Metadata v1, ListOffsets v1, DeleteTopics v1 and the group APIs
+// (JoinGroup v1, SyncGroup v0, Heartbeat v0, OffsetCommit v2, OffsetFetch
+// v1, LeaveGroup v0). Scenarios (first argument):
 //
 //   - metadata: the topic's partitions, leaders and replicas, and its first
 //     and last offsets (records written by another client);
-//   - produce-refused: a write is refused and nothing is appended;
+//   - produce-consume: create the topic (CreateTopics v0: `--bootstrap`
+//     must be the controller), write `--count` records with the Writer
+//     (`--codec` none, gzip, snappy or lz4), read every partition back
+//     with a partition Reader: exactly those records, each once;
+//   - group: two Readers of one group read `--count` records together
+//     (committing each), then a third member of the group reads
+//     `--count` more and none of the first ones;
 //   - delete: DeleteTopics, then the topic has no partitions. kafka-go sends it to
 //     the broker it is connected to: `--bootstrap` must be the controller.
 //
@@ -27,27 +35,35 @@ import (
 // args are the scenarios' flags.
 type args struct {
 	bootstrap string
+	brokers   []string
 	topic     string
+	group     string
+	codec     string
 	count     int64
 }
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: kafkago metadata|produce-refused|delete --bootstrap B --topic T [--count N]")
+		fail("usage: kafkago metadata|produce-consume|group|delete --bootstrap B --topic T [--group G] [--count N] [--codec C]")
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	bootstrap := fs.String("bootstrap", "", "comma-separated brokers (the first is used)")
 	topic := fs.String("topic", "", "topic")
-	count := fs.Int64("count", 0, "records the topic holds")
+	count := fs.Int64("count", 0, "records the topic holds or to write")
+	group := fs.String("group", "", "consumer group")
+	codec := fs.String("codec", "none", "compression: none, gzip, snappy, lz4")
 	if err := fs.Parse(os.Args[2:]); err != nil {
 		fail("%v", err)
 	}
-	a := args{strings.Split(*bootstrap, ",")[0], *topic, *count}
+	brokers := strings.Split(*bootstrap, ",")
+	a := args{brokers[0], brokers, *topic, *group, *codec, *count}
 	switch os.Args[1] {
 	case "metadata":
 		metadata(a)
-	case "produce-refused":
-		produceRefused(a)
+	case "produce-consume":
+		produceConsume(a)
+	case "group":
+		groupScenario(a)
 	case "delete":
 		deleteTopic(a)
 	default:
@@ -120,25 +136,6 @@ func metadata(a args) {
 		fail("offsets %d..%d, want 0..%d", first, last, a.count)
 	}
 	fmt.Printf("OK metadata: %d partitions on 3 brokers, offsets 0..%d\n", len(parts), last)
-}
-
-func produceRefused(a args) {
-	parts, err := partitions(a)
-	check(err, "read partitions")
-	_, before := endOffsets(a, parts)
-	conn, err := dialer.DialLeader(context.Background(), "tcp", a.bootstrap, a.topic, 0)
-	check(err, "dial the leader of partition 0")
-	check(conn.SetDeadline(time.Now().Add(10*time.Second)), "deadline")
-	_, werr := conn.WriteMessages(kafka.Message{Key: []byte("k"), Value: []byte("v")})
-	conn.Close()
-	if werr == nil {
-		fail("a Produce v2 write was accepted")
-	}
-	_, after := endOffsets(a, parts)
-	if after != before {
-		fail("offsets moved from %d to %d", before, after)
-	}
-	fmt.Printf("OK produce refused (%v), offsets unchanged at %d\n", werr, after)
 }
 
 func deleteTopic(a args) {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
+use axum::routing::{get, on, post, put, MethodFilter};
 use chronik_api::config::DynamicBrokerConfig;
 use chronik_api::{Membership, NodeId, NotLeaderBody};
 use chronik_operator::addresses::MemberAddresses;
@@ -183,6 +183,27 @@ impl MemberAddresses for Urls {
     }
 }
 
+/// A follower of cluster CA `ca` answering `421` to `method` on `path`,
+/// naming leader 2 at `leader_url`; its URL.
+async fn not_leader(ca: &CaPem, method: MethodFilter, path: &str, leader_url: &str) -> String {
+    let leader_url = leader_url.to_owned();
+    let answer = move || {
+        let leader_url = leader_url.clone();
+        async move {
+            (
+                StatusCode::MISDIRECTED_REQUEST,
+                axum::Json(NotLeaderBody {
+                    error: "not the leader".into(),
+                    leader_id: 2,
+                    leader_url,
+                    leader_raft_url: String::new(),
+                }),
+            )
+        }
+    };
+    serve_tls(ca, axum::Router::new().route(path, on(method, answer))).await
+}
+
 #[tokio::test]
 async fn membership_changes_follow_421_to_the_leaders_https_url() {
     let ca = new_ca("orders cluster CA", now(), YEAR).unwrap();
@@ -199,28 +220,7 @@ async fn membership_changes_follow_421_to_the_leaders_https_url() {
         ),
     )
     .await;
-    let leader_url = leader.clone();
-    let follower = serve_tls(
-        &ca,
-        axum::Router::new().route(
-            "/v1/members/{id}/promote",
-            post(move || {
-                let leader_url = leader_url.clone();
-                async move {
-                    (
-                        StatusCode::MISDIRECTED_REQUEST,
-                        axum::Json(NotLeaderBody {
-                            error: "not the leader".into(),
-                            leader_id: 2,
-                            leader_url,
-                            leader_raft_url: String::new(),
-                        }),
-                    )
-                }
-            }),
-        ),
-    )
-    .await;
+    let follower = not_leader(&ca, MethodFilter::POST, "/v1/members/{id}/promote", &leader).await;
     let members = Arc::new(Urls(vec![follower, leader]));
     let membership = client(&operator_identity(&ca))
         .change(members, 1, MemberChange::Promote { id: 3 })
@@ -242,28 +242,7 @@ async fn the_dynamic_config_is_put_over_https_to_the_leader() {
         ),
     )
     .await;
-    let leader_url = leader.clone();
-    let follower = serve_tls(
-        &ca,
-        axum::Router::new().route(
-            "/v1/config",
-            put(move || {
-                let leader_url = leader_url.clone();
-                async move {
-                    (
-                        StatusCode::MISDIRECTED_REQUEST,
-                        axum::Json(NotLeaderBody {
-                            error: "not the leader".into(),
-                            leader_id: 2,
-                            leader_url,
-                            leader_raft_url: String::new(),
-                        }),
-                    )
-                }
-            }),
-        ),
-    )
-    .await;
+    let follower = not_leader(&ca, MethodFilter::PUT, "/v1/config", &leader).await;
     let members = Arc::new(Urls(vec![follower, leader]));
     let mut desired = DynamicBrokerConfig::default();
     desired

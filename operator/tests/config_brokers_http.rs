@@ -4,39 +4,19 @@
 //! it (`400` with an `ErrorBody` naming a refused key), and a follower
 //! answers `421` with a `NotLeaderBody`, followed to the leader.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use chronik_api::config::{validate_dynamic_broker_config, DynamicBrokerConfig};
-use chronik_api::{ErrorBody, NodeId, NotLeaderBody};
+use chronik_api::{ErrorBody, NotLeaderBody};
 use chronik_operator::addresses::MemberAddresses;
-use chronik_operator::brokers::{BrokerError, ConfigApi, HttpBrokers};
-
-/// Node 1 (a follower) and node 2 (the leader) at their loopback URLs.
-struct Two {
-    follower: String,
-    leader: String,
-}
-
-impl MemberAddresses for Two {
-    fn pod_of(&self, id: NodeId) -> String {
-        format!("pod-{}", id.0)
-    }
-    fn raft_url_of(&self, id: NodeId) -> String {
-        format!("http://raft-{}", id.0)
-    }
-    fn http_url_of(&self, id: NodeId) -> String {
-        if id.0 == 2 {
-            self.leader.clone()
-        } else {
-            self.follower.clone()
-        }
-    }
-}
+use chronik_operator::brokers::{BrokerError, ConfigApi};
+use support::brokers_http::{brokers, serve, Two};
 
 /// The leader's dynamic config and the requests it saw.
 #[derive(Default)]
@@ -46,15 +26,6 @@ struct Leader {
 }
 
 type Shared = Arc<Mutex<Leader>>;
-
-async fn serve(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{address}")
-}
 
 async fn read(State(leader): State<Shared>) -> axum::Json<DynamicBrokerConfig> {
     let mut leader = leader.lock().unwrap();
@@ -110,10 +81,6 @@ fn set(pairs: &[(&str, &str)]) -> DynamicBrokerConfig {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
     }
-}
-
-fn brokers() -> HttpBrokers {
-    HttpBrokers::new(Duration::from_secs(2), Duration::from_secs(2)).expect("client")
 }
 
 #[tokio::test]

@@ -3,8 +3,9 @@
 //! leader that records the requests. Every call reaches the leader with
 //! the paths and `chronik_api::security` bodies of the shared contract.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{Method, StatusCode, Uri};
@@ -13,43 +14,12 @@ use chronik_api::security::{
     AclBinding, AclDeleteRequest, AclList, AclOperation, AclPermission, PatternType, Principal,
     ResourceType, ScramMechanism, ScramUpsert,
 };
-use chronik_api::NodeId;
 use chronik_operator::addresses::MemberAddresses;
-use chronik_operator::brokers::{BrokerError, HttpBrokers, SecurityApi};
+use chronik_operator::brokers::{BrokerError, SecurityApi};
 use serde_json::{json, Value};
-
-/// Node 1 and node 2 at their own loopback URLs.
-struct Two {
-    follower: String,
-    leader: String,
-}
-
-impl MemberAddresses for Two {
-    fn pod_of(&self, id: NodeId) -> String {
-        format!("pod-{}", id.0)
-    }
-    fn raft_url_of(&self, id: NodeId) -> String {
-        format!("http://raft-{}", id.0)
-    }
-    fn http_url_of(&self, id: NodeId) -> String {
-        if id.0 == 2 {
-            self.leader.clone()
-        } else {
-            self.follower.clone()
-        }
-    }
-}
+use support::brokers_http::{brokers, serve, Two};
 
 type Seen = Arc<Mutex<Vec<(String, String, Value)>>>;
-
-async fn serve(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{address}")
-}
 
 /// The leader: records every request and answers as the broker would.
 async fn leader(seen: Seen) -> String {
@@ -94,7 +64,7 @@ async fn security_calls_follow_421_to_the_leader_with_the_contract_bodies() {
         follower: follower().await,
         leader: leader(seen.clone()).await,
     });
-    let brokers = HttpBrokers::new(Duration::from_secs(2), Duration::from_secs(2)).expect("client");
+    let brokers = brokers();
     let users = brokers
         .list_scram_users(members.clone(), 1)
         .await
@@ -189,7 +159,7 @@ async fn errors_name_the_request() {
         follower: url.clone(),
         leader: url.clone(),
     });
-    let brokers = HttpBrokers::new(Duration::from_secs(2), Duration::from_secs(2)).expect("client");
+    let brokers = brokers();
     let error = brokers
         .create_acls(members, 1, AclList::default())
         .await

@@ -6,11 +6,10 @@
 use std::collections::BTreeMap;
 
 use kafka_protocol::messages::alter_configs_request::AlterConfigsResource;
-use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 
-use super::config_change::{apply, target, Refusal};
-use super::{sb, Handlers, RequestContext};
+use super::config_change::{alter_each, apply, target, Refusal};
+use super::{Handlers, RequestContext};
 use crate::backend::Backend;
 
 async fn alter<B: Backend>(
@@ -34,17 +33,10 @@ pub(crate) async fn handle<B: Backend>(
     ctx: &RequestContext,
     request: AlterConfigsRequest,
 ) -> AlterConfigsResponse {
-    let mut responses = Vec::with_capacity(request.resources.len());
-    for r in &request.resources {
-        let base = AlterConfigsResourceResponse::default()
-            .with_resource_type(r.resource_type)
-            .with_resource_name(r.resource_name.clone());
-        responses.push(match alter(handlers, ctx, r, request.validate_only).await {
-            Ok(()) => base,
-            Err((error, message)) => base
-                .with_error_code(error.code())
-                .with_error_message(Some(sb(&message))),
-        });
-    }
+    let validate_only = request.validate_only;
+    let responses = alter_each(&request.resources, |r| {
+        alter(handlers, ctx, r, validate_only)
+    })
+    .await;
     AlterConfigsResponse::default().with_responses(responses)
 }

@@ -8,13 +8,19 @@
 //! override. Each resource succeeds or fails on its own.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use chronik_api::config::{validate_dynamic_broker_config, validate_topic_config, ConfigLayers};
 use chronik_api::security::AclOperation::AlterConfigs;
+use kafka_protocol::messages::{
+    alter_configs_request, alter_configs_response, incremental_alter_configs_request,
+    incremental_alter_configs_response,
+};
+use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
-use super::{Handlers, RequestContext};
+use super::{sb, Handlers, RequestContext};
 use crate::backend::Backend;
 
 /// Why a resource's change was refused: the Kafka error and a message.
@@ -129,4 +135,58 @@ pub(crate) async fn apply<B: Backend>(
         Target::Brokers { .. } => handlers.backend.set_broker_config(config).await,
     }
     .map_err(backend)
+}
+
+/// A resource of an AlterConfigs or IncrementalAlterConfigs request, which
+/// its response answers.
+pub(crate) trait Resource {
+    /// The resource's answer in the response.
+    type Answer;
+
+    /// The answer naming this resource, with `error_code` and `message`.
+    fn answer(&self, error_code: i16, message: Option<StrBytes>) -> Self::Answer;
+}
+
+/// Implements [`Resource`] for request resources and their answers, alike
+/// in both APIs.
+macro_rules! resource_answers {
+    ($($resource:ty => $answer:ty),* $(,)?) => {$(
+        impl Resource for $resource {
+            type Answer = $answer;
+
+            fn answer(&self, error_code: i16, message: Option<StrBytes>) -> $answer {
+                <$answer>::default()
+                    .with_resource_type(self.resource_type)
+                    .with_resource_name(self.resource_name.clone())
+                    .with_error_code(error_code)
+                    .with_error_message(message)
+            }
+        }
+    )*};
+}
+
+resource_answers!(
+    alter_configs_request::AlterConfigsResource => alter_configs_response::AlterConfigsResourceResponse,
+    incremental_alter_configs_request::AlterConfigsResource =>
+        incremental_alter_configs_response::AlterConfigsResourceResponse,
+);
+
+/// Alters each of `resources` in turn with `alter`; each one's answer (error
+/// code `0` and no message when its change applied).
+pub(crate) async fn alter_each<'a, R, F>(
+    resources: &'a [R],
+    alter: impl Fn(&'a R) -> F,
+) -> Vec<R::Answer>
+where
+    R: Resource,
+    F: Future<Output = Result<(), Refusal>>,
+{
+    let mut answers = Vec::with_capacity(resources.len());
+    for r in resources {
+        answers.push(match alter(r).await {
+            Ok(()) => r.answer(0, None),
+            Err((error, message)) => r.answer(error.code(), Some(sb(&message))),
+        });
+    }
+    answers
 }

@@ -9,12 +9,11 @@ use chronik_api::config::{broker_key, topic_key, ConfigKey, ValueType};
 use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
-use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 use kafka_protocol::ResponseError;
 
-use super::config_change::{apply, layers, target, Refusal, Target};
-use super::{sb, Handlers, RequestContext};
+use super::config_change::{alter_each, apply, layers, target, Refusal, Target};
+use super::{Handlers, RequestContext};
 use crate::backend::Backend;
 
 const SET: i8 = 0;
@@ -118,17 +117,10 @@ pub(crate) async fn handle<B: Backend>(
     ctx: &RequestContext,
     request: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
-    let mut responses = Vec::with_capacity(request.resources.len());
-    for r in &request.resources {
-        let base = AlterConfigsResourceResponse::default()
-            .with_resource_type(r.resource_type)
-            .with_resource_name(r.resource_name.clone());
-        responses.push(match alter(handlers, ctx, r, request.validate_only).await {
-            Ok(()) => base,
-            Err((error, message)) => base
-                .with_error_code(error.code())
-                .with_error_message(Some(sb(&message))),
-        });
-    }
+    let validate_only = request.validate_only;
+    let responses = alter_each(&request.resources, |r| {
+        alter(handlers, ctx, r, validate_only)
+    })
+    .await;
     IncrementalAlterConfigsResponse::default().with_responses(responses)
 }

@@ -420,6 +420,8 @@ pub(crate) fn code(error: Option<ResponseError>) -> i16 {
 }
 
 #[cfg(test)]
+mod test_harness;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_authz;

@@ -2,86 +2,17 @@
 //! API checks Kafka's operation on Kafka's resource, answers with Kafka's
 //! code, and a denied request changes nothing.
 
-use std::sync::Arc;
-
 use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 
+use super::test_harness::{allow, call, grant, handlers, simple_authorizer, ADMIN};
 use super::*;
-use crate::authz::{AuthorizerKind, AuthzConfig};
-use crate::backend::{MemoryBackend, MemoryBackendConfig, OffsetSpec, TopicPartition, TopicSpec};
+use crate::backend::{MemoryBackend, OffsetSpec, TopicPartition};
 use crate::test_support::{batch, fetch, produce, Producer};
-use chronik_api::security::{AclBinding, AclOperation, AclPermission, PatternType, ResourceType};
-
-const ADMIN: &str = "User:admin";
+use chronik_api::security::{AclOperation, ResourceType};
 
 async fn secured() -> Handlers<MemoryBackend> {
-    let backend = Arc::new(MemoryBackend::new(MemoryBackendConfig {
-        node_id: 1,
-        advertised_host: "127.0.0.1".to_owned(),
-        advertised_port: 9092,
-        cluster_id: "test".to_owned(),
-    }));
-    for name in ["t", "hidden"] {
-        let spec = TopicSpec {
-            name: name.to_owned(),
-            partitions: 1,
-            replication_factor: 1,
-            configs: Default::default(),
-        };
-        backend.create_topic(spec).await.expect("create topic");
-    }
-    let config = FrontendConfig {
-        authz: AuthzConfig {
-            kind: AuthorizerKind::Simple,
-            super_users: vec![ADMIN.parse().expect("principal")],
-            allow_everyone_if_no_acl_found: false,
-        },
-        ..FrontendConfig::default()
-    };
-    Handlers::new(backend, config)
-}
-
-fn session(principal: &str) -> Session {
-    Session {
-        client_host: "127.0.0.1".to_owned(),
-        listener: "plain".to_owned(),
-        principal: principal.parse().expect("principal"),
-    }
-}
-
-async fn call(
-    h: &Handlers<MemoryBackend>,
-    who: &str,
-    key: ApiKey,
-    version: i16,
-    body: RequestBody,
-) -> ResponseBody {
-    let request = DecodedRequest {
-        api_key: key,
-        header: RequestHeader::default()
-            .with_request_api_key(key as i16)
-            .with_request_api_version(version)
-            .with_correlation_id(1)
-            .with_client_id(Some(sb("test"))),
-        body: Decoded::Body(Box::new(body)),
-    };
-    match h.handle(request, &session(who)).await {
-        Some(reply) => reply.body,
-        None => panic!("{key:?}: no reply"),
-    }
-}
-
-fn allow(t: ResourceType, name: &str, who: &str, op: AclOperation) -> AclBinding {
-    AclBinding {
-        resource_type: t,
-        resource_name: name.to_owned(),
-        pattern_type: PatternType::Literal,
-        principal: who.parse().expect("principal"),
-        host: "*".to_owned(),
-        operation: op,
-        permission: AclPermission::Allow,
-    }
+    handlers(simple_authorizer(&[ADMIN]), &[("t", 1), ("hidden", 1)]).await
 }
 
 async fn produce_code(h: &Handlers<MemoryBackend>, who: &str) -> i16 {
@@ -186,15 +117,14 @@ async fn without_acls_nothing_is_written_and_a_write_acl_opens_the_topic() {
 async fn read_only_consumes_but_cannot_produce() {
     let h = secured().await;
     assert_eq!(produce_code(&h, ADMIN).await, 0, "super users bypass");
-    h.backend()
-        .create_acls(vec![allow(
-            ResourceType::Topic,
-            "t",
-            "User:reader",
-            AclOperation::Read,
-        )])
-        .await
-        .expect("acl");
+    grant(
+        &h,
+        ResourceType::Topic,
+        "t",
+        "User:reader",
+        AclOperation::Read,
+    )
+    .await;
     assert_eq!(fetch_code(&h, "User:reader").await, 0);
     assert_eq!(produce_code(&h, "User:reader").await, DENIED_TOPIC);
     assert_eq!(end_offset(&h).await, 2);
@@ -203,15 +133,14 @@ async fn read_only_consumes_but_cannot_produce() {
 #[tokio::test]
 async fn metadata_hides_topics_the_principal_may_not_describe() {
     let h = secured().await;
-    h.backend()
-        .create_acls(vec![allow(
-            ResourceType::Topic,
-            "t",
-            "User:alice",
-            AclOperation::Read,
-        )])
-        .await
-        .expect("acl");
+    grant(
+        &h,
+        ResourceType::Topic,
+        "t",
+        "User:alice",
+        AclOperation::Read,
+    )
+    .await;
     let all = MetadataRequest::default().with_topics(None);
     let ResponseBody::Metadata(r) = call(
         &h,
@@ -293,15 +222,14 @@ async fn group_acls_gate_consumer_groups() {
         panic!("not find")
     };
     assert_eq!(r.error_code, DENIED_GROUP);
-    h.backend()
-        .create_acls(vec![allow(
-            ResourceType::Group,
-            "g",
-            "User:alice",
-            AclOperation::Read,
-        )])
-        .await
-        .expect("acl");
+    grant(
+        &h,
+        ResourceType::Group,
+        "g",
+        "User:alice",
+        AclOperation::Read,
+    )
+    .await;
     let ResponseBody::FindCoordinator(r) = call(
         &h,
         "User:alice",
@@ -384,15 +312,14 @@ async fn denied_topic_admin_changes_nothing() {
         .collect();
     assert_eq!(topics, ["hidden", "t"]);
     // Create on the cluster allows creating any topic.
-    h.backend()
-        .create_acls(vec![allow(
-            ResourceType::Cluster,
-            "kafka-cluster",
-            "User:alice",
-            AclOperation::Create,
-        )])
-        .await
-        .expect("acl");
+    grant(
+        &h,
+        ResourceType::Cluster,
+        "kafka-cluster",
+        "User:alice",
+        AclOperation::Create,
+    )
+    .await;
     let ResponseBody::CreateTopics(r) = call(
         &h,
         "User:alice",
@@ -421,15 +348,14 @@ async fn idempotent_producers_need_idempotent_write_or_write_on_some_topic() {
         panic!("not init")
     };
     assert_eq!(r.error_code, DENIED_CLUSTER);
-    h.backend()
-        .create_acls(vec![allow(
-            ResourceType::Topic,
-            "t",
-            "User:alice",
-            AclOperation::Write,
-        )])
-        .await
-        .expect("acl");
+    grant(
+        &h,
+        ResourceType::Topic,
+        "t",
+        "User:alice",
+        AclOperation::Write,
+    )
+    .await;
     let ResponseBody::InitProducerId(r) =
         call(&h, "User:alice", ApiKey::InitProducerId, 4, init()).await
     else {
@@ -618,15 +544,14 @@ async fn scram_credentials_need_alter_and_describe_on_the_cluster() {
     }
     assert_eq!(scram_users(&h, ADMIN).await, (0, 1));
     // Alter on the cluster granted to alice lets her manage users.
-    h.backend
-        .create_acls(vec![allow(
-            ResourceType::Cluster,
-            "kafka-cluster",
-            "User:alice",
-            AclOperation::Alter,
-        )])
-        .await
-        .expect("acl");
+    grant(
+        &h,
+        ResourceType::Cluster,
+        "kafka-cluster",
+        "User:alice",
+        AclOperation::Alter,
+    )
+    .await;
     match call(
         &h,
         "User:alice",

@@ -2,56 +2,20 @@
 //! operations, AlterConfigs replacing the set, validation naming the key,
 //! `validate_only`, and DescribeConfigs sources and synonyms.
 
-use std::sync::Arc;
-
 use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
 use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 
+use super::test_harness::{self, call_anonymous as call, create_topic, simple_authorizer};
 use super::*;
-use crate::backend::{MemoryBackend, MemoryBackendConfig, TopicSpec};
+use crate::backend::MemoryBackend;
 
 async fn handlers() -> Handlers<MemoryBackend> {
-    let backend = Arc::new(MemoryBackend::new(MemoryBackendConfig {
-        node_id: 1,
-        advertised_host: "127.0.0.1".to_owned(),
-        advertised_port: 9092,
-        cluster_id: "test".to_owned(),
-    }));
-    let spec = TopicSpec {
-        name: "t".to_owned(),
-        partitions: 1,
-        replication_factor: 1,
-        configs: [("retention.ms".to_owned(), "1000".to_owned())].into(),
-    };
-    if let Err(e) = backend.create_topic(spec).await {
-        panic!("create topic: {e}");
-    }
-    Handlers::new(backend, FrontendConfig::default())
-}
-
-async fn call(
-    handlers: &Handlers<MemoryBackend>,
-    key: ApiKey,
-    version: i16,
-    body: RequestBody,
-) -> ResponseBody {
-    let request = DecodedRequest {
-        api_key: key,
-        header: RequestHeader::default()
-            .with_request_api_key(key as i16)
-            .with_request_api_version(version),
-        body: Decoded::Body(Box::new(body)),
-    };
-    match handlers
-        .handle(request, &Session::anonymous("127.0.0.1", "plain"))
-        .await
-    {
-        Some(reply) => reply.body,
-        None => panic!("{key:?}: no reply"),
-    }
+    let h = test_harness::handlers(FrontendConfig::default(), &[]).await;
+    create_topic(&h, "t", 1, &[("retention.ms", "1000")]).await;
+    h
 }
 
 /// One IncrementalAlterConfigs resource: (error code, message).
@@ -263,22 +227,9 @@ async fn alter_configs_replaces_the_whole_set() {
 
 #[tokio::test]
 async fn altering_configs_needs_alter_configs_and_a_denied_change_changes_nothing() {
-    use crate::authz::{AuthorizerKind, AuthzConfig};
     let open = handlers().await;
-    let config = FrontendConfig {
-        authz: AuthzConfig {
-            kind: AuthorizerKind::Simple,
-            super_users: Vec::new(),
-            allow_everyone_if_no_acl_found: false,
-        },
-        ..FrontendConfig::default()
-    };
-    let h = Handlers::new(open.backend().clone(), config);
-    let alice = Session {
-        client_host: "127.0.0.1".to_owned(),
-        listener: "plain".to_owned(),
-        principal: "User:alice".parse().expect("principal"),
-    };
+    let h = Handlers::new(open.backend().clone(), simple_authorizer(&[]));
+    const ALICE: &str = "User:alice";
     let mut codes = Vec::new();
     for (resource_type, name, key) in [(2, "t", "retention.ms"), (4, "", "log.retention.ms")] {
         let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
@@ -290,17 +241,9 @@ async fn altering_configs_needs_alter_configs_and_a_denied_change_changes_nothin
                     .with_config_operation(SET)
                     .with_value(Some(sb("5")))]),
         ]);
-        let decoded = DecodedRequest {
-            api_key: ApiKey::IncrementalAlterConfigs,
-            header: RequestHeader::default()
-                .with_request_api_key(ApiKey::IncrementalAlterConfigs as i16)
-                .with_request_api_version(1),
-            body: Decoded::Body(Box::new(RequestBody::IncrementalAlterConfigs(request))),
-        };
-        let Some(Reply {
-            body: ResponseBody::IncrementalAlterConfigs(r),
-            ..
-        }) = h.handle(decoded, &alice).await
+        let body = RequestBody::IncrementalAlterConfigs(request);
+        let ResponseBody::IncrementalAlterConfigs(r) =
+            test_harness::call(&h, ALICE, ApiKey::IncrementalAlterConfigs, 1, body).await
         else {
             panic!("not an IncrementalAlterConfigs response");
         };

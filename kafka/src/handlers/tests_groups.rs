@@ -1,36 +1,22 @@
 //! Auto-created topics in Metadata, DeleteGroups, OffsetDelete and
 //! DescribeCluster through the handlers and the in-memory backend.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 
+use super::test_harness::{self, allow, handlers, simple_authorizer};
 use super::*;
-use crate::authz::{AuthorizerKind, AuthzConfig};
-use crate::backend::{CommittedOffset, GroupOffset, MemoryBackend, MemoryBackendConfig};
-use crate::backend::{TopicPartition, TopicSpec};
+use crate::backend::{CommittedOffset, GroupOffset, MemoryBackend, TopicPartition};
 use crate::group::JoinParams;
-use chronik_api::security::{AclBinding, AclOperation, AclPermission, PatternType, ResourceType};
+use chronik_api::security::{AclOperation, ResourceType};
 
 async fn with_config(config: FrontendConfig) -> Handlers<MemoryBackend> {
-    let backend = Arc::new(MemoryBackend::new(MemoryBackendConfig {
-        node_id: 1,
-        advertised_host: "127.0.0.1".to_owned(),
-        advertised_port: 9092,
-        cluster_id: "test".to_owned(),
-    }));
-    let spec = TopicSpec {
-        name: "t".to_owned(),
-        partitions: 2,
-        replication_factor: 1,
-        configs: Default::default(),
-    };
-    backend.create_topic(spec).await.expect("create topic");
-    Handlers::new(backend, config)
+    handlers(config, &[("t", 2)]).await
 }
 
+/// The response to `body` sent by `who` at `version`, as the request its type is.
 async fn call(
     h: &Handlers<MemoryBackend>,
     who: &str,
@@ -44,24 +30,7 @@ async fn call(
         RequestBody::DescribeCluster(_) => ApiKey::DescribeCluster,
         other => panic!("not used here: {other:?}"),
     };
-    let request = DecodedRequest {
-        api_key: key,
-        header: RequestHeader::default()
-            .with_request_api_key(key as i16)
-            .with_request_api_version(version)
-            .with_correlation_id(1)
-            .with_client_id(Some(sb("test"))),
-        body: Decoded::Body(Box::new(body)),
-    };
-    let session = Session {
-        client_host: "127.0.0.1".to_owned(),
-        listener: "plain".to_owned(),
-        principal: who.parse().expect("principal"),
-    };
-    match h.handle(request, &session).await {
-        Some(reply) => reply.body,
-        None => panic!("{key:?}: no reply"),
-    }
+    test_harness::call(h, who, key, version, body).await
 }
 
 /// Metadata for `names`: each topic's error code.
@@ -126,29 +95,9 @@ async fn metadata_creates_unknown_topics_as_kafka_does() {
     assert_eq!(exists(&off, "other").await, None);
 }
 
-fn allow(t: ResourceType, name: &str, who: &str, op: AclOperation) -> AclBinding {
-    AclBinding {
-        resource_type: t,
-        resource_name: name.to_owned(),
-        pattern_type: PatternType::Literal,
-        principal: who.parse().expect("principal"),
-        host: "*".to_owned(),
-        operation: op,
-        permission: AclPermission::Allow,
-    }
-}
-
 #[tokio::test]
 async fn auto_creation_needs_create_on_the_cluster_or_the_topic() {
-    let h = with_config(FrontendConfig {
-        authz: AuthzConfig {
-            kind: AuthorizerKind::Simple,
-            super_users: Vec::new(),
-            allow_everyone_if_no_acl_found: false,
-        },
-        ..FrontendConfig::default()
-    })
-    .await;
+    let h = with_config(simple_authorizer(&[])).await;
     let (alice, bob) = ("User:alice", "User:bob");
     let topic = ResourceType::Topic;
     let acls = vec![

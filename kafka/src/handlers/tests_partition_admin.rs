@@ -2,86 +2,19 @@
 //! authorization of each API (and its codes), and the answers of a single
 //! node leading everything at leader epoch 0.
 
-use std::sync::Arc;
-
 use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 
+use super::test_harness::{call, grant, handlers, simple_authorizer, ADMIN};
 use super::*;
-use crate::authz::{AuthorizerKind, AuthzConfig};
-use crate::backend::{MemoryBackend, MemoryBackendConfig, TopicSpec};
+use crate::backend::MemoryBackend;
 use crate::test_support::{batch, produce, sample, Producer};
-use chronik_api::security::{AclBinding, AclOperation, AclPermission, PatternType, ResourceType};
+use chronik_api::security::{AclOperation, ResourceType};
 
-const ADMIN: &str = "User:admin";
 const NOBODY: &str = "User:nobody";
 
 async fn secured() -> Handlers<MemoryBackend> {
-    let backend = Arc::new(MemoryBackend::new(MemoryBackendConfig {
-        node_id: 1,
-        advertised_host: "127.0.0.1".to_owned(),
-        advertised_port: 9092,
-        cluster_id: "test".to_owned(),
-    }));
-    let spec = TopicSpec {
-        name: "t".to_owned(),
-        partitions: 2,
-        replication_factor: 1,
-        configs: Default::default(),
-    };
-    backend.create_topic(spec).await.expect("create topic");
-    let config = FrontendConfig {
-        authz: AuthzConfig {
-            kind: AuthorizerKind::Simple,
-            super_users: vec![ADMIN.parse().expect("principal")],
-            allow_everyone_if_no_acl_found: false,
-        },
-        ..FrontendConfig::default()
-    };
-    Handlers::new(backend, config)
-}
-
-async fn call(
-    h: &Handlers<MemoryBackend>,
-    who: &str,
-    key: ApiKey,
-    version: i16,
-    body: RequestBody,
-) -> ResponseBody {
-    let request = DecodedRequest {
-        api_key: key,
-        header: RequestHeader::default()
-            .with_request_api_key(key as i16)
-            .with_request_api_version(version)
-            .with_correlation_id(1)
-            .with_client_id(Some(sb("test"))),
-        body: Decoded::Body(Box::new(body)),
-    };
-    let session = Session {
-        client_host: "127.0.0.1".to_owned(),
-        listener: "plain".to_owned(),
-        principal: who.parse().expect("principal"),
-    };
-    h.handle(request, &session).await.expect("a reply").body
-}
-
-async fn allow(
-    h: &Handlers<MemoryBackend>,
-    t: ResourceType,
-    name: &str,
-    who: &str,
-    op: AclOperation,
-) {
-    let acl = AclBinding {
-        resource_type: t,
-        resource_name: name.to_owned(),
-        pattern_type: PatternType::Literal,
-        principal: who.parse().expect("principal"),
-        host: "*".to_owned(),
-        operation: op,
-        permission: AclPermission::Allow,
-    };
-    h.backend().create_acls(vec![acl]).await.expect("acl");
+    handlers(simple_authorizer(&[ADMIN]), &[("t", 2)]).await
 }
 
 /// (error, leader epoch, end offset) of the sample's partitions.
@@ -184,7 +117,7 @@ async fn each_api_checks_kafkas_operation_and_answers_its_code() {
     // Describe on the topic or ClusterAction on the cluster open
     // OffsetForLeaderEpoch; Read opens DescribeProducers; Describe and Alter
     // on the cluster open DescribeLogDirs and ElectLeaders.
-    allow(
+    grant(
         &h,
         ResourceType::Topic,
         "t",
@@ -193,7 +126,7 @@ async fn each_api_checks_kafkas_operation_and_answers_its_code() {
     )
     .await;
     assert_eq!(epochs(&h, "User:consumer").await[0].0, 0);
-    allow(
+    grant(
         &h,
         ResourceType::Cluster,
         "kafka-cluster",
@@ -206,7 +139,7 @@ async fn each_api_checks_kafkas_operation_and_answers_its_code() {
         .await
         .iter()
         .all(|p| p.0 == TOPIC_DENIED));
-    allow(
+    grant(
         &h,
         ResourceType::Topic,
         "t",
@@ -215,7 +148,7 @@ async fn each_api_checks_kafkas_operation_and_answers_its_code() {
     )
     .await;
     assert_eq!(producer_codes(&h, "User:reader").await[0].0, 0);
-    allow(
+    grant(
         &h,
         ResourceType::Cluster,
         "kafka-cluster",
@@ -224,7 +157,7 @@ async fn each_api_checks_kafkas_operation_and_answers_its_code() {
     )
     .await;
     assert_eq!(log_dirs(&h, "User:ops", 4).await.results.len(), 1);
-    allow(
+    grant(
         &h,
         ResourceType::Cluster,
         "kafka-cluster",

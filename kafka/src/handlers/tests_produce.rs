@@ -2,68 +2,36 @@
 //! (v13), KIP-951 leader hints, the topic's produce configs as the Produce
 //! response shows them.
 
-use std::sync::Arc;
-
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
+use super::test_harness::{self, create_topic, reply};
 use super::*;
-use crate::backend::{MemoryBackend, MemoryBackendConfig, TopicPartition, TopicSpec};
+use crate::backend::{MemoryBackend, TopicPartition};
 use crate::test_support::{batch, Producer};
 
 async fn handlers(configs: &[(&str, &str)]) -> (Handlers<MemoryBackend>, Uuid) {
-    let backend = Arc::new(MemoryBackend::new(MemoryBackendConfig {
-        node_id: 1,
-        advertised_host: "127.0.0.1".to_owned(),
-        advertised_port: 9092,
-        cluster_id: "test".to_owned(),
-    }));
-    let spec = TopicSpec {
-        name: "t".to_owned(),
-        partitions: 2,
-        replication_factor: 1,
-        configs: configs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-    };
-    let id = match backend.create_topic(spec).await {
-        Ok(info) => info.id,
-        Err(e) => panic!("create topic: {e}"),
-    };
-    (Handlers::new(backend, FrontendConfig::default()), id)
+    let h = test_harness::handlers(FrontendConfig::default(), &[]).await;
+    let id = create_topic(&h, "t", 2, configs).await;
+    (h, id)
 }
 
+/// The response to `body` as request `key` at `version`, checked to encode.
 async fn call(
     handlers: &Handlers<MemoryBackend>,
     key: ApiKey,
     version: i16,
     body: RequestBody,
 ) -> ResponseBody {
-    let request = DecodedRequest {
-        api_key: key,
-        header: RequestHeader::default()
-            .with_request_api_key(key as i16)
-            .with_request_api_version(version)
-            .with_correlation_id(7)
-            .with_client_id(Some(sb("test"))),
-        body: Decoded::Body(Box::new(body)),
-    };
-    match handlers
-        .handle(request, &Session::anonymous("127.0.0.1", "plain"))
-        .await
-    {
-        Some(reply) => {
-            if let Err(e) = codec::encode_response(7, reply.version, &reply.body) {
-                panic!("{key:?} v{version}: {e}");
-            }
-            reply.body
-        }
-        None => panic!("{key:?}: no reply"),
+    let session = Session::anonymous("127.0.0.1", "plain");
+    let reply = reply(handlers, &session, key, version, body).await;
+    if let Err(e) = codec::encode_response(7, reply.version, &reply.body) {
+        panic!("{key:?} v{version}: {e}");
     }
+    reply.body
 }
 
 fn produce(topic: TopicProduceData, partition: i32, records: bytes::Bytes) -> ProduceRequest {

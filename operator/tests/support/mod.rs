@@ -36,6 +36,7 @@ pub fn condition<'a>(status: &'a ChronikClusterStatus, type_: &str) -> &'a Condi
         .unwrap_or_else(|| panic!("no {type_} condition in {:?}", status.conditions))
 }
 
+pub mod brokers_http;
 pub mod fake_api;
 pub mod fake_config;
 pub mod fake_security;

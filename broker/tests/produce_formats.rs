@@ -149,6 +149,17 @@ async fn produce_every_codec_topic_compression_limits_acks1_and_timestamps_with_
         .await
         .iter()
         .all(|c| *c == 4));
+    // compression.type changed on the existing topic: lz4 (3) as sent
+    // before, gzip (1) after.
+    let out = script("switch_codec", &all, &[]);
+    assert!(out.contains("OK switched compression.type"), "{out}");
+    let stored = stored_codecs(&c, "switched").await;
+    let first_gzip = stored.iter().position(|c| *c == 1);
+    assert!(
+        stored.first() == Some(&3)
+            && first_gzip.is_some_and(|i| stored[i..].iter().all(|c| *c == 1)),
+        "stored codecs {stored:?}"
+    );
     let out = script("limits", &all, &[]);
     assert!(out.contains("OK max.message.bytes"), "{out}");
     let out = script("acks1", &all, &[]);

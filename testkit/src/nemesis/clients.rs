@@ -3,6 +3,7 @@
 //! collected while it runs so it never blocks on a full pipe.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
@@ -39,10 +40,11 @@ fn collect<R: Read + Send + 'static>(mut r: R) -> JoinHandle<String> {
 }
 
 impl Client {
-    /// Starts `nemesis.py <args>`; `timeout` stops it with SIGKILL if it
-    /// has not ended by then.
+    /// Starts `nemesis.py <args>` in a process group of its own; `timeout`
+    /// stops it with SIGKILL if it has not ended by then.
     pub fn spawn(name: &str, args: &[String], timeout: Duration) -> Self {
         let mut child = Command::new("timeout")
+            .process_group(0)
             .args(["-s", "KILL", &timeout.as_secs().to_string()])
             .arg(python())
             .args(["-E", "-B"])
@@ -64,6 +66,21 @@ impl Client {
         }
     }
 
+    /// Kills the whole process group: `timeout` and the Python client under
+    /// it. Killing only `timeout` would leave the client running, holding
+    /// the output pipes open, and reading them would never end.
+    fn kill_group(&mut self) {
+        // std has no killpg; kill(1) takes a negative pid as a group.
+        let group = format!("-{}", self.child.id());
+        let killed = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !killed {
+            let _ = self.child.kill();
+        }
+    }
+
     /// Waits (polling, so an async caller's runtime is not blocked for
     /// long) until it exits or `within` passes, then kills it if needed.
     pub async fn finish(mut self, within: Duration) -> ClientOutput {
@@ -79,7 +96,7 @@ impl Client {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 _ => {
-                    let _ = self.child.kill();
+                    self.kill_group();
                     let _ = self.child.wait();
                     break;
                 }
@@ -97,7 +114,9 @@ impl Client {
 
 impl Drop for Client {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        if let Ok(None) = self.child.try_wait() {
+            self.kill_group();
+        }
         let _ = self.child.wait();
     }
 }

@@ -160,7 +160,7 @@ pub(super) async fn store(
         members: group.members.into_iter().map(member_to).collect(),
         coordinator_epoch: epoch,
     };
-    match node.propose(commands::store_group(record)).await {
+    match propose_within(node, commands::store_group(record), &id).await {
         Ok(_) => Ok(()),
         Err(e) => {
             tracing::debug!(group = %id, error = %e, "group record refused");
@@ -171,10 +171,7 @@ pub(super) async fn store(
 
 /// Removes a group's record and offsets.
 pub(super) async fn delete(node: &NodeHandle, group: &str) -> Result<(), BackendError> {
-    node.propose(commands::delete_group(group))
-        .await
-        .map(|_| ())
-        .map_err(super::error::meta_error)
+    propose_within(node, commands::delete_group(group), group).await
 }
 
 /// Removes some committed offsets of a group.
@@ -187,8 +184,41 @@ pub(super) async fn delete_offsets(
         .into_iter()
         .map(|tp| (tp.topic, tp.partition))
         .collect();
-    node.propose(commands::delete_group_offsets(group, partitions))
-        .await
-        .map(|_| ())
-        .map_err(super::error::meta_error)
+    propose_within(
+        node,
+        commands::delete_group_offsets(group, partitions),
+        group,
+    )
+    .await
+}
+
+/// How long a group write (a group record, committed offsets, a deletion)
+/// may wait for its metadata entry to apply. A proposal whose entry a new
+/// leader replaced is otherwise only answered once the log grows past its
+/// index, which on an idle cluster may be never; the request, and every
+/// request queued behind it on the client's connection, would hang. Well
+/// under librdkafka's 60 s request timeout and the usual session timeouts.
+pub(super) const GROUP_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Proposes a group write, answering `NOT_COORDINATOR` (clients find the
+/// coordinator again and retry) when it fails or does not apply within
+/// [`GROUP_WRITE_TIMEOUT`].
+pub(super) async fn propose_within(
+    node: &NodeHandle,
+    command: Vec<u8>,
+    group: &str,
+) -> Result<(), BackendError> {
+    match tokio::time::timeout(GROUP_WRITE_TIMEOUT, node.propose(command)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(super::error::meta_error(e)),
+        Err(_) => {
+            tracing::warn!(
+                group,
+                "group write not applied in time; answering NOT_COORDINATOR"
+            );
+            Err(BackendError::NotCoordinator {
+                group: group.to_string(),
+            })
+        }
+    }
 }

@@ -327,11 +327,7 @@ impl Backend for RaftBackend {
                 )
             })
             .collect();
-        self.node
-            .propose(commands::commit_offsets(group, encoded))
-            .await
-            .map(|_| ())
-            .map_err(meta_error)
+        groups::propose_within(&self.node, commands::commit_offsets(group, encoded), group).await
     }
 
     async fn fetch_offsets(

@@ -86,6 +86,9 @@ impl GroupCoordinator {
         let weak: Weak<Self> = Arc::downgrade(&coordinator);
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(TICK);
+            // After a stall (a paused process) the ticks missed are not
+            // fired in a burst: sessions are judged once per real tick.
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 interval.tick().await;
                 let Some(c) = weak.upgrade() else { break };

@@ -42,10 +42,12 @@ impl Member {
         self.protocols.iter().any(|(name, _)| name == protocol)
     }
 
-    /// Alive: heard from within the session timeout, or blocked in a join/sync.
+    /// Alive: heard from within the session timeout, or blocked in a
+    /// join/sync whose request is still waiting (a waiter whose request was
+    /// dropped, e.g. with its connection, keeps no member alive).
     fn is_alive(&self, now: Instant) -> bool {
-        self.join_waiter.is_some()
-            || self.sync_waiter.is_some()
+        self.join_waiter.as_ref().is_some_and(|t| !t.is_closed())
+            || self.sync_waiter.as_ref().is_some_and(|t| !t.is_closed())
             || now.duration_since(self.last_seen) <= self.session_timeout
     }
 }
